@@ -1,0 +1,26 @@
+@{
+    RootModule           = 'Atelier.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '5b0f3c8e-2a4d-4c1e-9a57-7e3f5d1c9b20'
+    Author               = 'Atelier contributors'
+    CompanyName          = 'Atelier'
+    Copyright            = '(c) Atelier contributors. MIT License.'
+    Description          = 'Deploys and looks after self-hosted services on NixOS machines over SSH: safe deploys with rollback, online SQLite snapshots, health checks.'
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('Atelier.format.ps1xml')
+    CmdletsToExport      = @(
+        'Backup-ServiceDb'
+        'Get-ServiceDbSnapshot'
+        'Test-ServiceHealth'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('NixOS', 'Deploy', 'SSH', 'SQLite', 'systemd', 'Linux')
+            ProjectUri = 'https://github.com/atelier/atelier'
+        }
+    }
+}

@@ -1,0 +1,179 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests and demonstrates Atelier.
+.DESCRIPTION
+    Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/,
+             the format file and the help file); fails when an expected file is missing.
+    Test   - Build, boots the sandbox test host (a Debian container with real systemd), runs every xunit and
+             Pester test, shuts the host down, and prints one line 'N passed, N failed'.
+    Demo   - Build, boots the sandbox host and runs the main job against its sample service.
+    Bench  - Build, boots the sandbox host and prints the benchmark figures.
+    Clean  - removes out/ and every bin/ and obj/ folder.
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Keep the test host running after Test, Demo or Bench (for poking at it).
+    [switch] $KeepHost
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleOut = Join-Path $out 'Atelier'
+$testHostScript = Join-Path $root 'tests/TestHost/testhost.sh'
+
+function Invoke-Native {
+    param([string] $Command, [string[]] $Arguments)
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-Build {
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    Invoke-Native dotnet @('build', (Join-Path $root 'Module.sln'), '-c', $Configuration, '-nologo', '-v', 'q', '-clp:ErrorsOnly')
+    $staging = Join-Path $out 'staging'
+    Remove-Item $staging, $moduleOut -Recurse -Force -ErrorAction Ignore
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/Atelier.Engine/Atelier.Engine.csproj'), '-c', $Configuration,
+        '--no-build', '-nologo', '-v', 'q', '-o', (Join-Path $staging 'engine'))
+
+    $deps = New-Item -ItemType Directory -Force (Join-Path $moduleOut 'Dependencies')
+    Copy-Item (Join-Path $root 'Atelier.psd1') $moduleOut
+    Copy-Item (Join-Path $root "src/Atelier/bin/$Configuration/net8.0/Atelier.dll") $moduleOut
+    Get-ChildItem (Join-Path $staging 'engine') -Filter *.dll | Copy-Item -Destination $deps
+    # Native SQLite for the platforms PowerShell 7 runs on.
+    foreach ($rid in 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64', 'win-x64', 'win-arm64') {
+        $native = Join-Path $staging "engine/runtimes/$rid/native"
+        if (Test-Path $native) {
+            $target = New-Item -ItemType Directory -Force (Join-Path $deps "runtimes/$rid/native")
+            Copy-Item (Join-Path $native '*') $target
+        }
+    }
+
+    Merge-FormatFile -Source (Join-Path $root 'src/Atelier/Formats') -Destination (Join-Path $moduleOut 'Atelier.format.ps1xml')
+    $helpOut = New-Item -ItemType Directory -Force (Join-Path $moduleOut 'en-US')
+    Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'src/Atelier/Help/New-MamlHelp.ps1'),
+        '-ModulePath', (Join-Path $moduleOut 'Atelier.psd1'), '-SourcePath', (Join-Path $root 'src/Atelier/Help'),
+        '-OutFile', (Join-Path $helpOut 'Atelier.dll-Help.xml'))
+    Remove-Item $staging -Recurse -Force
+
+    $expected = @(
+        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml',
+        'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
+        'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/SQLitePCLRaw.core.dll',
+        'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll',
+        'Dependencies/runtimes/linux-x64/native/libe_sqlite3.so'
+    )
+    $missing = $expected | Where-Object { -not (Test-Path (Join-Path $moduleOut $_)) }
+    if ($missing) { throw "The build is missing: $($missing -join ', ')" }
+    Test-ModuleManifest (Join-Path $moduleOut 'Atelier.psd1') | Out-Null
+    Write-Host "Built $moduleOut in $([int]$sw.Elapsed.TotalSeconds) s"
+}
+
+function Merge-FormatFile {
+    param([string] $Source, [string] $Destination)
+    $merged = [xml]'<?xml version="1.0" encoding="utf-8"?><Configuration><ViewDefinitions/></Configuration>'
+    $views = $merged.Configuration.SelectSingleNode('ViewDefinitions')
+    foreach ($file in Get-ChildItem $Source -Filter *.format.ps1xml | Sort-Object Name) {
+        $doc = [xml](Get-Content -Raw $file.FullName)
+        foreach ($view in $doc.Configuration.ViewDefinitions.View) {
+            [void] $views.AppendChild($merged.ImportNode($view, $true))
+        }
+    }
+    $merged.Save($Destination)
+}
+
+function Start-TestHost {
+    Invoke-Native bash @($testHostScript, 'start')
+    $state = Join-Path ($env:ATELIER_TESTHOST_STATE ?? '/tmp/atelier-testhost') 'testhost.json'
+    $env:ATELIER_TESTHOST = $state
+    Get-Content -Raw $state | ConvertFrom-Json
+}
+
+function Stop-TestHost {
+    if (-not $KeepHost) { & bash $testHostScript stop }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = Join-Path $out 'test-results'
+    Remove-Item $results -Recurse -Force -ErrorAction Ignore
+    New-Item -ItemType Directory $results | Out-Null
+    $passed = 0; $failed = 0
+
+    # Unit tests (xunit): no host needed.
+    & dotnet test (Join-Path $root 'tests/Atelier.Engine.Tests') -c $Configuration --no-build -nologo `
+        --logger "trx;LogFileName=xunit.trx" --results-directory $results
+    $trx = Get-ChildItem $results -Recurse -Filter xunit.trx | Select-Object -First 1
+    if ($trx) {
+        $counters = ([xml](Get-Content -Raw $trx.FullName)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    else {
+        Write-Warning 'xunit wrote no results: counting the unit tests as one failure.'
+        $failed += 1
+    }
+
+    # Pester: in a fresh pwsh, against the real test host.
+    try {
+        Start-TestHost | Out-Null
+        $pesterJson = Join-Path $results 'pester.json'
+        & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tests/Invoke-Pester.ps1') `
+            -ModulePath (Join-Path $moduleOut 'Atelier.psd1') -ResultFile $pesterJson
+        if (Test-Path $pesterJson) {
+            $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
+            $passed += $pester.Passed
+            $failed += $pester.Failed
+        }
+        else {
+            Write-Warning 'Pester wrote no results: counting the Pester run as one failure.'
+            $failed += 1
+        }
+    }
+    catch {
+        Write-Warning "The Pester run could not complete: $_"
+        $failed += 1
+    }
+    finally {
+        Stop-TestHost
+    }
+
+    "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' {
+        Invoke-Build
+        try {
+            $testHost = Start-TestHost
+            & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tests/Demo.ps1') -ModulePath (Join-Path $moduleOut 'Atelier.psd1') -TestHostFile $env:ATELIER_TESTHOST
+            if ($LASTEXITCODE -ne 0) { throw "The demo failed (exit code $LASTEXITCODE)." }
+        }
+        finally { Stop-TestHost }
+    }
+    'Bench' {
+        Invoke-Build
+        try {
+            Start-TestHost | Out-Null
+            & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tests/Benchmarks.ps1') -ModulePath (Join-Path $moduleOut 'Atelier.psd1') -TestHostFile $env:ATELIER_TESTHOST
+        }
+        finally { Stop-TestHost }
+    }
+    'Clean' {
+        Remove-Item $out -Recurse -Force -ErrorAction Ignore
+        Get-ChildItem $root -Recurse -Directory -Include bin, obj | Remove-Item -Recurse -Force
+    }
+}

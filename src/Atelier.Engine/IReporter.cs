@@ -1,0 +1,67 @@
+namespace Atelier;
+
+/// <summary>
+/// Where engine operations report what they are doing. Implementations are thread-safe: concurrent work reports
+/// from many threads, and a cmdlet replays the reports on its pipeline thread.
+/// </summary>
+public interface IReporter
+{
+    /// <summary>A detail for the verbose stream (e.g. one line of a remote command's output).</summary>
+    void Verbose(string message);
+
+    /// <summary>Something the user should notice that does not stop the operation.</summary>
+    void Warning(string message);
+
+    /// <summary>Progress of one activity; <paramref name="percent"/> is -1 when unknown, 100 when complete.</summary>
+    void Progress(int activityId, string activity, string status, int percent);
+}
+
+/// <summary>A reporter that drops everything (tests, benchmarks).</summary>
+public sealed class NullReporter : IReporter
+{
+    public static readonly NullReporter Instance = new();
+
+    public void Verbose(string message)
+    {
+    }
+
+    public void Warning(string message)
+    {
+    }
+
+    public void Progress(int activityId, string activity, string status, int percent)
+    {
+    }
+}
+
+/// <summary>
+/// A failure the engine understands, with a stable id for error records (e.g. <c>SnapshotToolMissing</c>) and a kind
+/// that cmdlets map to a PowerShell error category.
+/// </summary>
+public class AtelierException : Exception
+{
+    public AtelierException(string errorId, FailureKind kind, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorId = errorId;
+        Kind = kind;
+    }
+
+    public string ErrorId { get; }
+
+    public FailureKind Kind { get; }
+}
+
+/// <summary>What sort of failure an <see cref="AtelierException"/> is.</summary>
+public enum FailureKind
+{
+    InvalidArgument,
+    NotFound,
+    NotInstalled,
+    Connection,
+    Security,
+    Timeout,
+    InvalidData,
+    ResourceBusy,
+    OperationFailed,
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Atelier.Shell;
+
+namespace Atelier.Snapshot;
+
+/// <summary>
+/// Snapshots a database on this machine with Microsoft.Data.Sqlite, into the service's home
+/// (<c>&lt;home&gt;/.atelier/snapshots/</c>): the home of the service's user when it exists here, else the current
+/// user's. When run as root, the snapshot belongs to the service's user, as if it had taken it.
+/// </summary>
+public sealed partial class LocalSnapshotter : ISnapshotter
+{
+    private const UnixFileMode OwnerOnlyFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private readonly string _passwdFile;
+
+    public LocalSnapshotter(string passwdFile = "/etc/passwd") => _passwdFile = passwdFile;
+
+    public Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var account = Account(request.Service);
+        var database = ResolveDatabase(request.DbPath, account.Home);
+        var folder = Path.Combine(account.Home, ".atelier", "snapshots");
+        CreatePrivateFolder(Path.Combine(account.Home, ".atelier"), account);
+        CreatePrivateFolder(folder, account);
+
+        var commit = DeployedCommit(Path.Combine(account.Home, "app"));
+        var createdAt = DateTimeOffset.UtcNow;
+        var name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
+        var partial = Path.Combine(folder, "." + name + ".partial");
+        var final = Path.Combine(folder, name);
+        File.Delete(partial);
+        try
+        {
+            SqliteFile.VacuumInto(database, partial);
+            SqliteFile.Verify(partial);
+            SetMode(partial, OwnerOnlyFile);
+            GiveTo(partial, account);
+            File.Move(partial, final);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+
+        var snapshot = new ServiceDbSnapshot
+        {
+            Service = request.Service,
+            ComputerName = "localhost",
+            Database = ServiceDbSnapshot.DatabaseName(database),
+            Path = final,
+            CreatedAt = createdAt,
+            Commit = commit,
+            SizeBytes = new FileInfo(final).Length,
+            Tool = "Microsoft.Data.Sqlite",
+            SourcePath = database,
+            Duration = stopwatch.Elapsed,
+        };
+        foreach (var old in List(request.Service, folder, snapshot.Database).Skip(request.Keep))
+        {
+            File.Delete(old.Path);
+        }
+
+        return Task.FromResult(snapshot);
+    }
+
+    public Task<string> PlanAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    {
+        var account = Account(request.Service);
+        var database = ResolveDatabase(request.DbPath, account.Home);
+        return Task.FromResult($"{database} -> {Path.Combine(account.Home, ".atelier", "snapshots")} with Microsoft.Data.Sqlite, keeping {request.Keep}");
+    }
+
+    public Task<IReadOnlyList<ServiceDbSnapshot>> ListAsync(string service, string? database, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ServiceDbSnapshot>>(List(service, Path.Combine(Account(service).Home, ".atelier", "snapshots"), database));
+
+    public Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, CancellationToken cancellationToken)
+    {
+        var target = Directory.Exists(destination) ? Path.Combine(destination, Path.GetFileName(snapshot.Path)) : destination;
+        File.Copy(snapshot.Path, target, overwrite: true);
+        SqliteFile.Verify(target);
+        return Task.FromResult(target);
+    }
+
+    private static List<ServiceDbSnapshot> List(string service, string folder, string? database)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        var snapshots = new List<ServiceDbSnapshot>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*.db"))
+        {
+            if (ServiceDbSnapshot.TryParseFileName(Path.GetFileName(file), out var db, out var createdAt, out var commit) && (database is null || db == database))
+            {
+                snapshots.Add(new ServiceDbSnapshot
+                {
+                    Service = service,
+                    ComputerName = "localhost",
+                    Database = db,
+                    Path = file,
+                    CreatedAt = createdAt,
+                    Commit = commit,
+                    SizeBytes = new FileInfo(file).Length,
+                });
+            }
+        }
+
+        return snapshots.OrderByDescending(s => s.CreatedAt).ToList();
+    }
+
+    private static string ResolveDatabase(string dbPath, string home)
+    {
+        var path = RemoteValue.Path(dbPath, "database path");
+        path = path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(home, path[2..]) : Path.IsPathRooted(path) ? path : Path.Combine(home, path);
+        if (!File.Exists(path))
+        {
+            throw new AtelierException("DatabaseNotFound", FailureKind.NotFound, $"No database file at {path}.");
+        }
+
+        return path;
+    }
+
+    private static string DeployedCommit(string appFolder)
+    {
+        if (!Directory.Exists(appFolder))
+        {
+            return "nocommit";
+        }
+
+        var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        try
+        {
+            using var git = Process.Start(start);
+            if (git is null)
+            {
+                return "nocommit";
+            }
+
+            var output = git.StandardOutput.ReadToEnd().Trim();
+            return git.WaitForExit(10_000) && git.ExitCode == 0 && output.Length > 0 ? output : "nocommit";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "nocommit";
+        }
+    }
+
+    private (string Home, int Uid, int Gid) Account(string service)
+    {
+        RemoteValue.ServiceName(service);
+        if (File.Exists(_passwdFile))
+        {
+            foreach (var line in File.ReadLines(_passwdFile))
+            {
+                var fields = line.Split(':');
+                if (fields.Length >= 6 && fields[0] == service && int.TryParse(fields[2], out var uid) && int.TryParse(fields[3], out var gid))
+                {
+                    return (fields[5], uid, gid);
+                }
+            }
+        }
+
+        return (Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), -1, -1);
+    }
+
+    private static void CreatePrivateFolder(string folder, (string Home, int Uid, int Gid) account)
+    {
+        Directory.CreateDirectory(folder);
+        SetMode(folder, OwnerOnlyFolder);
+        GiveTo(folder, account);
+    }
+
+    private static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    private static void GiveTo(string path, (string Home, int Uid, int Gid) account)
+    {
+        if (account.Uid >= 0 && Environment.IsPrivilegedProcess && Chown(path, account.Uid, account.Gid) != 0)
+        {
+            throw new AtelierException("SnapshotOwnership", FailureKind.OperationFailed, $"Could not give {path} to uid {account.Uid} (errno {Marshal.GetLastPInvokeError()}).");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Chown(string path, int owner, int group);
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Reflection;
+using Atelier.Shell;
+using Atelier.Transport;
+
+namespace Atelier.Snapshot;
+
+/// <summary>
+/// Snapshots on a host, as the service's user: <c>VACUUM INTO</c> a temporary file with whichever of sqlite3, bun or
+/// python3 the host has, <c>PRAGMA integrity_check</c>, rename (mode 0600, folder 0700), prune. One script, one
+/// round trip; every value reaches it as a quoted positional argument.
+/// </summary>
+public sealed class RemoteSnapshotter : ISnapshotter
+{
+    private static readonly Lazy<string> Script = new(() => ReadScript("Atelier.Snapshot.snapshot.sh"));
+    private readonly IRemoteHost _host;
+    private readonly CommandOptions _options;
+
+    public RemoteSnapshotter(IRemoteHost host, CommandOptions options)
+    {
+        _host = host;
+        _options = options;
+    }
+
+    /// <summary>The snapshot command for a request (what runs on the host).</summary>
+    public static ShellCommand Command(SnapshotRequest request, bool plan = false) =>
+        ShellCommand.Script(
+            Script.Value,
+            RemoteValue.Path(request.DbPath, "database path"),
+            request.Keep.ToString(CultureInfo.InvariantCulture),
+            request.Tool.ToString().ToLowerInvariant(),
+            plan ? "plan" : "run");
+
+    public async Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    {
+        var result = await _host.RunAsync(Command(request), _options, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw Failure(result, request);
+        }
+
+        var line = result.Output.Split('\n').LastOrDefault(l => l.StartsWith("atelier-snapshot ", StringComparison.Ordinal))
+            ?? throw new AtelierException("SnapshotFailed", FailureKind.OperationFailed, $"The snapshot script ended without naming the snapshot. Output:\n{result.Tail()}");
+        var fields = line.Split(' ');
+        var path = fields[1];
+        if (!ServiceDbSnapshot.TryParseFileName(System.IO.Path.GetFileName(path), out var database, out var createdAt, out var commit))
+        {
+            throw new AtelierException("SnapshotFailed", FailureKind.OperationFailed, $"The snapshot script named an unexpected file: {path}");
+        }
+
+        return new ServiceDbSnapshot
+        {
+            Service = request.Service,
+            ComputerName = _host.ComputerName,
+            Database = database,
+            Path = path,
+            CreatedAt = createdAt,
+            Commit = commit,
+            SizeBytes = long.Parse(fields[2], CultureInfo.InvariantCulture),
+            Tool = fields[3],
+            SourcePath = request.DbPath,
+            Duration = result.Duration,
+        };
+    }
+
+    public async Task<string> PlanAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    {
+        var result = await _host.RunAsync(Command(request, plan: true), _options, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw Failure(result, request);
+        }
+
+        return result.Output.Trim().Replace("atelier-plan ", string.Empty, StringComparison.Ordinal);
+    }
+
+    public async Task<IReadOnlyList<ServiceDbSnapshot>> ListAsync(string service, string? database, CancellationToken cancellationToken)
+    {
+        var list = ShellCommand.Format($"dir=\"$HOME\"/.atelier/snapshots; [ -d \"$dir\" ] || exit 0; cd \"$dir\" && for f in *.db; do [ -f \"$f\" ] && stat -c '%s %n' \"$f\"; done; printf 'atelier-dir %s\\n' \"$dir\"");
+        var result = await _host.RunAsync(list, _options, cancellationToken).ConfigureAwait(false);
+        result.EnsureSuccess("Listing the snapshots");
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var folder = lines.LastOrDefault(l => l.StartsWith("atelier-dir ", StringComparison.Ordinal))?["atelier-dir ".Length..];
+        var snapshots = new List<ServiceDbSnapshot>();
+        foreach (var line in lines)
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (folder is null || space < 0 || line.StartsWith("atelier-dir ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = line[(space + 1)..];
+            if (ServiceDbSnapshot.TryParseFileName(name, out var db, out var createdAt, out var commit) && (database is null || db == database))
+            {
+                snapshots.Add(new ServiceDbSnapshot
+                {
+                    Service = service,
+                    ComputerName = _host.ComputerName,
+                    Database = db,
+                    Path = folder + "/" + name,
+                    CreatedAt = createdAt,
+                    Commit = commit,
+                    SizeBytes = long.Parse(line[..space], CultureInfo.InvariantCulture),
+                });
+            }
+        }
+
+        return snapshots.OrderByDescending(s => s.CreatedAt).ToList();
+    }
+
+    public async Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, CancellationToken cancellationToken)
+    {
+        var target = Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(snapshot.Path)) : destination;
+        var partial = target + ".partial";
+        File.Delete(partial);
+        try
+        {
+            await _host.DownloadAsync(snapshot.Path, partial, cancellationToken).ConfigureAwait(false);
+            SqliteFile.Verify(partial);
+            File.Move(partial, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+
+        return target;
+    }
+
+    private static AtelierException Failure(CommandResult result, SnapshotRequest request) => result.ExitCode switch
+    {
+        69 => new AtelierException("SnapshotToolMissing", FailureKind.NotInstalled, result.Error.Trim().Replace("atelier: ", string.Empty, StringComparison.Ordinal)),
+        66 => new AtelierException("DatabaseNotFound", FailureKind.NotFound, $"{request.Service}: " + result.Error.Trim().Replace("atelier: ", string.Empty, StringComparison.Ordinal)),
+        65 => new AtelierException("SnapshotVerificationFailed", FailureKind.InvalidData, result.Error.Trim()),
+        _ => new AtelierException("SnapshotFailed", FailureKind.OperationFailed, $"The snapshot of {request.DbPath} failed (exit code {result.ExitCode}):\n{result.Tail(10)}"),
+    };
+
+    private static string ReadScript(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The embedded script {name} is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Data.Sqlite;
+
+namespace Atelier.Snapshot;
+
+/// <summary>SQLite work on this machine, with Microsoft.Data.Sqlite.</summary>
+public static class SqliteFile
+{
+    /// <summary>Writes a consistent copy of a live database with <c>VACUUM INTO</c> (the target must not exist).</summary>
+    public static void VacuumInto(string databasePath, string targetPath)
+    {
+        using var connection = Open(databasePath, SqliteOpenMode.ReadWrite);
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout = 30000; VACUUM INTO $target;";
+        command.Parameters.AddWithValue("$target", targetPath);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Runs <c>PRAGMA integrity_check</c>; returns "ok" or the problems it lists.</summary>
+    public static string IntegrityCheck(string path)
+    {
+        using var connection = Open(path, SqliteOpenMode.ReadOnly);
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA integrity_check;";
+        using var reader = command.ExecuteReader();
+        var lines = new List<string>();
+        while (reader.Read())
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>Throws <see cref="AtelierException"/> unless the file is a sound SQLite database.</summary>
+    public static void Verify(string path)
+    {
+        string result;
+        try
+        {
+            result = IntegrityCheck(path);
+        }
+        catch (SqliteException ex)
+        {
+            throw new AtelierException("SnapshotVerificationFailed", FailureKind.InvalidData, $"The snapshot {path} is not a readable SQLite database: {ex.Message}", ex);
+        }
+
+        if (result != "ok")
+        {
+            throw new AtelierException("SnapshotVerificationFailed", FailureKind.InvalidData, $"The snapshot {path} failed PRAGMA integrity_check: {result}");
+        }
+    }
+
+    private static SqliteConnection Open(string path, SqliteOpenMode mode)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text;
+using Atelier.Shell;
+
+namespace Atelier.Transport;
+
+/// <summary>Runs the same steps on this machine, without SSH: for an admin working on the host itself.</summary>
+public sealed class LocalHost : IRemoteHost
+{
+    private readonly string _home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
+    public string ComputerName => "localhost";
+
+    public string User => Environment.UserName;
+
+    public async Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            WorkingDirectory = _home,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(command.Text);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh.");
+        process.StandardInput.Close();
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        var readOut = PumpAsync(process.StandardOutput, output, false, options.OnLine);
+        var readErr = PumpAsync(process.StandardError, error, true, options.OnLine);
+        using var timeout = new CancellationTokenSource(options.Timeout);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw new RemoteCommandTimeoutException(command.Text, options.Timeout, output.ToString());
+        }
+
+        await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
+        return new CommandResult(command.Text, process.ExitCode, output.ToString(), error.ToString(), stopwatch.Elapsed);
+    }
+
+    public Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken)
+    {
+        var source = SshConfig.ExpandPath(RemoteValue.Path(remotePath), _home);
+        File.Copy(Path.IsPathRooted(source) ? source : Path.Combine(_home, source), localPath, overwrite: false);
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private static async Task PumpAsync(StreamReader reader, StringBuilder into, bool isError, Action<OutputLine>? onLine)
+    {
+        string? line;
+        while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
+        {
+            into.Append(line).Append('\n');
+            onLine?.Invoke(new OutputLine(line, isError));
+        }
+    }
+}

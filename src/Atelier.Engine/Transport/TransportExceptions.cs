@@ -1,0 +1,61 @@
+namespace Atelier.Transport;
+
+/// <summary>A remote command exited non-zero where success was required.</summary>
+public sealed class RemoteCommandException : Exception
+{
+    public RemoteCommandException(string what, CommandResult result)
+        : base(Describe(what, result)) => Result = result;
+
+    public CommandResult Result { get; }
+
+    private static string Describe(string what, CommandResult result)
+    {
+        var tail = result.Tail(10);
+        return $"{what} failed with exit code {result.ExitCode}." + (tail.Length > 0 ? $" Output:\n{tail}" : string.Empty);
+    }
+}
+
+/// <summary>A remote command ran past its timeout; it was stopped on the host.</summary>
+public sealed class RemoteCommandTimeoutException : TimeoutException
+{
+    public RemoteCommandTimeoutException(string commandText, TimeSpan timeout, string partialOutput)
+        : base($"The remote command did not finish within {timeout.TotalSeconds:0.###} s and was stopped: {commandText}")
+    {
+        CommandText = commandText;
+        Timeout = timeout;
+        PartialOutput = partialOutput;
+    }
+
+    public string CommandText { get; }
+
+    public TimeSpan Timeout { get; }
+
+    public string PartialOutput { get; }
+}
+
+/// <summary>Connecting or authenticating to a host failed.</summary>
+public class HostConnectionException : Exception
+{
+    public HostConnectionException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>The host's key is not the one recorded, or the host is unknown and new keys are not accepted.</summary>
+public sealed class HostKeyException : HostConnectionException
+{
+    public HostKeyException(string message, HostKeyVerdict verdict, string offeredFingerprint, IReadOnlyList<string> expectedFingerprints)
+        : base(message)
+    {
+        Verdict = verdict;
+        OfferedFingerprint = offeredFingerprint;
+        ExpectedFingerprints = expectedFingerprints;
+    }
+
+    public HostKeyVerdict Verdict { get; }
+
+    public string OfferedFingerprint { get; }
+
+    public IReadOnlyList<string> ExpectedFingerprints { get; }
+}

@@ -1,0 +1,81 @@
+using System.Management.Automation;
+using Atelier.Commands.Infrastructure;
+using Atelier.Snapshot;
+
+namespace Atelier.Commands;
+
+/// <summary>
+/// Backup-ServiceDb: an online, consistent snapshot of a service's live SQLite database, checked with
+/// integrity_check, kept in the service's ~/.atelier/snapshots/ (oldest pruned), optionally downloaded and verified here.
+/// </summary>
+[Cmdlet(VerbsData.Backup, "ServiceDb", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ServiceDbSnapshot))]
+public sealed class BackupServiceDbCommand : RemoteCmdlet
+{
+    /// <summary>The service (its system user and unit name).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [ValidateServiceName]
+    public string Service { get; set; } = string.Empty;
+
+    /// <summary>The database file on the host: absolute, ~/..., or relative to the service's home.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Sqlite", "DatabasePath")]
+    [ValidateRemotePath]
+    public string DbPath { get; set; } = string.Empty;
+
+    /// <summary>How many snapshots of this database to keep.</summary>
+    [Parameter]
+    [ValidateRange(1, 1000)]
+    public int Keep { get; set; } = SnapshotRequest.DefaultKeep;
+
+    /// <summary>Also copy the snapshot to this folder or file here, and verify the copy.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Destination { get; set; }
+
+    /// <summary>Which program takes the snapshot on the host (a <see cref="SnapshotTool"/> name).</summary>
+    /// <remarks>A string, not the engine's enum: a public cmdlet must not hold engine value types (see CmdletChannel).</remarks>
+    [Parameter]
+    [ValidateSet(nameof(SnapshotTool.Auto), nameof(SnapshotTool.Sqlite3), nameof(SnapshotTool.Bun), nameof(SnapshotTool.Python3))]
+    public string Tool { get; set; } = nameof(SnapshotTool.Auto);
+
+    protected override void ProcessRecord()
+    {
+        var where = Local ? "this machine" : ComputerName ?? "(no host)";
+        if (!ShouldProcess($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {Keep})"))
+        {
+            return;
+        }
+
+        var destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+        try
+        {
+            var connection = ConnectionFor(ComputerName, User ?? Service);
+            var request = new SnapshotRequest(Service, DbPath, Keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
+            var snapshot = Run(async (channel, cancellation) =>
+            {
+                channel.Progress(1, $"Backup-ServiceDb {Service}", $"Snapshot of {DbPath} on {where}", -1);
+                ISnapshotter snapshotter = Local
+                    ? new LocalSnapshotter()
+                    : new RemoteSnapshotter(await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false), CommandOptionsFor(channel, $"[{Service}@{where}]"));
+                var taken = await snapshotter.TakeAsync(request, cancellation).ConfigureAwait(false);
+                channel.Verbose($"Snapshot {taken.Path}: {taken.SizeBytes} bytes by {taken.Tool} in {taken.Duration?.TotalMilliseconds:0} ms");
+                if (destination is not null)
+                {
+                    channel.Progress(1, $"Backup-ServiceDb {Service}", $"Downloading {taken.Path}", -1);
+                    taken.LocalPath = await snapshotter.DownloadAsync(taken, destination, cancellation).ConfigureAwait(false);
+                    channel.Verbose($"Downloaded and verified {taken.LocalPath}");
+                }
+
+                channel.Progress(1, $"Backup-ServiceDb {Service}", "Done", 100);
+                return taken;
+            });
+            WriteObject(snapshot);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Service));
+        }
+    }
+}

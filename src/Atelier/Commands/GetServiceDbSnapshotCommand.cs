@@ -1,0 +1,51 @@
+using System.Management.Automation;
+using Atelier.Commands.Infrastructure;
+using Atelier.Snapshot;
+
+namespace Atelier.Commands;
+
+/// <summary>Get-ServiceDbSnapshot: lists a service's database snapshots on the host, newest first.</summary>
+[Cmdlet(VerbsCommon.Get, "ServiceDbSnapshot")]
+[OutputType(typeof(ServiceDbSnapshot))]
+public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
+{
+    /// <summary>The service (its system user).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [ValidateServiceName]
+    public string Service { get; set; } = string.Empty;
+
+    /// <summary>Only snapshots of this database (a name with wildcards, or the database's path).</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("DbPath")]
+    [ValidateNotNullOrEmpty]
+    public string? Database { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var where = Local ? "this machine" : ComputerName ?? "(no host)";
+        var pattern = Database is null ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
+        try
+        {
+            var connection = ConnectionFor(ComputerName, User ?? Service);
+            var snapshots = Run(async (channel, cancellation) =>
+            {
+                ISnapshotter snapshotter = Local
+                    ? new LocalSnapshotter()
+                    : new RemoteSnapshotter(await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false), CommandOptionsFor(channel, $"[{Service}@{where}]"));
+                return await snapshotter.ListAsync(Service, null, cancellation).ConfigureAwait(false);
+            });
+            foreach (var snapshot in snapshots)
+            {
+                if (pattern is null || pattern.IsMatch(snapshot.Database))
+                {
+                    WriteObject(snapshot);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Service));
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using Atelier.Shell;
+using Atelier.Transport;
+
+namespace Atelier.Commands.Infrastructure;
+
+/// <summary>
+/// Base of every Atelier cmdlet: runs engine work off the pipeline thread, replays what it reports (verbose lines,
+/// progress, objects, errors) on the pipeline thread as it happens, and cancels it on Ctrl+C (<see cref="StopProcessing"/>).
+/// </summary>
+public abstract class AtelierCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+    protected CancellationToken Cancellation => _stopping.Token;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the thread pool while writing, on this thread, every record it queues on the
+    /// channel. Returns the work's result, or rethrows its exception.
+    /// </summary>
+    protected T Run<T>(Func<CmdletChannel, CancellationToken, Task<T>> work)
+    {
+        using var channel = new CmdletChannel();
+        var task = Task.Run(() => work(channel, Cancellation), Cancellation);
+        task.ContinueWith(_ => channel.Complete(), TaskScheduler.Default);
+        foreach (var write in channel.Records())
+        {
+            write(this);
+        }
+
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Runs work that returns nothing; see <see cref="Run{T}"/>.</summary>
+    protected void Run(Func<CmdletChannel, CancellationToken, Task> work) =>
+        Run<bool>(async (channel, token) =>
+        {
+            await work(channel, token).ConfigureAwait(false);
+            return true;
+        });
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>An error record with a stable id and a category for a failure of one item.</summary>
+    protected static ErrorRecord ErrorFor(Exception exception, object? target) => Errors.For(exception, target);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stopping.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// A thread-safe queue of records for the pipeline thread. Engine work reports into it (through <see cref="Reporter"/>)
+/// and cmdlets add objects and errors.
+/// </summary>
+/// <remarks>
+/// Public types of this assembly must not derive from or implement engine types: PowerShell loads every exported
+/// type while it imports the module, before the engine's load context is in place.
+/// </remarks>
+public sealed class CmdletChannel : IDisposable
+{
+    private readonly BlockingCollection<Action<Cmdlet>> _records = new();
+    private ChannelReporter? _reporter;
+
+    /// <summary>This channel as the engine's <see cref="IReporter"/>.</summary>
+    public IReporter Reporter => _reporter ??= new ChannelReporter(this);
+
+    public void Verbose(string message) => Add(c => c.WriteVerbose(message));
+
+    public void Warning(string message) => Add(c => c.WriteWarning(message));
+
+    public void Progress(int activityId, string activity, string status, int percent) =>
+        Add(c => c.WriteProgress(new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
+        {
+            PercentComplete = percent,
+            RecordType = percent >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        }));
+
+    /// <summary>Writes an object to the pipeline.</summary>
+    public void Output(object value) => Add(c => c.WriteObject(value));
+
+    /// <summary>Writes a non-terminating error.</summary>
+    public void Error(ErrorRecord record) => Add(c => c.WriteError(record));
+
+    internal IEnumerable<Action<Cmdlet>> Records() => _records.GetConsumingEnumerable();
+
+    internal void Complete() => _records.CompleteAdding();
+
+    private void Add(Action<Cmdlet> record)
+    {
+        try
+        {
+            _records.Add(record);
+        }
+        catch (InvalidOperationException)
+        {
+            // The cmdlet stopped reading: the pipeline is stopping.
+        }
+    }
+
+    public void Dispose() => _records.Dispose();
+
+    private sealed class ChannelReporter(CmdletChannel channel) : IReporter
+    {
+        public void Verbose(string message) => channel.Verbose(message);
+
+        public void Warning(string message) => channel.Warning(message);
+
+        public void Progress(int activityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent);
+    }
+}
+
+/// <summary>Stable error ids and categories for the failures the engine raises.</summary>
+internal static class Errors
+{
+    public static ErrorRecord For(Exception exception, object? target)
+    {
+        var inner = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception;
+        var (id, category) = inner switch
+        {
+            RemoteValueException => ("InvalidRemoteValue", ErrorCategory.InvalidArgument),
+            HostKeyException => ("HostKeyRejected", ErrorCategory.SecurityError),
+            HostConnectionException => ("HostConnectionFailed", ErrorCategory.ConnectionError),
+            RemoteCommandTimeoutException => ("RemoteCommandTimedOut", ErrorCategory.OperationTimeout),
+            RemoteCommandException => ("RemoteCommandFailed", ErrorCategory.InvalidResult),
+            AtelierException a => (a.ErrorId, Category(a.Kind)),
+            OperationCanceledException => ("OperationStopped", ErrorCategory.OperationStopped),
+            UnauthorizedAccessException => ("AccessDenied", ErrorCategory.PermissionDenied),
+            IOException => ("LocalFileError", ErrorCategory.WriteError),
+            _ => ("UnexpectedFailure", ErrorCategory.NotSpecified),
+        };
+        return new ErrorRecord(inner, id, category, target);
+    }
+
+    private static ErrorCategory Category(FailureKind kind) => kind switch
+    {
+        FailureKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        FailureKind.NotFound => ErrorCategory.ObjectNotFound,
+        FailureKind.NotInstalled => ErrorCategory.NotInstalled,
+        FailureKind.Connection => ErrorCategory.ConnectionError,
+        FailureKind.Security => ErrorCategory.SecurityError,
+        FailureKind.Timeout => ErrorCategory.OperationTimeout,
+        FailureKind.InvalidData => ErrorCategory.InvalidData,
+        FailureKind.ResourceBusy => ErrorCategory.ResourceBusy,
+        _ => ErrorCategory.InvalidOperation,
+    };
+}

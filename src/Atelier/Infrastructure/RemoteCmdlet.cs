@@ -1,0 +1,108 @@
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+using Atelier.Transport;
+
+namespace Atelier.Commands.Infrastructure;
+
+/// <summary>
+/// Base of the cmdlets that work on a host: the connection parameters every one of them takes, and one
+/// connection per host and account for the whole invocation (<see cref="HostPool"/>).
+/// </summary>
+public abstract class RemoteCmdlet : AtelierCmdlet
+{
+    private HostPool? _pool;
+
+    /// <summary>The host: a name, an address or an alias from ~/.ssh/config.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("HostName", "Host", "CN")]
+    [ValidateHostName]
+    public string? ComputerName { get; set; }
+
+    /// <summary>The SSH user. Default: the service name (each service runs as its own user).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateServiceName]
+    public string? User { get; set; }
+
+    /// <summary>The SSH port. Default: ~/.ssh/config's Port, else 22.</summary>
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    /// <summary>A private key file. Default: ~/.ssh/config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa.</summary>
+    [Parameter]
+    [Alias("KeyFile")]
+    [ValidateNotNullOrEmpty]
+    public string? IdentityFile { get; set; }
+
+    /// <summary>The identity file's passphrase.</summary>
+    [Parameter]
+    public SecureString? Passphrase { get; set; }
+
+    /// <summary>The OpenSSH known_hosts file that host keys are checked against. Default: ~/.ssh/known_hosts.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KnownHostsFile { get; set; }
+
+    /// <summary>Accepts and records the key of a host not yet in known_hosts (OpenSSH's accept-new). A changed key is always refused.</summary>
+    [Parameter]
+    public SwitchParameter AcceptNewHostKey { get; set; }
+
+    /// <summary>Runs on this machine without SSH, as the current user.</summary>
+    [Parameter]
+    public SwitchParameter Local { get; set; }
+
+    /// <summary>Longest time, in seconds, any one remote command may run before it is stopped.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int CommandTimeout { get; set; } = (int)CommandOptions.DefaultTimeout.TotalSeconds;
+
+    /// <summary>The connections of this invocation.</summary>
+    protected HostPool Hosts => _pool ??= new HostPool();
+
+    /// <summary>The connection request for a host and account, from this cmdlet's parameters.</summary>
+    protected HostConnectionRequest ConnectionFor(string? computerName, string? user)
+    {
+        if (!Local && string.IsNullOrEmpty(computerName))
+        {
+            throw new PSArgumentException("Give -ComputerName (or -Local to work on this machine).");
+        }
+
+        return new HostConnectionRequest
+        {
+            ComputerName = computerName ?? "localhost",
+            User = user,
+            Port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null,
+            IdentityFile = IdentityFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityFile),
+            Passphrase = Passphrase is null ? null : new NetworkCredential(string.Empty, Passphrase).Password,
+            KnownHostsFile = KnownHostsFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KnownHostsFile),
+            AcceptNewHostKey = AcceptNewHostKey,
+            Local = Local,
+        }.Validate();
+    }
+
+    /// <summary>Command options with this cmdlet's timeout, streaming output lines to the verbose stream.</summary>
+    protected CommandOptions CommandOptionsFor(CmdletChannel channel, string prefix) => new()
+    {
+        Timeout = TimeSpan.FromSeconds(CommandTimeout),
+        OnLine = line => channel.Verbose($"{prefix}{(line.IsError ? " !" : ">")} {line.Text}"),
+    };
+
+    protected override void EndProcessing()
+    {
+        _pool?.Dispose();
+        _pool = null;
+        base.EndProcessing();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _pool?.Dispose();
+            _pool = null;
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Management.Automation;
+using Atelier.Shell;
+
+namespace Atelier.Commands.Infrastructure;
+
+/// <summary>
+/// Parameter validation that runs while PowerShell binds arguments (from the command line and from pipeline
+/// properties alike), so a value with shell syntax is refused before any connection is made. The rules
+/// themselves live in <see cref="RemoteValue"/>.
+/// </summary>
+public abstract class RemoteValueAttribute : ValidateArgumentsAttribute
+{
+    protected abstract void Check(string value);
+
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        foreach (var value in Values(arguments))
+        {
+            try
+            {
+                Check(value);
+            }
+            catch (RemoteValueException ex)
+            {
+                throw new ValidationMetadataException(ex.Message, ex);
+            }
+        }
+    }
+
+    private static IEnumerable<string> Values(object arguments) => arguments switch
+    {
+        null => [],
+        PSObject ps => Values(ps.BaseObject),
+        string s => [s],
+        System.Collections.IEnumerable e => e.Cast<object?>().Select(o => o is PSObject p ? p.BaseObject?.ToString() ?? string.Empty : o?.ToString() ?? string.Empty),
+        _ => [arguments.ToString() ?? string.Empty],
+    };
+}
+
+/// <summary>A service name: its system user and systemd unit.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateServiceNameAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.ServiceName(value);
+}
+
+/// <summary>A path on the host.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateRemotePathAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.Path(value);
+}
+
+/// <summary>A git branch.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateBranchAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.Branch(value);
+}
+
+/// <summary>A host name or address.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateHostNameAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.HostName(value);
+}
