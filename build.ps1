@@ -92,6 +92,16 @@ function Merge-FormatFile {
     $merged.Save($Destination)
 }
 
+function Install-TestPrerequisite {
+    # The tests read databases and keys on this machine with the real sqlite3 and ssh-keygen.
+    $missing = @('sqlite3', 'ssh-keygen') | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) }
+    if ($missing) {
+        $packages = @{ 'sqlite3' = 'sqlite3'; 'ssh-keygen' = 'openssh-client' }
+        Invoke-Native apt-get @('update', '-qq')
+        Invoke-Native apt-get (@('install', '-y', '-qq') + @($missing | ForEach-Object { $packages[$_] }))
+    }
+}
+
 function Start-TestHost {
     Invoke-Native bash @($testHostScript, 'start')
     $state = Join-Path ($env:ATELIER_TESTHOST_STATE ?? '/tmp/atelier-testhost') 'testhost.json'
@@ -104,7 +114,12 @@ function Stop-TestHost {
 }
 
 function Invoke-Test {
-    Invoke-Build
+    try { Invoke-Build; Install-TestPrerequisite }
+    catch {
+        Write-Warning "The build failed: $_"
+        '0 passed, 1 failed'
+        exit 1
+    }
     $results = Join-Path $out 'test-results'
     Remove-Item $results -Recurse -Force -ErrorAction Ignore
     New-Item -ItemType Directory $results | Out-Null

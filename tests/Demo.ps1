@@ -1,0 +1,33 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    The main job, run by 'build.ps1 -Task Demo' against the sandbox host: checks the health of the sample
+    services, snapshots their live databases, and lists the snapshots.
+#>
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $TestHostFile
+)
+
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath -Force
+$sandbox = Get-Content -Raw $TestHostFile | ConvertFrom-Json
+$connection = @{ Port = [int]$sandbox.sshPort; IdentityFile = $sandbox.identityFile; KnownHostsFile = $sandbox.knownHosts }
+
+# What a services manifest would hold: one object per service, whose properties bind by name.
+$services = foreach ($name in 'demo', 'notes') {
+    $s = $sandbox.services.$name
+    [pscustomobject]@{ Name = $name; ComputerName = $sandbox.host; HealthUrl = $s.healthUrl; DbPath = $s.dbPath }
+}
+
+Write-Host "`n== Health over HTTP (both services at once)" -ForegroundColor Cyan
+$services | Test-ServiceHealth @connection | Format-Table | Out-Host
+
+Write-Host "== Health of the systemd unit, over SSH" -ForegroundColor Cyan
+Test-ServiceHealth -Name demo -ComputerName $sandbox.host @connection | Format-Table | Out-Host
+
+Write-Host "== Online snapshots of the live databases (the apps keep writing)" -ForegroundColor Cyan
+$services | Backup-ServiceDb @connection -Keep 3 | Format-Table | Out-Host
+
+Write-Host "== Snapshots kept for demo, newest first" -ForegroundColor Cyan
+Get-ServiceDbSnapshot demo -ComputerName $sandbox.host @connection | Format-Table | Out-Host

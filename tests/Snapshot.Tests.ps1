@@ -1,0 +1,146 @@
+# Backup-ServiceDb and Get-ServiceDbSnapshot against the real test host, whose sample app writes to its WAL-mode
+# database all the time.
+
+BeforeAll {
+    Import-Module $env:ATELIER_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:TestHost = Get-TestHost
+    $script:Demo = Get-TestConnection -Service demo
+    $script:DbPath = $TestHost.services.demo.dbPath
+    $script:StatsUrl = $TestHost.services.demo.healthUrl -replace '/health$', '/stats'
+
+    function Get-HostSnapshotFacts([string] $Path, [long] $MaxId) {
+        # Read back on the host, as root, with the real sqlite3: integrity, rows, modes and owner.
+        $out = Invoke-TestHostRoot "sqlite3 '$Path' 'PRAGMA integrity_check; SELECT count(*) FROM events WHERE id <= $MaxId;' && stat -c '%a %U' '$Path' && stat -c '%a' `$(dirname '$Path')"
+        [pscustomobject]@{ Integrity = $out[0]; Rows = [long]$out[1]; FileMode = $out[2]; FolderMode = $out[3] }
+    }
+}
+
+Describe 'Backup-ServiceDb on a live WAL database' {
+    It 'takes 20 consistent snapshots while the app writes, each holding every row committed before it started' {
+        $destination = New-Item -ItemType Directory (Join-Path $TestDrive 'downloads')
+        $results = foreach ($i in 1..20) {
+            $committed = (Invoke-RestMethod $StatsUrl).maxId
+            $snapshot = Backup-ServiceDb -Service demo -DbPath $DbPath @Demo -Keep 25 -Destination $destination -ErrorAction Stop
+            $facts = Get-HostSnapshotFacts $snapshot.Path $committed
+            [pscustomobject]@{ Committed = $committed; Snapshot = $snapshot; Facts = $facts }
+        }
+        $results | Should -HaveCount 20
+        foreach ($r in $results) {
+            $r.Facts.Integrity | Should -Be 'ok'
+            $r.Facts.Rows | Should -Be $r.Committed -Because "every row committed before snapshot $($r.Snapshot.Path) started must be in it"
+            $r.Facts.FileMode | Should -Be '600'
+            $r.Facts.FolderMode | Should -Be '700'
+            $r.Snapshot.LocalPath | Should -Exist
+        }
+        # The app kept writing throughout: later snapshots hold more rows.
+        $results[-1].Committed | Should -BeGreaterThan $results[0].Committed
+        @($results.Snapshot.Path | Select-Object -Unique) | Should -HaveCount 20
+    }
+
+    It 'names the snapshot after the UTC time and the deployed commit, and reports the tool' {
+        $commit = (Invoke-TestHostRoot 'runuser -u demo -- git -C /var/lib/demo/app rev-parse --short=12 HEAD')[-1]
+        $before = [DateTimeOffset]::UtcNow.AddSeconds(-5)
+        $snapshot = Backup-ServiceDb demo $DbPath @Demo -ErrorAction Stop
+        $snapshot.Commit | Should -Be $commit
+        $snapshot.Path | Should -BeLike "/var/lib/demo/.atelier/snapshots/demo.*.$commit.db"
+        $snapshot.CreatedAt | Should -BeGreaterThan $before
+        $snapshot.Tool | Should -Be 'sqlite3'
+        $snapshot.Service | Should -Be 'demo'
+        $snapshot.Database | Should -Be 'demo'
+        $snapshot.SizeBytes | Should -BeGreaterThan 0
+    }
+
+    It 'keeps only the newest -Keep snapshots of the database' {
+        1..3 | ForEach-Object { Backup-ServiceDb demo $DbPath @Demo -Keep 3 -ErrorAction Stop } | Out-Null
+        $left = Get-ServiceDbSnapshot demo @Demo -Database demo
+        $left | Should -HaveCount 3
+        Invoke-TestHostRoot 'ls /var/lib/demo/.atelier/snapshots | grep -c "^demo\." ' | Select-Object -Last 1 | Should -Be '3'
+    }
+
+    It 'takes the snapshot with <Tool> when asked' -ForEach @(@{ Tool = 'Bun' }, @{ Tool = 'Python3' }, @{ Tool = 'Sqlite3' }) {
+        $committed = (Invoke-RestMethod $StatsUrl).maxId
+        $snapshot = Backup-ServiceDb demo $DbPath @Demo -Tool $Tool -Keep 10 -ErrorAction Stop
+        $snapshot.Tool | Should -Be $Tool.ToLowerInvariant()
+        $facts = Get-HostSnapshotFacts $snapshot.Path $committed
+        $facts.Integrity | Should -Be 'ok'
+        $facts.Rows | Should -Be $committed
+    }
+
+    It 'falls back to bun, then python3, and says clearly when the host has none of them' {
+        $hide = { param($paths) Invoke-TestHostRoot (($paths | ForEach-Object { "mv $_ $_.hidden" }) -join '; ') | Out-Null }
+        $show = { param($paths) Invoke-TestHostRoot (($paths | ForEach-Object { "[ -e $_.hidden ] && mv $_.hidden $_" }) -join '; ') -AllowFailure | Out-Null }
+        try {
+            & $hide @('/usr/bin/sqlite3')
+            (Backup-ServiceDb demo $DbPath @Demo -Keep 10 -ErrorAction Stop).Tool | Should -Be 'bun'
+            & $hide @('/usr/local/bin/bun')
+            (Backup-ServiceDb demo $DbPath @Demo -Keep 10 -ErrorAction Stop).Tool | Should -Be 'python3'
+            & $hide @('/usr/bin/python3')
+            $err = $null
+            Backup-ServiceDb demo $DbPath @Demo -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'SnapshotToolMissing*'
+            $err[0].CategoryInfo.Category | Should -Be 'NotInstalled'
+            $err[0].Exception.Message | Should -Match 'sqlite3.*bun.*python3'
+        }
+        finally { & $show @('/usr/bin/sqlite3', '/usr/local/bin/bun', '/usr/bin/python3') }
+    }
+
+    It 'changes nothing and does not even connect with -WhatIf' {
+        $before = Invoke-TestHostRoot 'ls /var/lib/demo/.atelier/snapshots'
+        $logins = [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1)
+        Backup-ServiceDb demo $DbPath @Demo -WhatIf | Should -BeNullOrEmpty
+        Invoke-TestHostRoot 'ls /var/lib/demo/.atelier/snapshots' | Should -Be $before
+        [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1) | Should -Be $logins
+    }
+
+    It 'snapshots several services from pipeline objects that bind by name' {
+        $services = @(
+            [pscustomobject]@{ Name = 'demo'; DbPath = $TestHost.services.demo.dbPath; ComputerName = '127.0.0.1' }
+            [pscustomobject]@{ Name = 'notes'; DbPath = $TestHost.services.notes.dbPath; ComputerName = '127.0.0.1' }
+        )
+        $snapshots = $services | Backup-ServiceDb -Port $Demo.Port -IdentityFile $Demo.IdentityFile -KnownHostsFile $Demo.KnownHostsFile -ErrorAction Stop
+        $snapshots.Service | Should -Be @('demo', 'notes')
+        $snapshots[1].Path | Should -BeLike '/var/lib/notes/.atelier/snapshots/notes.*'
+    }
+}
+
+Describe 'Get-ServiceDbSnapshot' {
+    It 'lists snapshots newest first, as objects that carry what a restore needs' {
+        $list = Get-ServiceDbSnapshot demo @Demo -ErrorAction Stop
+        $list.Count | Should -BeGreaterThan 1
+        for ($i = 1; $i -lt $list.Count; $i++) { $list[$i - 1].CreatedAt | Should -BeGreaterOrEqual $list[$i].CreatedAt }
+        $list[0].Service | Should -Be 'demo'
+        $list[0].ComputerName | Should -Be '127.0.0.1'
+        $list[0].Path | Should -BeLike '/var/lib/demo/.atelier/snapshots/*'
+        $list[0].Commit | Should -Match '^[0-9a-f]{12}$'
+    }
+
+    It 'filters by database name or by a database path' {
+        @(Get-ServiceDbSnapshot demo -Database other @Demo).Count | Should -Be 0
+        @(Get-ServiceDbSnapshot demo -Database $DbPath @Demo).Count | Should -BeGreaterThan 0
+        @(Get-ServiceDbSnapshot demo -Database 'de*' @Demo).Count | Should -BeGreaterThan 0
+    }
+
+    It 'shows snapshots as a table' {
+        $text = Get-ServiceDbSnapshot demo @Demo | Select-Object -First 2 | Format-Table | Out-String
+        $text | Should -Match 'Service\s+Host\s+Database\s+Created \(UTC\)\s+Commit\s+Size\s+Path'
+    }
+}
+
+Describe 'Backup-ServiceDb -Local' {
+    It 'snapshots a database on this machine with Microsoft.Data.Sqlite, into the home of the service user' {
+        $homeDir = New-Item -ItemType Directory (Join-Path $TestDrive 'home')
+        $db = Join-Path $homeDir 'app.db'
+        & sqlite3 $db 'PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t(v) VALUES (1),(2),(3);' | Out-Null
+        $old = $env:HOME; $env:HOME = $homeDir
+        try {
+            $snapshots = 1..3 | ForEach-Object { Backup-ServiceDb -Service nosuchuser -DbPath app.db -Local -Keep 2 -ErrorAction Stop }
+            $snapshots[-1].Tool | Should -Be 'Microsoft.Data.Sqlite'
+            $snapshots[-1].Path | Should -BeLike "$homeDir/.atelier/snapshots/app.*.nocommit.db"
+            (& sqlite3 $snapshots[-1].Path 'PRAGMA integrity_check; SELECT count(*) FROM t;') | Should -Be @('ok', '3')
+            (Get-Item $snapshots[-1].Path).UnixFileMode.ToString() | Should -Be 'UserRead, UserWrite'
+            @(Get-ServiceDbSnapshot nosuchuser -Local).Count | Should -Be 2
+        }
+        finally { $env:HOME = $old }
+    }
+}
