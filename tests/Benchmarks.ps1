@@ -1,0 +1,79 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Prints Atelier's performance figures against the sandbox host (run by 'build.ps1 -Task Bench').
+.DESCRIPTION
+    1. Module import time in a fresh 'pwsh -NoProfile', beyond pwsh's own start (goal: under 300 ms).
+    2. Snapshot of a 1 GiB WAL database on the host while the app writes: Backup-ServiceDb against 'cp' of the
+       same file (the physical floor) and 'sqlite3 .backup' (goal: within 1.5x of cp).
+    3. Time from the unit becoming ready to Test-ServiceHealth reporting it up (goal: under 300 ms).
+    Figures, not pass/fail: nothing here asserts a time.
+#>
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $TestHostFile,
+    [int] $Runs = 5,
+    [int] $DatabaseMiB = 1024
+)
+
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath -Force
+Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+$env:ATELIER_TESTHOST = $TestHostFile
+$sandbox = Get-TestHost
+$connection = Get-TestConnection -Service demo
+
+function Get-Median([double[]] $Values) {
+    $sorted = $Values | Sort-Object
+    $sorted[[int][math]::Floor($sorted.Count / 2)]
+}
+
+function Measure-Run([scriptblock] $Script, [int] $Count = $Runs) {
+    Get-Median @(1..$Count | ForEach-Object { (Measure-Command $Script).TotalMilliseconds })
+}
+
+# 1. Import time.
+$pwsh = (Get-Process -Id $PID).Path
+$bare = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command 'exit 0' }
+$import = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; exit 0" }
+$firstUse = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; Get-ServiceDbSnapshot x -Local | Out-Null; exit 0" }
+'{0,-58} {1,8:N0} ms' -f 'pwsh -NoProfile start (median)', $bare
+'{0,-58} {1,8:N0} ms' -f 'Import-Module Atelier beyond pwsh start (goal < 300)', ($import - $bare)
+'{0,-58} {1,8:N0} ms' -f 'Import and first cmdlet run (engine load) beyond start', ($firstUse - $bare)
+
+# 2. Snapshot of a large live WAL database.
+$db = '/var/lib/demo/data/demo.db'
+Write-Host "Growing $db to $DatabaseMiB MiB (as the demo user, while the app writes)..."
+Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; CREATE TABLE IF NOT EXISTS ballast(b BLOB); INSERT INTO ballast SELECT randomblob(65536) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < $($DatabaseMiB * 16)) SELECT x FROM c);'" | Out-Null
+$size = [long](Invoke-TestHostRoot "stat -c %s $db")[-1]
+'{0,-58} {1,8:N0} MiB' -f 'Database size', ($size / 1MB)
+$cp = Measure-Run -Count 3 { Invoke-TestHostRoot "runuser -u demo -- sh -c 'cp $db /var/lib/demo/data/copy.db && rm /var/lib/demo/data/copy.db'" | Out-Null }
+$backup = Measure-Run -Count 3 { Invoke-TestHostRoot "runuser -u demo -- sh -c 'sqlite3 $db "".backup /var/lib/demo/data/backup.db"" && rm /var/lib/demo/data/backup.db'" | Out-Null }
+$atelier = Measure-Run -Count 3 { Backup-ServiceDb demo $db @connection -Keep 1 | Out-Null }
+'{0,-58} {1,8:N2} s' -f 'cp of the live file (physical floor, median of 3)', ($cp / 1000)
+'{0,-58} {1,8:N2} s' -f 'sqlite3 .backup (median of 3)', ($backup / 1000)
+'{0,-58} {1,8:N2} s  ({2:N2}x cp, goal <= 1.5x)' -f 'Backup-ServiceDb over SSH, with integrity_check (median)', ($atelier / 1000), ($atelier / $cp)
+Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; DROP TABLE ballast; VACUUM;'" | Out-Null
+
+# 3. Unit ready -> Test-ServiceHealth says Up. A tight 5 ms probe loop marks when the app really answers.
+$url = $sandbox.services.demo.healthUrl
+$gaps = foreach ($i in 1..$Runs) {
+    Invoke-TestHostRoot 'systemctl stop demo.service' | Out-Null
+    $ready = Start-ThreadJob -ArgumentList $url {
+        param($url)
+        $client = [System.Net.Http.HttpClient]::new(); $client.Timeout = [TimeSpan]::FromSeconds(1)
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            try { if ($client.GetAsync($url).GetAwaiter().GetResult().IsSuccessStatusCode) { return [DateTime]::UtcNow } } catch { }
+            [System.Threading.Thread]::Sleep(5)
+        }
+        [DateTime]::MinValue
+    }
+    Start-Sleep -Milliseconds 200
+    Invoke-TestHostRoot 'systemctl start demo.service' | Out-Null
+    $result = Test-ServiceHealth -Name demo -HealthUrl $url -Timeout 60
+    $reported = [DateTime]::UtcNow
+    $up = $ready | Receive-Job -Wait -AutoRemoveJob
+    if ($result.Healthy -and $up -ne [DateTime]::MinValue) { ($reported - $up).TotalMilliseconds }
+}
+'{0,-58} {1,8:N0} ms (max {2:N0}, {3} runs)' -f 'Unit ready -> Test-ServiceHealth Up (median, goal < 300)', (Get-Median $gaps), ($gaps | Measure-Object -Maximum).Maximum, @($gaps).Count
