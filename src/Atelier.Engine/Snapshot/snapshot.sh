@@ -44,6 +44,7 @@ chmod 700 "$HOME/.atelier" "$dir"
 tmp=$dir/.$name.partial
 rm -f "$tmp"
 trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp"; exit 143' TERM INT HUP
 
 case $tool in
   sqlite3)
@@ -80,7 +81,7 @@ if [ "$check" != ok ]; then
 fi
 chmod 600 "$tmp"
 mv "$tmp" "$dir/$name"
-trap - EXIT
+trap - EXIT TERM INT HUP
 
 # Keep the newest $keep snapshots of this database (names sort by time).
 ls -1 "$dir" | grep -E "^$(printf '%s' "$base" | sed 's/[.[\*^$+]/\\&/g')\.[0-9]{8}T[0-9]{9}Z\.[0-9a-z]+\.db$" | sort -r | tail -n +"$((keep + 1))" |
