@@ -45,7 +45,7 @@ $firstUse = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command "Import-Mo
 $db = '/var/lib/demo/data/demo.db'
 Write-Host "Growing $db to $DatabaseMiB MiB (as the demo user, while the app writes)..."
 Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; CREATE TABLE IF NOT EXISTS ballast(b BLOB); INSERT INTO ballast SELECT randomblob(65536) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < $($DatabaseMiB * 16)) SELECT x FROM c);'" | Out-Null
-$size = [long](Invoke-TestHostRoot "stat -c %s $db")[-1]
+$size = [long]@(Invoke-TestHostRoot "stat -c %s $db")[-1]
 '{0,-58} {1,8:N0} MiB' -f 'Database size', ($size / 1MB)
 $cp = Measure-Run -Count 3 { Invoke-TestHostRoot "runuser -u demo -- sh -c 'cp $db /var/lib/demo/data/copy.db && rm /var/lib/demo/data/copy.db'" | Out-Null }
 $backup = Measure-Run -Count 3 { Invoke-TestHostRoot "runuser -u demo -- sh -c 'sqlite3 $db "".backup /var/lib/demo/data/backup.db"" && rm /var/lib/demo/data/backup.db'" | Out-Null }

@@ -29,7 +29,7 @@ Describe 'Backup-ServiceDb on a live WAL database' {
         foreach ($r in $results) {
             $r.Facts.Integrity | Should -Be 'ok'
             $r.Facts.Rows | Should -Be $r.Committed -Because "every row committed before snapshot $($r.Snapshot.Path) started must be in it"
-            $r.Facts.FileMode | Should -Be '600'
+            $r.Facts.FileMode | Should -Be '600 demo'
             $r.Facts.FolderMode | Should -Be '700'
             $r.Snapshot.LocalPath | Should -Exist
         }
@@ -39,7 +39,7 @@ Describe 'Backup-ServiceDb on a live WAL database' {
     }
 
     It 'names the snapshot after the UTC time and the deployed commit, and reports the tool' {
-        $commit = (Invoke-TestHostRoot 'runuser -u demo -- git -C /var/lib/demo/app rev-parse --short=12 HEAD')[-1]
+        $commit = @(Invoke-TestHostRoot 'runuser -u demo -- git -C /var/lib/demo/app rev-parse --short=12 HEAD')[-1]
         $before = [DateTimeOffset]::UtcNow.AddSeconds(-5)
         $snapshot = Backup-ServiceDb demo $DbPath @Demo -ErrorAction Stop
         $snapshot.Commit | Should -Be $commit
@@ -122,7 +122,8 @@ Describe 'Get-ServiceDbSnapshot' {
     }
 
     It 'shows snapshots as a table' {
-        $text = Get-ServiceDbSnapshot demo @Demo | Select-Object -First 2 | Format-Table | Out-String
+        $PSStyle.OutputRendering = 'PlainText'
+        $text = Get-ServiceDbSnapshot demo @Demo | Select-Object -First 2 | Format-Table | Out-String -Width 250
         $text | Should -Match 'Service\s+Host\s+Database\s+Created \(UTC\)\s+Commit\s+Size\s+Path'
     }
 }
@@ -138,7 +139,7 @@ Describe 'Backup-ServiceDb -Local' {
             $snapshots[-1].Tool | Should -Be 'Microsoft.Data.Sqlite'
             $snapshots[-1].Path | Should -BeLike "$homeDir/.atelier/snapshots/app.*.nocommit.db"
             (& sqlite3 $snapshots[-1].Path 'PRAGMA integrity_check; SELECT count(*) FROM t;') | Should -Be @('ok', '3')
-            (Get-Item $snapshots[-1].Path).UnixFileMode.ToString() | Should -Be 'UserRead, UserWrite'
+            [IO.File]::GetUnixFileMode($snapshots[-1].Path) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
             @(Get-ServiceDbSnapshot nosuchuser -Local).Count | Should -Be 2
         }
         finally { $env:HOME = $old }
