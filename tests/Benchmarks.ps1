@@ -33,10 +33,11 @@ function Measure-Run([scriptblock] $Script, [int] $Count = $Runs) {
 }
 
 # 1. Import time.
-$pwsh = (Get-Process -Id $PID).Path
-$bare = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command 'exit 0' }
-$import = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; exit 0" }
-$firstUse = Measure-Run { & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; Get-ServiceDbSnapshot x -Local | Out-Null; exit 0" }
+# pwsh runs here as a .NET tool (the process is 'dotnet'): start the same pwsh.dll the same way, fresh each time.
+$pwsh = Join-Path $PSHOME 'pwsh.dll'
+$bare = Measure-Run { & dotnet $pwsh -NoProfile -NonInteractive -Command 'exit 0' }
+$import = Measure-Run { & dotnet $pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; exit 0" }
+$firstUse = Measure-Run { & dotnet $pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; Get-ServiceDbSnapshot x -Local | Out-Null; exit 0" }
 '{0,-58} {1,8:N0} ms' -f 'pwsh -NoProfile start (median)', $bare
 '{0,-58} {1,8:N0} ms' -f 'Import-Module Atelier beyond pwsh start (goal < 300)', ($import - $bare)
 '{0,-58} {1,8:N0} ms' -f 'Import and first cmdlet run (engine load) beyond start', ($firstUse - $bare)
@@ -48,10 +49,18 @@ Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; 
 $size = [long]@(Invoke-TestHostRoot "stat -c %s $db")[-1]
 '{0,-58} {1,8:N0} MiB' -f 'Database size', ($size / 1MB)
 $cp = Measure-Run -Count 3 { Invoke-TestHostRoot "runuser -u demo -- sh -c 'cp $db /var/lib/demo/data/copy.db && rm /var/lib/demo/data/copy.db'" | Out-Null }
-$backup = Measure-Run -Count 3 { Invoke-TestHostRoot "runuser -u demo -- sh -c 'sqlite3 $db "".backup /var/lib/demo/data/backup.db"" && rm /var/lib/demo/data/backup.db'" | Out-Null }
-$atelier = Measure-Run -Count 3 { Backup-ServiceDb demo $db @connection -Keep 1 | Out-Null }
 '{0,-58} {1,8:N2} s' -f 'cp of the live file (physical floor, median of 3)', ($cp / 1000)
-'{0,-58} {1,8:N2} s' -f 'sqlite3 .backup (median of 3)', ($backup / 1000)
+# The online backup API restarts whenever another connection writes, so under the app's steady writes it may
+# never finish: bound it, and report a run that was cut off as such.
+$backupLimit = 60
+$backupRuns = foreach ($i in 1..3) {
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $out = Invoke-TestHostRoot "runuser -u demo -- sh -c 'timeout $backupLimit sqlite3 $db "".backup /var/lib/demo/data/backup.db""; echo exit=`$?; rm -f /var/lib/demo/data/backup.db'"
+    [pscustomobject]@{ Ms = $sw.Elapsed.TotalMilliseconds; Finished = ($out -join ' ') -match 'exit=0' }
+}
+$backup = Get-Median $backupRuns.Ms
+'{0,-58} {1,8:N2} s  ({2} of 3 finished within {3} s)' -f 'sqlite3 .backup (median of 3)', ($backup / 1000), @($backupRuns | Where-Object Finished).Count, $backupLimit
+$atelier = Measure-Run -Count 3 { Backup-ServiceDb demo $db @connection -Keep 1 | Out-Null }
 '{0,-58} {1,8:N2} s  ({2:N2}x cp, goal <= 1.5x)' -f 'Backup-ServiceDb over SSH, with integrity_check (median)', ($atelier / 1000), ($atelier / $cp)
 Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; DROP TABLE ballast; VACUUM;'" | Out-Null
 
