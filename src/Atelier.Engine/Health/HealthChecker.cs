@@ -1,0 +1,81 @@
+using System.Globalization;
+using Atelier.Transport;
+
+namespace Atelier.Health;
+
+/// <summary>
+/// Checks one service: HTTP when it has a URL, else its systemd unit over the host's connection; polls with
+/// <see cref="HealthPoller"/>; and, when the service ends unhealthy and its host can be reached, adds the unit's last
+/// journal lines, so the result shows why.
+/// </summary>
+public sealed class HealthChecker
+{
+    private readonly HealthOptions _options;
+    private readonly IReporter _reporter;
+    private readonly TimeProvider _time;
+
+    public HealthChecker(HealthOptions options, IReporter? reporter = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _reporter = reporter ?? NullReporter.Instance;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// Checks <paramref name="check"/>. <paramref name="host"/> opens the service's host: required for a systemd
+    /// check, and used for the journal of an unhealthy HTTP check when given (a failure to open it then only costs the
+    /// journal). <paramref name="commandOptions"/> apply to the commands on the host.
+    /// </summary>
+    /// <exception cref="AtelierException">A systemd check without a host (<c>SystemdCheckNeedsHost</c>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ServiceHealth> CheckAsync(HealthCheck check, Func<CancellationToken, Task<IRemoteHost>>? host, CommandOptions? commandOptions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        commandOptions ??= new CommandOptions();
+        IHealthProbe probe;
+        IRemoteHost? opened = null;
+        if (check.HealthUrl is not null)
+        {
+            probe = new HttpProbe(check, _options, _time);
+        }
+        else
+        {
+            if (host is null)
+            {
+                throw NeedsHost(check.Service);
+            }
+
+            opened = await host(cancellationToken).ConfigureAwait(false);
+            probe = new SystemdProbe(opened, check, _options, commandOptions, _time);
+        }
+
+        var prefix = $"[{check.Service}{(check.ComputerName is null ? string.Empty : "@" + check.ComputerName)}]";
+        _reporter.Verbose($"{prefix} checking {(check.HealthUrl is null ? SystemdProbe.UnitName(check.Service) + " with systemctl" : "GET " + check.HealthUrl)}");
+        var result = await new HealthPoller(_options, _time).PollAsync(
+            probe,
+            r => _reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"{prefix} try {r.Tries}: {r.Status}{(r.LatencyMs is { } ms ? $" in {ms:0} ms" : string.Empty)}: {r.Detail}")),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        if (!result.Healthy && host is not null)
+        {
+            try
+            {
+                opened ??= await host(cancellationToken).ConfigureAwait(false);
+                var journalOptions = commandOptions with { OnLine = null, Timeout = commandOptions.Timeout < _options.RequestTimeout ? commandOptions.Timeout : _options.RequestTimeout };
+                result.Journal = await JournalReader.ReadAsync(opened, check.Service, _options.JournalLines, journalOptions, cancellationToken).ConfigureAwait(false);
+                _reporter.Verbose($"{prefix} {result.Journal.Length} journal lines");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _reporter.Verbose($"{prefix} could not read the journal: {ex.Message}");
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The error for a systemd check that has no host to run on.</summary>
+    public static AtelierException NeedsHost(string service) =>
+        new("SystemdCheckNeedsHost", FailureKind.InvalidArgument, $"{service}: a check without -HealthUrl reads the systemd unit on its host: give -ComputerName (or -Local on the host itself).");
+}

@@ -1,0 +1,93 @@
+using System.Text.RegularExpressions;
+
+namespace Atelier.Health;
+
+/// <summary>How to check and how long to wait: the same for every service of one invocation.</summary>
+public sealed record HealthOptions
+{
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultDegradedThreshold = TimeSpan.FromMilliseconds(3000);
+    public static readonly TimeSpan DefaultSettle = TimeSpan.FromSeconds(2);
+
+    /// <summary>The HTTP status codes that count as healthy; null or empty means any 2xx.</summary>
+    public IReadOnlyList<int>? ExpectedStatus { get; init; }
+
+    /// <summary>A pattern the response body must match (the body is read only when this is set).</summary>
+    public Regex? ExpectContent { get; init; }
+
+    /// <summary>Longest one try may take: an HTTP request, or one <c>systemctl</c> command.</summary>
+    public TimeSpan RequestTimeout { get; init; } = DefaultRequestTimeout;
+
+    /// <summary>Keep trying until healthy or this much time has passed; zero means exactly one try.</summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    /// <summary>An expected answer slower than this is healthy but <see cref="HealthStatus.Degraded"/>.</summary>
+    public TimeSpan DegradedThreshold { get; init; } = DefaultDegradedThreshold;
+
+    /// <summary>systemd: how long <c>NRestarts</c> must stay unchanged while the unit is active and running.</summary>
+    public TimeSpan Settle { get; init; } = DefaultSettle;
+
+    /// <summary>The waits between tries.</summary>
+    public PollSchedule Schedule { get; init; } = PollSchedule.Default;
+
+    /// <summary>How many journal lines an unhealthy result carries at most.</summary>
+    public int JournalLines { get; init; } = 20;
+
+    /// <summary>True when <paramref name="statusCode"/> is one of the expected codes (any 2xx by default).</summary>
+    public bool IsExpectedStatus(int statusCode) =>
+        ExpectedStatus is { Count: > 0 } expected ? expected.Contains(statusCode) : statusCode is >= 200 and <= 299;
+
+    /// <summary>The expected codes in words, for details.</summary>
+    public string ExpectedStatusText => ExpectedStatus is { Count: > 0 } expected ? string.Join(" or ", expected) : "2xx";
+}
+
+/// <summary>One service to check: by HTTP when it has a URL, else its systemd unit on its host.</summary>
+public sealed record HealthCheck
+{
+    public required string Service { get; init; }
+
+    /// <summary>The host (for results; and for systemd checks and journals, where the connection goes).</summary>
+    public string? ComputerName { get; init; }
+
+    /// <summary>An absolute http or https URL, or null for a systemd check.</summary>
+    public Uri? HealthUrl { get; init; }
+
+    public string Method => HealthUrl is null ? SystemdProbe.MethodName : HttpProbe.MethodName;
+}
+
+/// <summary>One way of looking at a service once. Implementations are safe to call repeatedly, not concurrently.</summary>
+public interface IHealthProbe
+{
+    /// <summary>Makes one try that gives up after <paramref name="timeout"/>; a failed try is a result, not an exception.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The waits between tries: <see cref="First"/>, then each one <see cref="Growth"/> times the last, never more than
+/// <see cref="Max"/>. The default starts at 100 ms and reaches 2 s after eight tries, so a service that comes up is
+/// noticed within a tenth of a second early on and within two seconds at worst.
+/// </summary>
+public sealed record PollSchedule(TimeSpan First, double Growth, TimeSpan Max)
+{
+    public static readonly PollSchedule Default = new(TimeSpan.FromMilliseconds(100), 1.5, TimeSpan.FromSeconds(2));
+
+    /// <summary>The wait after <paramref name="current"/>.</summary>
+    public TimeSpan Next(TimeSpan current)
+    {
+        var next = TimeSpan.FromTicks((long)(current.Ticks * Growth));
+        return next > Max ? Max : next;
+    }
+
+    /// <summary>The first <paramref name="count"/> waits.</summary>
+    public IEnumerable<TimeSpan> Take(int count)
+    {
+        var wait = First > Max ? Max : First;
+        for (var i = 0; i < count; i++)
+        {
+            yield return wait;
+            wait = Next(wait);
+        }
+    }
+}

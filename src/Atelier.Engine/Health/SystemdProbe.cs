@@ -1,0 +1,180 @@
+using System.Globalization;
+using Atelier.Shell;
+using Atelier.Transport;
+
+namespace Atelier.Health;
+
+/// <summary>
+/// A unit's state over <see cref="IRemoteHost"/>: <c>systemctl show</c> as the service's own user (no privilege
+/// needed). Healthy when <c>ActiveState=active</c>, <c>SubState=running</c> and <c>NRestarts</c> stays the same over
+/// the settle window, so a crash-looping unit caught between two crashes is not taken for a running one.
+/// </summary>
+public sealed class SystemdProbe : IHealthProbe
+{
+    public const string MethodName = "systemd";
+
+    private readonly IRemoteHost _host;
+    private readonly HealthCheck _check;
+    private readonly HealthOptions _options;
+    private readonly CommandOptions _commandOptions;
+    private readonly TimeProvider _time;
+    private readonly string _unit;
+    private int? _firstRestarts;
+
+    public SystemdProbe(IRemoteHost host, HealthCheck check, HealthOptions options, CommandOptions? commandOptions = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(check);
+        _host = host;
+        _check = check;
+        _options = options;
+        _commandOptions = commandOptions ?? new CommandOptions();
+        _time = time ?? TimeProvider.System;
+        _unit = UnitName(check.Service);
+    }
+
+    /// <summary>The unit of a service: <c>&lt;name&gt;.service</c>, the name checked by <see cref="RemoteValue.ServiceName"/>.</summary>
+    public static string UnitName(string service) => RemoteValue.ServiceName(service) + ".service";
+
+    /// <summary>The command that reads a unit's state.</summary>
+    public static ShellCommand ShowCommand(string unit) =>
+        ShellCommand.Format($"systemctl show {unit} --property=LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus");
+
+    public async Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var options = _commandOptions with { Timeout = timeout < _commandOptions.Timeout ? timeout : _commandOptions.Timeout };
+        try
+        {
+            var first = await ShowAsync(options, cancellationToken).ConfigureAwait(false);
+            _firstRestarts ??= first.NRestarts;
+            if (!first.IsRunning || _options.Settle <= TimeSpan.Zero)
+            {
+                return Result(first, first.IsRunning, first.IsRunning ? string.Empty : null);
+            }
+
+            await Task.Delay(_options.Settle, _time, cancellationToken).ConfigureAwait(false);
+            var second = await ShowAsync(options, cancellationToken).ConfigureAwait(false);
+            var steady = second.IsRunning && second.NRestarts == first.NRestarts;
+            var note = steady
+                ? string.Create(CultureInfo.InvariantCulture, $"steady for {_options.Settle.TotalSeconds:0.###} s")
+                : second.IsRunning ? string.Create(CultureInfo.InvariantCulture, $"restarted during the {_options.Settle.TotalSeconds:0.###} s settle window") : null;
+            return Result(second, steady, note);
+        }
+        catch (RemoteCommandTimeoutException ex)
+        {
+            return Failed(HealthStatus.Timeout, string.Create(CultureInfo.InvariantCulture, $"systemctl show did not answer within {ex.Timeout.TotalSeconds:0.###} s"));
+        }
+        catch (SystemctlException ex)
+        {
+            return Failed(HealthStatus.Down, ex.Message);
+        }
+    }
+
+    /// <summary>Reads <c>systemctl show</c>'s <c>key=value</c> lines.</summary>
+    public static UnitState ParseShow(string output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var raw in output.Split('\n'))
+        {
+            var line = raw.Trim();
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                values[line[..eq]] = line[(eq + 1)..];
+            }
+        }
+
+        return new UnitState(
+            values.GetValueOrDefault("LoadState"),
+            values.GetValueOrDefault("ActiveState"),
+            values.GetValueOrDefault("SubState"),
+            int.TryParse(values.GetValueOrDefault("NRestarts"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null,
+            values.GetValueOrDefault("Result"),
+            values.GetValueOrDefault("ExecMainStatus"));
+    }
+
+    /// <summary>
+    /// The unit's state in words, e.g. <c>ActiveState=activating SubState=auto-restart NRestarts 3→5 Result=exit-code ExecMainStatus=1</c>.
+    /// </summary>
+    public static string Describe(string unit, UnitState state, int? firstRestarts)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.LoadState is "not-found")
+        {
+            return $"unit {unit} not found (LoadState=not-found)";
+        }
+
+        var restarts = state.NRestarts is not { } now ? "NRestarts=?"
+            : firstRestarts is { } before && before != now ? string.Create(CultureInfo.InvariantCulture, $"NRestarts {before}→{now}")
+            : string.Create(CultureInfo.InvariantCulture, $"NRestarts={now}");
+        var text = $"ActiveState={state.ActiveState} SubState={state.SubState} {restarts}";
+        if (state.Result is { Length: > 0 } result && result != "success")
+        {
+            text += $" Result={result}";
+        }
+
+        if (state.ExecMainStatus is { Length: > 0 } status && status != "0")
+        {
+            text += $" ExecMainStatus={status}";
+        }
+
+        return text;
+    }
+
+    private async Task<UnitState> ShowAsync(CommandOptions options, CancellationToken cancellationToken)
+    {
+        var result = await _host.RunAsync(ShowCommand(_unit), options, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new SystemctlException(string.Create(CultureInfo.InvariantCulture, $"systemctl show {_unit} failed with exit code {result.ExitCode}: {result.Tail(3).Replace('\n', ' ')}"));
+        }
+
+        var state = ParseShow(result.Output);
+        if (state.ActiveState is null)
+        {
+            throw new SystemctlException($"systemctl show {_unit} gave no ActiveState: {result.Tail(3).Replace('\n', ' ')}");
+        }
+
+        return state;
+    }
+
+    private ServiceHealth Result(UnitState state, bool healthy, string? note)
+    {
+        var detail = Describe(_unit, state, _firstRestarts);
+        return new ServiceHealth
+        {
+            Service = _check.Service,
+            ComputerName = _check.ComputerName ?? _host.ComputerName,
+            Method = MethodName,
+            Status = healthy ? HealthStatus.Up : HealthStatus.Down,
+            Healthy = healthy,
+            Detail = string.IsNullOrEmpty(note) ? detail : $"{detail} ({note})",
+            CheckedAt = _time.GetUtcNow(),
+            ActiveState = state.ActiveState,
+            SubState = state.SubState,
+            NRestarts = state.NRestarts,
+        };
+    }
+
+    private ServiceHealth Failed(HealthStatus status, string detail) => new()
+    {
+        Service = _check.Service,
+        ComputerName = _check.ComputerName ?? _host.ComputerName,
+        Method = MethodName,
+        Status = status,
+        Healthy = false,
+        Detail = detail,
+        CheckedAt = _time.GetUtcNow(),
+    };
+
+    /// <summary>systemctl itself failed (no bus, no systemctl): the try is down, with systemctl's words.</summary>
+    private sealed class SystemctlException(string message) : Exception(message);
+}
+
+/// <summary>What <c>systemctl show</c> says about a unit.</summary>
+public sealed record UnitState(string? LoadState, string? ActiveState, string? SubState, int? NRestarts, string? Result, string? ExecMainStatus)
+{
+    /// <summary><c>ActiveState=active</c> and <c>SubState=running</c>.</summary>
+    public bool IsRunning => ActiveState == "active" && SubState == "running";
+}
