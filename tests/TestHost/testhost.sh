@@ -244,6 +244,8 @@ write_unit() {  # write_unit NAME PORT
 [Unit]
 Description=$name service (Atelier test host)
 After=network.target
+# Tests and benchmarks restart the unit many times in a row: no start rate limit.
+StartLimitIntervalSec=0
 
 [Service]
 Type=exec

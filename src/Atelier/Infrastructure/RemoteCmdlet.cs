@@ -57,8 +57,8 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     [ValidateRange(1, 86400)]
     public int CommandTimeout { get; set; } = (int)CommandOptions.DefaultTimeout.TotalSeconds;
 
-    /// <summary>The connections of this invocation.</summary>
-    protected HostPool Hosts => _pool ??= new HostPool();
+    /// <summary>The connections of this invocation (safe to read from concurrent tasks).</summary>
+    protected HostPool Hosts => LazyInitializer.EnsureInitialized(ref _pool);
 
     /// <summary>The connection request for a host and account, from this cmdlet's parameters.</summary>
     protected HostConnectionRequest ConnectionFor(string? computerName, string? user)
