@@ -12,19 +12,19 @@ public static partial class RemoteValue
     /// <summary>Longest service name accepted: the limit of a Linux user name.</summary>
     public const int MaxServiceNameLength = 32;
 
-    [GeneratedRegex("^[a-z_][a-z0-9_-]*$")]
+    [GeneratedRegex("^[a-z_][a-z0-9_-]*\\z")]
     private static partial Regex ServiceNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._/+@%=:,~-]+$")]
+    [GeneratedRegex("^[A-Za-z0-9._/+@%=:,~-]+\\z")]
     private static partial Regex PathPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._/+-]+$")]
+    [GeneratedRegex("^[A-Za-z0-9._/+-]+\\z")]
     private static partial Regex BranchPattern();
 
-    [GeneratedRegex("^[0-9a-f]{4,64}$")]
+    [GeneratedRegex("^[0-9a-f]{4,64}\\z")]
     private static partial Regex CommitPattern();
 
-    [GeneratedRegex(@"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$")]
+    [GeneratedRegex(@"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)\z")]
     private static partial Regex HostPattern();
 
     /// <summary>A service name: also its system user and its systemd unit (<c>&lt;name&gt;.service</c>).</summary>

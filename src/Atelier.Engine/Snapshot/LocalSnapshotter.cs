@@ -27,7 +27,8 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         CreatePrivateFolder(folder, account);
 
         var commit = DeployedCommit(Path.Combine(account.Home, "app"));
-        var createdAt = DateTimeOffset.UtcNow;
+        // To the millisecond, as the file name keeps it (and ListAsync reads it back).
+        var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
         var partial = Path.Combine(folder, "." + name + ".partial");
         var final = Path.Combine(folder, name);
@@ -79,8 +80,18 @@ public sealed partial class LocalSnapshotter : ISnapshotter
     public Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, CancellationToken cancellationToken)
     {
         var target = Directory.Exists(destination) ? Path.Combine(destination, Path.GetFileName(snapshot.Path)) : destination;
-        File.Copy(snapshot.Path, target, overwrite: true);
-        SqliteFile.Verify(target);
+        var partial = target + ".partial";
+        try
+        {
+            File.Copy(snapshot.Path, partial, overwrite: true);
+            SqliteFile.Verify(partial);
+            File.Move(partial, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+
         return Task.FromResult(target);
     }
 

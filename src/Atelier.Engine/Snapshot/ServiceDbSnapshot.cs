@@ -65,14 +65,15 @@ public sealed partial class ServiceDbSnapshot
         var match = NamePattern().Match(fileName);
         database = commit = string.Empty;
         createdAt = default;
-        if (!match.Success)
+        if (!match.Success
+            || !DateTime.TryParseExact(match.Groups["stamp"].Value, "yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var stamp))
         {
             return false;
         }
 
         database = match.Groups["db"].Value;
         commit = match.Groups["commit"].Value;
-        createdAt = new DateTimeOffset(DateTime.ParseExact(match.Groups["stamp"].Value, "yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal), TimeSpan.Zero);
+        createdAt = new DateTimeOffset(stamp, TimeSpan.Zero);
         return true;
     }
 

@@ -9,8 +9,15 @@ public static class SqliteFile
     public static void VacuumInto(string databasePath, string targetPath)
     {
         using var connection = Open(databasePath, SqliteOpenMode.ReadWrite);
+        using (var timeout = connection.CreateCommand())
+        {
+            timeout.CommandText = "PRAGMA busy_timeout = 30000;";
+            timeout.ExecuteNonQuery();
+        }
+
+        // On its own: after a statement that returns a row (as the PRAGMA does), a later statement's error is lost.
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout = 30000; VACUUM INTO $target;";
+        command.CommandText = "VACUUM INTO $target;";
         command.Parameters.AddWithValue("$target", targetPath);
         command.ExecuteNonQuery();
     }
@@ -34,6 +41,13 @@ public static class SqliteFile
     /// <summary>Throws <see cref="AtelierException"/> unless the file is a sound SQLite database.</summary>
     public static void Verify(string path)
     {
+        // SQLite takes an empty file for an empty database; a snapshot of a real one is never empty.
+        var file = new FileInfo(path);
+        if (!file.Exists || file.Length == 0)
+        {
+            throw new AtelierException("SnapshotVerificationFailed", FailureKind.InvalidData, $"The snapshot {path} is {(file.Exists ? "empty" : "missing")}.");
+        }
+
         string result;
         try
         {

@@ -31,7 +31,8 @@ fi
 [ -f "$db" ] || { echo "atelier: no database file at $db" >&2; exit 66; }
 commit=$(git -C "$HOME/app" rev-parse --short=12 HEAD 2>/dev/null || echo nocommit)
 stamp=$(date -u +%Y%m%dT%H%M%S%3NZ)
-base=$(basename "$db"); base=${base%.db}; base=${base%.sqlite3}; base=${base%.sqlite}
+base=$(basename "$db")
+case $base in ?*.db) base=${base%.db} ;; ?*.sqlite3) base=${base%.sqlite3} ;; ?*.sqlite) base=${base%.sqlite} ;; esac
 name=$base.$stamp.$commit.db
 if [ "$mode" = plan ]; then
   echo "atelier-plan $db -> $dir/$name with $tool, keeping $keep"

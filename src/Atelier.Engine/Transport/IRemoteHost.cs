@@ -33,9 +33,6 @@ public sealed record CommandOptions
 
     /// <summary>Called for each line of output as it arrives (from a background thread).</summary>
     public Action<OutputLine>? OnLine { get; init; }
-
-    /// <summary>Text for the command's standard input, or null for none.</summary>
-    public string? Input { get; init; }
 }
 
 /// <summary>One line a remote command wrote.</summary>

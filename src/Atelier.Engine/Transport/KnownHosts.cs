@@ -12,7 +12,7 @@ public enum HostKeyVerdict
     /// <summary>Nothing is recorded for this host.</summary>
     Unknown,
 
-    /// <summary>Another key of the same type is recorded for this host: possibly an impostor.</summary>
+    /// <summary>Other keys, and not this one, are recorded for this host: possibly an impostor.</summary>
     Changed,
 
     /// <summary>The key is marked <c>@revoked</c>.</summary>
