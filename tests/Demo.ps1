@@ -21,13 +21,13 @@ $services = foreach ($name in 'demo', 'notes') {
 }
 
 Write-Host "`n== Health over HTTP (both services at once)" -ForegroundColor Cyan
-$services | Test-ServiceHealth @connection | Format-Table | Out-Host
+$services | Test-ServiceHealth @connection | Format-Table | Out-String -Width 200 | Write-Host
 
 Write-Host "== Health of the systemd unit, over SSH" -ForegroundColor Cyan
-Test-ServiceHealth -Name demo -ComputerName $sandbox.host @connection | Format-Table | Out-Host
+Test-ServiceHealth -Name demo -ComputerName $sandbox.host @connection | Format-Table | Out-String -Width 200 | Write-Host
 
 Write-Host "== Online snapshots of the live databases (the apps keep writing)" -ForegroundColor Cyan
-$services | Backup-ServiceDb @connection -Keep 3 | Format-Table | Out-Host
+$services | Backup-ServiceDb @connection -Keep 3 | Format-Table | Out-String -Width 200 | Write-Host
 
 Write-Host "== Snapshots kept for demo, newest first" -ForegroundColor Cyan
-Get-ServiceDbSnapshot demo -ComputerName $sandbox.host @connection | Format-Table | Out-Host
+Get-ServiceDbSnapshot demo -ComputerName $sandbox.host @connection | Format-Table | Out-String -Width 200 | Write-Host
