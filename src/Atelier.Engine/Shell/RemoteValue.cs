@@ -110,6 +110,40 @@ public static partial class RemoteValue
         return text;
     }
 
+    /// <summary>
+    /// Free text that a script stores as one line (a deploy's holder, a commit subject): any characters but line
+    /// breaks and other control characters, at most <paramref name="maxLength"/> long. It is still quoted like any value.
+    /// </summary>
+    public static string OneLineText(string? value, string what, int maxLength, bool allowEmpty = false)
+    {
+        value ??= string.Empty;
+        if (value.Length == 0 && !allowEmpty)
+        {
+            throw new RemoteValueException(what, value, "it is empty");
+        }
+
+        if (value.Length > maxLength)
+        {
+            throw new RemoteValueException(what, value, $"it is longer than {maxLength} characters");
+        }
+
+        var lineBreak = value.IndexOfAny(['\n', '\r']);
+        if (lineBreak >= 0)
+        {
+            throw new RemoteValueException(what, value, $"it must be one line (found a {(value[lineBreak] == '\n' ? "newline" : "carriage return")} at position {lineBreak + 1})");
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                throw new RemoteValueException(what, value, $"it holds control character U+{(int)c:X4}");
+            }
+        }
+
+        return value;
+    }
+
     /// <summary>Quotes any string for a POSIX shell: single quotes, with embedded quotes written as <c>'\''</c>.</summary>
     public static string Quote(string value)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using Atelier.Shell;
 using Atelier.Transport;
 
@@ -12,7 +11,7 @@ namespace Atelier.Snapshot;
 /// </summary>
 public sealed class RemoteSnapshotter : ISnapshotter
 {
-    private static readonly Lazy<string> Script = new(() => ReadScript("Atelier.Snapshot.snapshot.sh"));
+    private static readonly Lazy<string> Script = new(() => EmbeddedScript.Read("Atelier.Snapshot.snapshot.sh"));
     private readonly IRemoteHost _host;
     private readonly CommandOptions _options;
 
@@ -135,12 +134,4 @@ public sealed class RemoteSnapshotter : ISnapshotter
         65 => new AtelierException("SnapshotVerificationFailed", FailureKind.InvalidData, result.Error.Trim()),
         _ => new AtelierException("SnapshotFailed", FailureKind.OperationFailed, $"The snapshot of {request.DbPath} failed (exit code {result.ExitCode}):\n{result.Tail(10)}"),
     };
-
-    private static string ReadScript(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"The embedded script {name} is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
 }

@@ -23,6 +23,8 @@ public sealed class LocalHost : IRemoteHost
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            StandardOutputEncoding = new UTF8Encoding(false),
+            StandardErrorEncoding = new UTF8Encoding(false),
         };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(command.Text);

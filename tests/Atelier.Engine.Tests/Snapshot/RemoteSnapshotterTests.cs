@@ -285,31 +285,4 @@ public sealed class RemoteSnapshotterTests : IDisposable
         using var host = new HomeHost(_account.Home, path);
         return await host.RunAsync(RemoteSnapshotter.Command(request), Options, CancellationToken.None);
     }
-
-    /// <summary>
-    /// This machine as the service's account would see it over SSH (where sshd runs <c>$SHELL -c &lt;command&gt;</c>):
-    /// every command runs through a real <see cref="LocalHost"/> as <c>env HOME=&lt;service home&gt; /bin/sh -c &lt;command&gt;</c>
-    /// (with another PATH when given).
-    /// </summary>
-    private sealed class HomeHost(string home, string? path = null) : IRemoteHost
-    {
-        private readonly LocalHost _local = new();
-
-        public string ComputerName => _local.ComputerName;
-
-        public string User => _local.User;
-
-        public Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken) =>
-            _local.RunAsync(
-                path is null
-                    ? ShellCommand.Format($"env HOME={home} /bin/sh -c {command.Text}")
-                    : ShellCommand.Format($"env HOME={home} PATH={path} /bin/sh -c {command.Text}"),
-                options,
-                cancellationToken);
-
-        public Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken) =>
-            _local.DownloadAsync(remotePath, localPath, cancellationToken);
-
-        public void Dispose() => _local.Dispose();
-    }
 }
