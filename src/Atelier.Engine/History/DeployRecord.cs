@@ -1,0 +1,90 @@
+namespace Atelier.History;
+
+/// <summary>
+/// One deploy or restore of a service, as the deploy history keeps it: one line of camelCase JSON in the host's
+/// <c>~/.atelier/deploys.jsonl</c> and one row of the local SQLite history. <c>Service</c>, <c>ComputerName</c>,
+/// <c>PreviousCommit</c> and <c>SnapshotPath</c> bind by property name into <c>Restore-ServiceDeploy</c>.
+/// </summary>
+public sealed class DeployRecord
+{
+    private readonly DateTimeOffset _startedAt;
+    private readonly DateTimeOffset _finishedAt;
+
+    /// <summary>A GUID string (<see cref="NewId"/>): the record's identity in both stores.</summary>
+    public required string Id { get; init; }
+
+    public required string Service { get; init; }
+
+    /// <summary>The host as the user named it.</summary>
+    public required string ComputerName { get; init; }
+
+    /// <summary><see cref="DeployOperation.Deploy"/> or <see cref="DeployOperation.Restore"/>.</summary>
+    public required string Operation { get; init; }
+
+    /// <summary>One of <see cref="DeployStatus"/>'s values.</summary>
+    public required string Status { get; init; }
+
+    public string? Branch { get; init; }
+
+    /// <summary>The commit running before: where a default restore goes back to.</summary>
+    public string? PreviousCommit { get; init; }
+
+    /// <summary>The commit the operation moved to (for a restore, the commit restored).</summary>
+    public string? NewCommit { get; init; }
+
+    /// <summary>One-line log entries between the previous and the new commit, newest first.</summary>
+    public string[] Commits { get; init; } = [];
+
+    /// <summary>The database snapshot taken before the change, on the host; null when there was no database.</summary>
+    public string? SnapshotPath { get; init; }
+
+    /// <summary>When the operation started (kept in UTC).</summary>
+    public required DateTimeOffset StartedAt
+    {
+        get => _startedAt;
+        init => _startedAt = value.ToUniversalTime();
+    }
+
+    /// <summary>When the operation ended (kept in UTC).</summary>
+    public DateTimeOffset FinishedAt
+    {
+        get => _finishedAt;
+        init => _finishedAt = value.ToUniversalTime();
+    }
+
+    public long DurationMs { get; init; }
+
+    /// <summary>Who ran it (user@machine, or the CI actor).</summary>
+    public string By { get; init; } = string.Empty;
+
+    /// <summary>The step that failed, when one did.</summary>
+    public string? FailedStep { get; init; }
+
+    /// <summary>Why it failed (the step's output tail), when it did.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>The health check's verdict after the operation; null when none ran.</summary>
+    public bool? Healthy { get; init; }
+
+    /// <summary>A new record id.</summary>
+    public static string NewId() => Guid.NewGuid().ToString("D");
+
+    public override string ToString() => $"{Operation} {Service}@{ComputerName} {StartedAt:u} {Status}";
+}
+
+/// <summary>The values of <see cref="DeployRecord.Operation"/>.</summary>
+public static class DeployOperation
+{
+    public const string Deploy = "Deploy";
+    public const string Restore = "Restore";
+}
+
+/// <summary>The values of <see cref="DeployRecord.Status"/>.</summary>
+public static class DeployStatus
+{
+    public const string Succeeded = "Succeeded";
+    public const string NoChange = "NoChange";
+    public const string RolledBack = "RolledBack";
+    public const string RollbackFailed = "RollbackFailed";
+    public const string Failed = "Failed";
+}

@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Atelier.History;
+
+/// <summary>
+/// The deploy history kept on this machine: a SQLite database (WAL mode, 30 s busy timeout) with one row per
+/// record — the fields queries filter on as columns, the whole record as JSON. Each call opens its own connection,
+/// so several instances (or processes) can share one file.
+/// </summary>
+public sealed class LocalHistory
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS deploys(
+            id TEXT PRIMARY KEY NOT NULL,
+            service TEXT NOT NULL,
+            computer_name TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            json TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS deploys_by_service ON deploys(service, started_at);
+        """;
+
+    private readonly string _connectionString;
+
+    /// <summary>Opens (creating when needed) the history database at <paramref name="path"/>, or at <see cref="DefaultPath()"/>.</summary>
+    /// <exception cref="AtelierException"><c>HistoryDatabaseFailed</c> when the file cannot be opened as a history database.</exception>
+    public LocalHistory(string? path = null)
+    {
+        Path = System.IO.Path.GetFullPath(path ?? DefaultPath());
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        CreateFile(Path);
+        Run(connection =>
+        {
+            // journal_mode returns a row: on its own, so a later statement's error is not lost.
+            Execute(connection, "PRAGMA journal_mode = WAL;");
+            Execute(connection, Schema);
+            return 0;
+        });
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The default database: <c>$XDG_STATE_HOME/atelier/history.db</c>, else <c>~/.local/state/atelier/history.db</c>.</summary>
+    public static string DefaultPath() =>
+        DefaultPath(Environment.GetEnvironmentVariable("XDG_STATE_HOME"), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <summary>
+    /// The default database for a given <c>XDG_STATE_HOME</c> and home folder. As the XDG spec says, an empty or
+    /// relative <paramref name="xdgStateHome"/> is ignored.
+    /// </summary>
+    public static string DefaultPath(string? xdgStateHome, string home)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(home);
+        var state = !string.IsNullOrEmpty(xdgStateHome) && System.IO.Path.IsPathRooted(xdgStateHome)
+            ? xdgStateHome
+            : System.IO.Path.Combine(home, ".local", "state");
+        return System.IO.Path.Combine(state, "atelier", "history.db");
+    }
+
+    /// <summary>Adds a record, or replaces the one with the same <see cref="DeployRecord.Id"/>.</summary>
+    public void Add(DeployRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        DeployHistory.Validate(record);
+        var json = JsonSerializer.Serialize(record, DeployHistory.Json);
+        Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO deploys(id, service, computer_name, operation, status, started_at, json)
+                VALUES ($id, $service, $computer, $operation, $status, $started, $json)
+                ON CONFLICT(id) DO UPDATE SET service = excluded.service, computer_name = excluded.computer_name,
+                    operation = excluded.operation, status = excluded.status, started_at = excluded.started_at, json = excluded.json;
+                """;
+            command.Parameters.AddWithValue("$id", record.Id);
+            command.Parameters.AddWithValue("$service", record.Service);
+            command.Parameters.AddWithValue("$computer", record.ComputerName);
+            command.Parameters.AddWithValue("$operation", record.Operation);
+            command.Parameters.AddWithValue("$status", record.Status);
+            command.Parameters.AddWithValue("$started", SortableTime(record.StartedAt));
+            command.Parameters.AddWithValue("$json", json);
+            return command.ExecuteNonQuery();
+        });
+    }
+
+    /// <summary>
+    /// Records newest first (by start time, then by the order they were first added), keeping those of
+    /// <paramref name="service"/> (exact), on <paramref name="computerName"/> and with <paramref name="status"/> (both
+    /// in any case), at most <paramref name="last"/>.
+    /// </summary>
+    public IReadOnlyList<DeployRecord> Query(string? service = null, string? computerName = null, string? status = null, int? last = null)
+    {
+        DeployHistory.CheckLast(last);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT id, json FROM deploys
+                WHERE ($service IS NULL OR service = $service)
+                  AND ($computer IS NULL OR computer_name = $computer COLLATE NOCASE)
+                  AND ($status IS NULL OR status = $status COLLATE NOCASE)
+                ORDER BY started_at DESC, rowid DESC
+                LIMIT $limit;
+                """;
+            command.Parameters.AddWithValue("$service", (object?)service ?? DBNull.Value);
+            command.Parameters.AddWithValue("$computer", (object?)computerName ?? DBNull.Value);
+            command.Parameters.AddWithValue("$status", (object?)status ?? DBNull.Value);
+            command.Parameters.AddWithValue("$limit", last ?? -1);
+            using var reader = command.ExecuteReader();
+            var records = new List<DeployRecord>();
+            while (reader.Read())
+            {
+                var id = reader.GetString(0);
+                if (!DeployHistory.TryParseLine(reader.GetString(1), out var record, out var problem))
+                {
+                    throw new AtelierException("HistoryDatabaseFailed", FailureKind.InvalidData, $"The record {id} in {Path} is damaged: {problem}");
+                }
+
+                records.Add(record!);
+            }
+
+            return records;
+        });
+    }
+
+    /// <summary>Start times as text that sorts as time does: UTC, fixed width, 100 ns precision.</summary>
+    private static string SortableTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Creates the folder (0700) and an empty database file (0600) when missing; SQLite's -wal and -shm follow the file's mode.</summary>
+    private static void CreateFile(string path)
+    {
+        var folder = System.IO.Path.GetDirectoryName(path)!;
+        try
+        {
+            if (!Directory.Exists(folder))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(folder);
+                }
+                else
+                {
+                    Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+            }
+
+            if (!File.Exists(path))
+            {
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                using var stream = new FileStream(path, options);
+            }
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another instance created it between the check and the create.
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new AtelierException("HistoryDatabaseFailed", FailureKind.OperationFailed, $"Could not create the deploy history database {path}: {ex.Message}", ex);
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private T Run<T>(Func<SqliteConnection, T> work)
+    {
+        try
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            Execute(connection, "PRAGMA busy_timeout = 30000;");
+            return work(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw new AtelierException("HistoryDatabaseFailed", FailureKind.OperationFailed, $"The deploy history database {Path} failed: {ex.Message}", ex);
+        }
+    }
+}

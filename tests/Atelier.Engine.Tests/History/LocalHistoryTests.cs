@@ -1,0 +1,193 @@
+using System.Runtime.Versioning;
+using Atelier.History;
+using Atelier.Tests.Transport;
+using Microsoft.Data.Sqlite;
+
+namespace Atelier.Tests.History;
+
+/// <summary>The local deploy history: real SQLite files in a temp folder.</summary>
+[UnsupportedOSPlatform("windows")]
+public sealed class LocalHistoryTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    private string DbPath => _folder.Combine("state", "atelier", "history.db");
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Opening_creates_a_private_folder_and_file_a_WAL_database_and_the_schema()
+    {
+        var history = new LocalHistory(DbPath);
+
+        Assert.Equal(DbPath, history.Path);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("700", 8), File.GetUnixFileMode(Path.GetDirectoryName(DbPath)!));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("600", 8), File.GetUnixFileMode(DbPath));
+        Assert.Equal("wal", Scalar("PRAGMA journal_mode;"));
+        Assert.Equal("deploys", Scalar("SELECT name FROM sqlite_master WHERE type = 'table';"));
+        Assert.Empty(history.Query());
+    }
+
+    [Fact]
+    public void Hostile_strings_in_every_field_come_back_verbatim()
+    {
+        var history = new LocalHistory(DbPath);
+        var written = Enumerable.Range(0, Records.Hostile.Length).Select(Records.HostileRecord).ToList();
+
+        written.ForEach(history.Add);
+        var read = history.Query();
+
+        Assert.Equal(written.Count, read.Count);
+        foreach (var (expected, actual) in written.AsEnumerable().Reverse().Zip(read))
+        {
+            Records.AssertSame(expected, actual);
+        }
+
+        var one = Assert.Single(history.Query(service: written[3].Service, status: written[3].Status, computerName: written[3].ComputerName));
+        Records.AssertSame(written[3], one);
+    }
+
+    [Fact]
+    public void Query_filters_by_service_host_and_status_and_keeps_the_last_newest_first()
+    {
+        var history = new LocalHistory(DbPath);
+        var a = Records.Deploy("web", DeployStatus.Succeeded, minutes: 10);
+        var b = Records.Deploy("web", DeployStatus.RolledBack, minutes: 30);
+        var c = Records.Deploy("api", DeployStatus.Succeeded, minutes: 20);
+        var d = Records.Deploy("web", DeployStatus.Succeeded, minutes: 40, computer: "other-host");
+        var e = Records.Deploy("web", DeployStatus.Failed, minutes: 5);
+        foreach (var record in new[] { a, b, c, d, e })
+        {
+            history.Add(record);
+        }
+
+        Assert.Equal([d.Id, b.Id, c.Id, a.Id, e.Id], history.Query().Select(r => r.Id));
+        Assert.Equal([d.Id, b.Id, a.Id, e.Id], history.Query(service: "web").Select(r => r.Id));
+        Assert.Equal([b.Id, a.Id, e.Id], history.Query(service: "web", computerName: "TEREBITHIA").Select(r => r.Id));
+        Assert.Equal([d.Id, a.Id], history.Query(service: "web", status: "succeeded").Select(r => r.Id));
+        Assert.Equal([d.Id, b.Id], history.Query(service: "web", last: 2).Select(r => r.Id));
+        Assert.Empty(history.Query(service: "WEB"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => history.Query(last: 0));
+    }
+
+    [Fact]
+    public void Records_started_at_the_same_time_come_back_latest_added_first()
+    {
+        var history = new LocalHistory(DbPath);
+        var first = Records.Deploy(minutes: 1);
+        var second = Records.Deploy(minutes: 1);
+
+        history.Add(first);
+        history.Add(second);
+
+        Assert.Equal([second.Id, first.Id], history.Query().Select(r => r.Id));
+    }
+
+    [Fact]
+    public void Adding_a_record_again_replaces_it()
+    {
+        var history = new LocalHistory(DbPath);
+        var running = Records.Deploy(status: DeployStatus.Failed, minutes: 1);
+        var other = Records.Deploy(minutes: 2);
+        var done = new DeployRecord
+        {
+            Id = running.Id,
+            Service = running.Service,
+            ComputerName = running.ComputerName,
+            Operation = running.Operation,
+            Status = DeployStatus.RolledBack,
+            StartedAt = running.StartedAt,
+            Error = "health check failed",
+        };
+
+        history.Add(running);
+        history.Add(other);
+        history.Add(running);
+        history.Add(done);
+
+        var read = history.Query();
+        Assert.Equal([other.Id, running.Id], read.Select(r => r.Id));
+        Assert.Equal(DeployStatus.RolledBack, read[1].Status);
+        Assert.Equal("health check failed", read[1].Error);
+        Assert.Empty(history.Query(status: DeployStatus.Failed));
+        Assert.Equal(2L, Scalar("SELECT count(*) FROM deploys;"));
+    }
+
+    [Fact]
+    public void The_history_survives_reopening()
+    {
+        var record = Records.Deploy();
+        new LocalHistory(DbPath).Add(record);
+
+        var reopened = new LocalHistory(DbPath);
+
+        Records.AssertSame(record, Assert.Single(reopened.Query()));
+    }
+
+    [Fact]
+    public async Task Two_instances_on_one_file_add_concurrently_without_losing_a_record()
+    {
+        var one = new LocalHistory(DbPath);
+        var two = new LocalHistory(DbPath);
+        var records = Enumerable.Range(0, 60).Select(i => Records.Deploy(minutes: i)).ToList();
+
+        await Task.WhenAll(
+            Task.Run(() => records.Where((_, i) => i % 2 == 0).ToList().ForEach(one.Add)),
+            Task.Run(() => records.Where((_, i) => i % 2 == 1).ToList().ForEach(two.Add)));
+
+        Assert.Equal(records.Select(r => r.Id).Reverse(), one.Query().Select(r => r.Id));
+        Assert.Equal(records.Select(r => r.Id).Reverse(), two.Query().Select(r => r.Id));
+    }
+
+    [Fact]
+    public void An_incomplete_record_is_refused()
+    {
+        var history = new LocalHistory(DbPath);
+        var record = new DeployRecord { Id = " ", Service = "web", ComputerName = "h", Operation = DeployOperation.Deploy, Status = DeployStatus.Succeeded, StartedAt = Records.Start };
+
+        Assert.Throws<ArgumentException>(() => history.Add(record));
+        Assert.Empty(history.Query());
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_database_fails_with_a_stable_id()
+    {
+        var path = _folder.Write("not-a-db.db", "this is not SQLite, just text long enough to fill a header page.....................");
+
+        var ex = Assert.Throws<AtelierException>(() => new LocalHistory(path));
+
+        Assert.Equal("HistoryDatabaseFailed", ex.ErrorId);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/state", "/home/u", "/state/atelier/history.db")]
+    [InlineData("/state/", "/home/u", "/state/atelier/history.db")]
+    [InlineData(null, "/home/u", "/home/u/.local/state/atelier/history.db")]
+    [InlineData("", "/home/u", "/home/u/.local/state/atelier/history.db")]
+    [InlineData("relative/state", "/home/u", "/home/u/.local/state/atelier/history.db")]
+    public void The_default_path_honours_XDG_STATE_HOME_when_it_is_absolute(string? xdgStateHome, string home, string expected)
+    {
+        Assert.Equal(expected, LocalHistory.DefaultPath(xdgStateHome, home));
+    }
+
+    [Fact]
+    public void The_default_path_creates_its_folder_when_opened()
+    {
+        var path = LocalHistory.DefaultPath(_folder.Combine("xdg"), _folder.Combine("home"));
+
+        new LocalHistory(path).Add(Records.Deploy());
+
+        Assert.True(File.Exists(_folder.Combine("xdg", "atelier", "history.db")));
+        Assert.False(Directory.Exists(_folder.Combine("home")));
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DbPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}
