@@ -1,0 +1,49 @@
+using Atelier.Shell;
+
+namespace Atelier.Deploy;
+
+/// <summary>What takes a service's deploy lock.</summary>
+public enum LockOperation
+{
+    Deploy,
+    Restore,
+}
+
+/// <summary>
+/// A request for a service's deploy lock: who asks (<paramref name="Holder"/>, e.g. <c>alice@laptop</c> or a GitHub
+/// actor and run URL) and for what.
+/// </summary>
+public sealed record LockRequest(string Service, LockOperation Operation, string Holder)
+{
+    /// <summary>Longest holder or commit text recorded in the lock.</summary>
+    public const int MaxTextLength = 300;
+
+    /// <summary>The commit being deployed or restored, as the caller names it (free text, may be unknown yet).</summary>
+    public string? Commit { get; init; }
+
+    /// <summary>How long to wait for a held lock; zero fails at once with the holder's details.</summary>
+    public TimeSpan Wait { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Breaks a held lock first (its holder is reported as a warning): for a lock left by a dead deploy.</summary>
+    public bool Break { get; init; }
+
+    /// <summary>
+    /// Who is asking, for the lock's record: in GitHub Actions the actor and the run's URL, else <c>user@machine</c>.
+    /// </summary>
+    public static string CurrentHolder(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var actor = environment("GITHUB_ACTOR");
+        if (environment("GITHUB_ACTIONS") == "true" && !string.IsNullOrEmpty(actor))
+        {
+            var server = environment("GITHUB_SERVER_URL");
+            var repository = environment("GITHUB_REPOSITORY");
+            var run = environment("GITHUB_RUN_ID");
+            return string.IsNullOrEmpty(server) || string.IsNullOrEmpty(repository) || string.IsNullOrEmpty(run)
+                ? $"{actor} (GitHub Actions)"
+                : $"{actor} ({server}/{repository}/actions/runs/{run})";
+        }
+
+        return $"{Environment.UserName}@{Environment.MachineName}";
+    }
+}
