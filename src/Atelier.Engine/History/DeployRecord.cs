@@ -5,7 +5,7 @@ namespace Atelier.History;
 /// <c>~/.atelier/deploys.jsonl</c> and one row of the local SQLite history. <c>Service</c>, <c>ComputerName</c>,
 /// <c>PreviousCommit</c> and <c>SnapshotPath</c> bind by property name into <c>Restore-ServiceDeploy</c>.
 /// </summary>
-public sealed class DeployRecord
+public sealed record DeployRecord
 {
     private readonly DateTimeOffset _startedAt;
     private readonly DateTimeOffset _finishedAt;

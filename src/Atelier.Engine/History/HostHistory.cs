@@ -142,24 +142,9 @@ public sealed class HostHistory
         return records;
     }
 
-    private static DeployRecord Shorten(DeployRecord r, int keepCommits, string? error) => new()
+    private static DeployRecord Shorten(DeployRecord r, int keepCommits, string? error) => r with
     {
-        Id = r.Id,
-        Service = r.Service,
-        ComputerName = r.ComputerName,
-        Operation = r.Operation,
-        Status = r.Status,
-        Branch = r.Branch,
-        PreviousCommit = r.PreviousCommit,
-        NewCommit = r.NewCommit,
         Commits = keepCommits < r.Commits.Length ? [.. r.Commits.Take(keepCommits), $"... {r.Commits.Length - keepCommits} more commits"] : r.Commits,
-        SnapshotPath = r.SnapshotPath,
-        StartedAt = r.StartedAt,
-        FinishedAt = r.FinishedAt,
-        DurationMs = r.DurationMs,
-        By = r.By,
-        FailedStep = r.FailedStep,
         Error = error,
-        Healthy = r.Healthy,
     };
 }
