@@ -87,10 +87,10 @@ Describe 'Backup-ServiceDb on a live WAL database' {
 
     It 'changes nothing and does not even connect with -WhatIf' {
         $before = Invoke-TestHostRoot 'ls /var/lib/demo/.atelier/snapshots'
-        $logins = [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1)
+        $logins = Get-TestHostLoginCount
         Backup-ServiceDb demo $DbPath @Demo -WhatIf | Should -BeNullOrEmpty
         Invoke-TestHostRoot 'ls /var/lib/demo/.atelier/snapshots' | Should -Be $before
-        [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1) | Should -Be $logins
+        Get-TestHostLoginCount | Should -Be $logins
     }
 
     It 'snapshots several services from pipeline objects that bind by name' {

@@ -28,4 +28,9 @@ function Get-TestConnection {
     $params
 }
 
-Export-ModuleMember -Function Get-TestHost, Invoke-TestHostRoot, Get-TestConnection
+function Get-TestHostLoginCount {
+    <# How many SSH logins the test host's sshd has accepted: the count shows whether a cmdlet connected at all. #>
+    [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1)
+}
+
+Export-ModuleMember -Function Get-TestHost, Invoke-TestHostRoot, Get-TestConnection, Get-TestHostLoginCount

@@ -7,11 +7,6 @@ BeforeAll {
     $script:TestHost = Get-TestHost
     $script:Demo = Get-TestConnection -Service demo
     $script:DbPath = $TestHost.services.demo.dbPath
-
-    function Get-AcceptedLoginCount {
-        # sshd logs each accepted login: the count shows whether a cmdlet connected at all.
-        [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1)
-    }
 }
 
 Describe 'Host keys' {
@@ -118,7 +113,7 @@ Host *
 }
 
 Describe 'Values that reach a remote shell' {
-    BeforeAll { $script:LoginsBefore = Get-AcceptedLoginCount }
+    BeforeAll { $script:LoginsBefore = Get-TestHostLoginCount }
 
     It 'refuses the service name <Value> before connecting' -ForEach @(
         @{ Value = 'a;touch /tmp/x' }, @{ Value = '$(id)' }, @{ Value = "a'b" }, @{ Value = "a`nb" }, @{ Value = '`id`' }, @{ Value = 'a b' }
@@ -147,7 +142,7 @@ Describe 'Values that reach a remote shell' {
     }
 
     It 'ran no remote command for any of them' {
-        Get-AcceptedLoginCount | Should -Be $LoginsBefore
+        Get-TestHostLoginCount | Should -Be $LoginsBefore
         Invoke-TestHostRoot 'ls /tmp/pwned /tmp/x 2>/dev/null; true' | Should -BeNullOrEmpty
     }
 }
@@ -213,12 +208,12 @@ sleep 0.5
     }
 
     It 'reuses one connection for every step of a cmdlet' {
-        $before = Get-AcceptedLoginCount
+        $before = Get-TestHostLoginCount
         Backup-ServiceDb demo $DbPath @Demo -Keep 5 -Destination $TestDrive -ErrorAction Stop | Out-Null
         # One login for the commands, one for the SFTP download (SSH.NET cannot open SFTP on the first).
-        (Get-AcceptedLoginCount) - $before | Should -Be 2
-        $before = Get-AcceptedLoginCount
+        (Get-TestHostLoginCount) - $before | Should -Be 2
+        $before = Get-TestHostLoginCount
         [pscustomobject]@{ Service = 'demo' }, [pscustomobject]@{ Service = 'demo' } | Get-ServiceDbSnapshot @Demo | Out-Null
-        (Get-AcceptedLoginCount) - $before | Should -Be 1 -Because 'one connection per host serves the whole invocation'
+        (Get-TestHostLoginCount) - $before | Should -Be 1 -Because 'one connection per host serves the whole invocation'
     }
 }
