@@ -12,6 +12,7 @@
     CmdletsToExport      = @(
         'Backup-ServiceDb'
         'Get-ServiceDbSnapshot'
+        'Invoke-ServiceDeploy'
         'Test-ServiceHealth'
     )
     FunctionsToExport    = @()

@@ -82,9 +82,18 @@ public static class DeployOperation
 /// <summary>The values of <see cref="DeployRecord.Status"/>.</summary>
 public static class DeployStatus
 {
-    public const string Succeeded = "Succeeded";
-    public const string NoChange = "NoChange";
-    public const string RolledBack = "RolledBack";
-    public const string RollbackFailed = "RollbackFailed";
-    public const string Failed = "Failed";
+    /// <summary>The new commit is live and healthy.</summary>
+    public const string Succeeded = nameof(Succeeded);
+
+    /// <summary>Origin's branch was already deployed and healthy: nothing was changed or restarted.</summary>
+    public const string NoChange = nameof(NoChange);
+
+    /// <summary>A step failed; code and database were put back and the service is healthy again.</summary>
+    public const string RolledBack = nameof(RolledBack);
+
+    /// <summary>A step failed and the rollback did not bring the service back healthy.</summary>
+    public const string RollbackFailed = nameof(RollbackFailed);
+
+    /// <summary>The deploy stopped before it changed anything (lock held, fetch failed, ...).</summary>
+    public const string Failed = nameof(Failed);
 }

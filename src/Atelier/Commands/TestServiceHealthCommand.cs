@@ -199,23 +199,4 @@ public sealed class TestServiceHealthCommand : RemoteCmdlet
 
     /// <summary>One service to check, with the connection to its host captured from its own pipeline object.</summary>
     private sealed record PendingCheck(HealthCheck Check, HostConnectionRequest? Connection);
-
-    /// <summary>An absolute http or https URL (or nothing: a systemd check).</summary>
-    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-    private sealed class ValidateHealthUrlAttribute : ValidateArgumentsAttribute
-    {
-        protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
-        {
-            var text = (arguments is PSObject ps ? ps.BaseObject : arguments)?.ToString();
-            if (string.IsNullOrEmpty(text))
-            {
-                return;
-            }
-
-            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
-            {
-                throw new ValidationMetadataException($"The health URL '{text}' is not an absolute http or https URL (for example https://example.org/health).");
-            }
-        }
-    }
 }

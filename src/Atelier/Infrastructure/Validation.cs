@@ -64,3 +64,22 @@ public sealed class ValidateHostNameAttribute : RemoteValueAttribute
 {
     protected override void Check(string value) => RemoteValue.HostName(value);
 }
+
+/// <summary>An absolute http or https URL (or nothing).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateHealthUrlAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        var text = (arguments is PSObject ps ? ps.BaseObject : arguments)?.ToString();
+        if (string.IsNullOrEmpty(text))
+        {
+            return;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new ValidationMetadataException($"The health URL '{text}' is not an absolute http or https URL (for example https://example.org/health).");
+        }
+    }
+}

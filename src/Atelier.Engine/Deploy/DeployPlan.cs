@@ -1,0 +1,164 @@
+using Atelier.Health;
+using Atelier.Shell;
+
+namespace Atelier.Deploy;
+
+/// <summary>How the app is installed before it is built.</summary>
+public enum AppRuntime
+{
+    /// <summary><c>bun install --frozen-lockfile</c>.</summary>
+    Bun,
+
+    /// <summary><c>npm ci</c>.</summary>
+    Node,
+
+    /// <summary>No install step unless an install command is given.</summary>
+    Custom,
+}
+
+/// <summary>What to deploy and how: the anchor workflow's inputs plus Atelier's own.</summary>
+public sealed record DeployRequest
+{
+    public required string Service { get; init; }
+
+    public string Branch { get; init; } = "main";
+
+    /// <summary>The SQLite database to snapshot first and restore on rollback, or null.</summary>
+    public string? DbPath { get; init; }
+
+    /// <summary>Where to install and build, relative to <c>~/app</c>.</summary>
+    public string WorkDir { get; init; } = ".";
+
+    public AppRuntime Runtime { get; init; } = AppRuntime.Bun;
+
+    /// <summary>Replaces the runtime's install command.</summary>
+    public string? InstallCommand { get; init; }
+
+    public string? BuildCommand { get; init; }
+
+    /// <summary>An HTTP health URL; without one the systemd unit is checked.</summary>
+    public Uri? HealthUrl { get; init; }
+
+    public HealthOptions Health { get; init; } = new();
+
+    /// <summary>Deploy even when origin's branch is already deployed and healthy.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Who deploys, for the lock and the history.</summary>
+    public string Holder { get; init; } = LockRequest.CurrentHolder();
+
+    public TimeSpan LockWait { get; init; } = TimeSpan.Zero;
+
+    public bool BreakLock { get; init; }
+
+    /// <summary>Snapshots of the database to keep.</summary>
+    public int KeepSnapshots { get; init; } = 5;
+
+    /// <summary>Checks every value that reaches the host; throws <see cref="RemoteValueException"/>.</summary>
+    public DeployRequest Validate()
+    {
+        RemoteValue.ServiceName(Service);
+        RemoteValue.Branch(Branch);
+        if (DbPath is not null)
+        {
+            RemoteValue.Path(DbPath, "database path");
+        }
+
+        DeployCommands.WorkFolder(WorkDir);
+        if (InstallCommand is not null)
+        {
+            RemoteValue.OneLineText(InstallCommand, "install command", 1000);
+        }
+
+        if (BuildCommand is not null)
+        {
+            RemoteValue.OneLineText(BuildCommand, "build command", 1000);
+        }
+
+        return this;
+    }
+}
+
+/// <summary>
+/// Every command a deploy runs on the host, built in one place from validated values (and printed by -WhatIf).
+/// Commands run as the service's user, in its home.
+/// </summary>
+public static class DeployCommands
+{
+    private const string SystemctlPath = "/run/current-system/sw/bin/systemctl";
+
+    /// <summary><c>~/app</c>, or <c>~/app/&lt;workDir&gt;</c> for a relative folder inside it.</summary>
+    public static RemotePath WorkFolder(string workDir)
+    {
+        var dir = RemoteValue.Path(workDir, "work folder").TrimEnd('/');
+        if (dir.StartsWith('/') || dir.StartsWith('~') || dir.Split('/').Contains(".."))
+        {
+            throw new RemoteValueException("work folder", workDir, "it must be a folder inside ~/app, like 'web' or '.'");
+        }
+
+        return new RemotePath(dir is "." or "" ? "~/app" : "~/app/" + dir);
+    }
+
+    /// <summary>Fetches the branch and prints the deployed commit, then origin's.</summary>
+    public static ShellCommand Fetch(string branch) =>
+        ShellCommand.Format($"cd {App} && git fetch --quiet origin {RemoteValue.Branch(branch)} && git rev-parse HEAD && git rev-parse {"origin/" + branch}");
+
+    /// <summary>The commits between two, newest first, one line each.</summary>
+    public static ShellCommand Log(string from, string to) =>
+        ShellCommand.Format($"cd {App} && git log --oneline --no-decorate {RemoteValue.Commit(from) + ".." + RemoteValue.Commit(to)}");
+
+    /// <summary>Moves the code to a commit.</summary>
+    public static ShellCommand Checkout(string commit) =>
+        ShellCommand.Format($"cd {App} && git reset --quiet --hard {RemoteValue.Commit(commit)} && git rev-parse HEAD");
+
+    /// <summary>The install step, or null when there is none.</summary>
+    public static ShellCommand? Install(DeployRequest request)
+    {
+        var folder = WorkFolder(request.WorkDir);
+        if (request.InstallCommand is not null)
+        {
+            return ShellCommand.Format($"cd {folder} && sh -c {request.InstallCommand}");
+        }
+
+        return request.Runtime switch
+        {
+            AppRuntime.Bun => ShellCommand.Format($"cd {folder} && bun install --frozen-lockfile"),
+            AppRuntime.Node => ShellCommand.Format($"cd {folder} && npm ci"),
+            _ => null,
+        };
+    }
+
+    /// <summary>The build step, or null when there is none.</summary>
+    public static ShellCommand? Build(DeployRequest request) =>
+        request.BuildCommand is null ? null : ShellCommand.Format($"cd {WorkFolder(request.WorkDir)} && sh -c {request.BuildCommand}");
+
+    /// <summary><c>sudo systemctl &lt;verb&gt; &lt;service&gt;.service</c>, through NixOS's path when the host has it (the sudo rule names it).</summary>
+    public static ShellCommand Systemctl(string verb, string service)
+    {
+        var unit = RemoteValue.ServiceName(service) + ".service";
+        return ShellCommand.Format($"if [ -x {SystemctlPath} ]; then exec sudo -n {SystemctlPath} {verb} {unit}; else exec sudo -n systemctl {verb} {unit}; fi");
+    }
+
+    /// <summary>
+    /// Puts a snapshot back in place of a stopped service's database: the live <c>-wal</c> and <c>-shm</c> files go, the
+    /// snapshot takes the database's mode (and, as the same user, its owner).
+    /// </summary>
+    public static ShellCommand RestoreDatabase(string snapshotPath, string dbPath) =>
+        ShellCommand.Script(
+            """
+            set -eu
+            snap=$1 db=$2
+            case $db in "~/"*) db=$HOME/${db#"~/"} ;; /*) ;; *) db=$HOME/$db ;; esac
+            [ -f "$snap" ] || { echo "atelier: the snapshot $snap is gone" >&2; exit 66; }
+            mode=$(stat -c %a "$db" 2>/dev/null || echo 600)
+            cp "$snap" "$db.atelier-restore"
+            chmod "$mode" "$db.atelier-restore"
+            rm -f "$db-wal" "$db-shm"
+            mv -f "$db.atelier-restore" "$db"
+            echo "restored $db from $snap"
+            """,
+            RemoteValue.Path(snapshotPath, "snapshot path"),
+            RemoteValue.Path(dbPath, "database path"));
+
+    private static RemotePath App => new("~/app");
+}

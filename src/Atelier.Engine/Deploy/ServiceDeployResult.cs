@@ -1,0 +1,50 @@
+using Atelier.Health;
+using Atelier.History;
+
+namespace Atelier.Deploy;
+
+/// <summary>One step of a deploy, as it ran.</summary>
+public sealed record DeployStep(string Name, TimeSpan Duration, int? ExitCode, string OutputTail)
+{
+    public bool Succeeded => ExitCode is null or 0;
+}
+
+/// <summary>The result of one service's deploy. Its properties bind by name into Restore-ServiceDeploy.</summary>
+public sealed class ServiceDeployResult
+{
+    public required string Service { get; init; }
+
+    public required string ComputerName { get; init; }
+
+    public string Status { get; set; } = DeployStatus.Failed;
+
+    public string Branch { get; init; } = "main";
+
+    public string? PreviousCommit { get; set; }
+
+    public string? NewCommit { get; set; }
+
+    /// <summary>The commits between the previous and the new one, newest first, one line each.</summary>
+    public string[] Commits { get; set; } = [];
+
+    /// <summary>The database snapshot taken before the code moved (and restored on rollback).</summary>
+    public string? SnapshotPath { get; set; }
+
+    /// <summary>The last health check (after the rollback, when there was one).</summary>
+    public ServiceHealth? Health { get; set; }
+
+    public List<DeployStep> Steps { get; } = [];
+
+    /// <summary>The step that failed, or null.</summary>
+    public string? FailedStep { get; set; }
+
+    /// <summary>Why it failed: the step's output tail and, for the app, its last journal lines.</summary>
+    public string? Error { get; set; }
+
+    public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
+
+    public TimeSpan Duration { get; set; }
+
+    /// <summary>True when the deploy left the new commit live and healthy, or changed nothing.</summary>
+    public bool Succeeded => Status is DeployStatus.Succeeded or DeployStatus.NoChange;
+}

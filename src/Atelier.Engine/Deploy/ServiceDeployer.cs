@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using Atelier.Health;
+using Atelier.History;
+using Atelier.Shell;
+using Atelier.Snapshot;
+using Atelier.Transport;
+
+namespace Atelier.Deploy;
+
+/// <summary>
+/// Deploys one service over one connection: lock, fetch, snapshot the database, move the code, install, build,
+/// restart, check health; and when anything after the fetch fails, roll back (stop, database, code, install, build,
+/// start) and check health again. Every deploy is recorded on the host and on this machine.
+/// </summary>
+public sealed class ServiceDeployer
+{
+    private readonly IRemoteHost _host;
+    private readonly IReporter _reporter;
+    private readonly CommandOptions _options;
+    private readonly LocalHistory? _localHistory;
+
+    public ServiceDeployer(IRemoteHost host, IReporter reporter, CommandOptions options, LocalHistory? localHistory)
+    {
+        _host = host;
+        _reporter = reporter;
+        _options = options;
+        _localHistory = localHistory;
+    }
+
+    /// <summary>The steps a deploy would run, each with its command, for -WhatIf.</summary>
+    public static IEnumerable<(string Step, string Command)> Plan(DeployRequest request)
+    {
+        request.Validate();
+        yield return ("lock", DeployLock.LockPath(request.Service) + (request.BreakLock ? " (breaking a held lock)" : string.Empty));
+        yield return ("fetch", DeployCommands.Fetch(request.Branch).Text);
+        if (request.DbPath is not null)
+        {
+            // The snapshot script is long: show how it is called, not its text (Backup-ServiceDb's help describes it).
+            var snapshot = RemoteSnapshotter.Command(new SnapshotRequest(request.Service, request.DbPath, request.KeepSnapshots)).Text;
+            yield return ("snapshot", "sh -c '<Backup-ServiceDb snapshot script>'" + snapshot[snapshot.LastIndexOf("' atelier ", StringComparison.Ordinal)..][1..]);
+        }
+
+        yield return ("checkout", $"cd ~/app && git reset --quiet --hard <origin/{request.Branch}>");
+        if (DeployCommands.Install(request) is { } install)
+        {
+            yield return ("install", install.Text);
+        }
+
+        if (DeployCommands.Build(request) is { } build)
+        {
+            yield return ("build", build.Text);
+        }
+
+        yield return ("restart", DeployCommands.Systemctl("restart", request.Service).Text);
+        yield return ("health", request.HealthUrl is null ? $"systemctl show {request.Service}.service (active, running, not restarting)" : $"GET {request.HealthUrl}");
+    }
+
+    public async Task<ServiceDeployResult> DeployAsync(DeployRequest request, CancellationToken cancellationToken)
+    {
+        request.Validate();
+        var stopwatch = Stopwatch.StartNew();
+        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch };
+        DeployLock? deployLock = null;
+        try
+        {
+            deployLock = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
+                _host,
+                new LockRequest(request.Service, LockOperation.Deploy, request.Holder) { Wait = request.LockWait, Break = request.BreakLock },
+                _reporter,
+                cancellationToken)).ConfigureAwait(false);
+
+            var fetched = await RunStepAsync(result, "fetch", DeployCommands.Fetch(request.Branch), cancellationToken).ConfigureAwait(false);
+            var commits = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            result.PreviousCommit = commits[^2];
+            result.NewCommit = commits[^1];
+            if (result.PreviousCommit == result.NewCommit && !request.Force)
+            {
+                result.Health = await CheckHealthAsync(request, cancellationToken).ConfigureAwait(false);
+                if (result.Health.Healthy)
+                {
+                    result.Status = DeployStatus.NoChange;
+                    return result;
+                }
+
+                _reporter.Warning($"{request.Service}: origin/{request.Branch} is already deployed but unhealthy ({result.Health.Detail}): deploying it again.");
+            }
+
+            await DeployChangesAsync(request, result, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Nothing had changed yet: the lock, the connection or the fetch failed.
+            result.Status = DeployStatus.Failed;
+            result.FailedStep ??= result.Steps.LastOrDefault()?.Name ?? "connect";
+            result.Error ??= ex.Message;
+            return result;
+        }
+        finally
+        {
+            result.Duration = stopwatch.Elapsed;
+            if (deployLock is not null)
+            {
+                await deployLock.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await RecordAsync(request, result).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeployChangesAsync(DeployRequest request, ServiceDeployResult result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (request.DbPath is not null)
+            {
+                var snapshot = await TimedAsync(result, "snapshot", () => new RemoteSnapshotter(_host, _options)
+                    .TakeAsync(new SnapshotRequest(request.Service, request.DbPath, request.KeepSnapshots), cancellationToken)).ConfigureAwait(false);
+                result.SnapshotPath = snapshot.Path;
+            }
+
+            if (result.PreviousCommit != result.NewCommit)
+            {
+                var log = await RunStepAsync(result, "commits", DeployCommands.Log(result.PreviousCommit!, result.NewCommit!), cancellationToken).ConfigureAwait(false);
+                result.Commits = log.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            }
+
+            await RunStepAsync(result, "checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken).ConfigureAwait(false);
+            await InstallAndBuildAsync(request, result, string.Empty, cancellationToken).ConfigureAwait(false);
+            await RunStepAsync(result, "restart", DeployCommands.Systemctl("restart", request.Service), cancellationToken).ConfigureAwait(false);
+            result.Health = await TimedAsync(result, "health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
+            if (!result.Health.Healthy)
+            {
+                throw new DeployStepException("health", Describe(result.Health));
+            }
+
+            result.Status = DeployStatus.Succeeded;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result.FailedStep = ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name;
+            result.Error = ex.Message;
+            _reporter.Warning($"{request.Service}: the {result.FailedStep} step failed; rolling back to {result.PreviousCommit}.");
+            await RollBackAsync(request, result, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RollBackAsync(DeployRequest request, ServiceDeployResult result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunStepAsync(result, "rollback: stop", DeployCommands.Systemctl("stop", request.Service), cancellationToken).ConfigureAwait(false);
+            if (result.SnapshotPath is not null && request.DbPath is not null)
+            {
+                await RunStepAsync(result, "rollback: database", DeployCommands.RestoreDatabase(result.SnapshotPath, request.DbPath), cancellationToken).ConfigureAwait(false);
+            }
+
+            await RunStepAsync(result, "rollback: checkout", DeployCommands.Checkout(result.PreviousCommit!), cancellationToken).ConfigureAwait(false);
+            await InstallAndBuildAsync(request, result, "rollback: ", cancellationToken).ConfigureAwait(false);
+            await RunStepAsync(result, "rollback: start", DeployCommands.Systemctl("start", request.Service), cancellationToken).ConfigureAwait(false);
+            result.Health = await TimedAsync(result, "rollback: health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
+            result.Status = result.Health.Healthy ? DeployStatus.RolledBack : DeployStatus.RollbackFailed;
+            if (!result.Health.Healthy)
+            {
+                result.Error += $"\nAfter the rollback the service is still unhealthy: {Describe(result.Health)}";
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result.Status = DeployStatus.RollbackFailed;
+            result.Error += $"\nThe rollback failed too: {ex.Message}";
+        }
+    }
+
+    private async Task InstallAndBuildAsync(DeployRequest request, ServiceDeployResult result, string prefix, CancellationToken cancellationToken)
+    {
+        if (DeployCommands.Install(request) is { } install)
+        {
+            await RunStepAsync(result, prefix + "install", install, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (DeployCommands.Build(request) is { } build)
+        {
+            await RunStepAsync(result, prefix + "build", build, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Task<ServiceHealth> CheckHealthAsync(DeployRequest request, CancellationToken cancellationToken) =>
+        new HealthChecker(request.Health, _reporter).CheckAsync(
+            new HealthCheck { Service = request.Service, ComputerName = _host.ComputerName, HealthUrl = request.HealthUrl },
+            _ => Task.FromResult(_host),
+            _options with { OnLine = null },
+            cancellationToken);
+
+    private async Task<CommandResult> RunStepAsync(ServiceDeployResult result, string name, ShellCommand command, CancellationToken cancellationToken)
+    {
+        _reporter.Progress(1, $"Deploying {result.Service} to {result.ComputerName}", name, -1);
+        _reporter.Verbose($"[{result.Service}] {name}: {command.Text}");
+        CommandResult run;
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            run = await _host.RunAsync(command, _options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, ex.Message));
+            throw new DeployStepException(name, ex.Message, ex);
+        }
+
+        result.Steps.Add(new DeployStep(name, run.Duration, run.ExitCode, run.Tail(10)));
+        if (!run.Succeeded)
+        {
+            throw new DeployStepException(name, $"exit code {run.ExitCode}" + (run.Tail(20) is { Length: > 0 } tail ? $":\n{tail}" : "."));
+        }
+
+        return run;
+    }
+
+    private async Task<T> TimedAsync<T>(ServiceDeployResult result, string name, Func<Task<T>> step)
+    {
+        _reporter.Progress(1, $"Deploying {result.Service} to {result.ComputerName}", name, -1);
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            var value = await step().ConfigureAwait(false);
+            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, string.Empty));
+            return value;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, ex.Message));
+            throw new DeployStepException(name, ex.Message, ex);
+        }
+    }
+
+    private static string Describe(ServiceHealth health) =>
+        $"{health.Status}: {health.Detail}" + (health.Journal.Length > 0 ? "\nThe app's last journal lines:\n" + string.Join('\n', health.Journal) : string.Empty);
+
+    private async Task RecordAsync(DeployRequest request, ServiceDeployResult result)
+    {
+        var record = new DeployRecord
+        {
+            Id = DeployRecord.NewId(),
+            Service = result.Service,
+            ComputerName = result.ComputerName,
+            Operation = DeployOperation.Deploy,
+            Status = result.Status,
+            Branch = result.Branch,
+            PreviousCommit = result.PreviousCommit,
+            NewCommit = result.NewCommit,
+            Commits = result.Commits,
+            SnapshotPath = result.SnapshotPath,
+            StartedAt = result.StartedAt,
+            FinishedAt = result.StartedAt + result.Duration,
+            DurationMs = (long)result.Duration.TotalMilliseconds,
+            By = request.Holder,
+            FailedStep = result.FailedStep,
+            Error = result.Error,
+            Healthy = result.Health?.Healthy,
+        };
+        try
+        {
+            await new HostHistory(_host, _reporter, _options with { OnLine = null }).AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _reporter.Warning($"{result.Service}: the deploy could not be recorded on {result.ComputerName}: {ex.Message}");
+        }
+
+        try
+        {
+            _localHistory?.Add(record);
+        }
+        catch (Exception ex)
+        {
+            _reporter.Warning($"{result.Service}: the deploy could not be recorded in {_localHistory?.Path}: {ex.Message}");
+        }
+    }
+}
+
+/// <summary>A deploy step failed; <see cref="Step"/> names it.</summary>
+public sealed class DeployStepException : AtelierException
+{
+    public DeployStepException(string step, string detail, Exception? inner = null)
+        : base("DeployStepFailed", FailureKind.OperationFailed, $"The {step} step failed: {detail}", inner) => Step = step;
+
+    public string Step { get; }
+}
