@@ -1,0 +1,142 @@
+# Invoke-ServiceDeploy against the real test host: a good deploy, failures that roll back code and database,
+# NoChange, -WhatIf, and the deploy lock. Commits are published to the service's origin by the fixtures in
+# TestHelpers.psm1 (Publish-TestCommit), and origin is reset after each case.
+
+BeforeAll {
+    Import-Module $env:ATELIER_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force
+    $script:TestHost = Get-TestHost
+    $script:Demo = Get-TestConnection -Service demo
+    $script:History = Join-Path $TestDrive 'history.db'
+    $script:Deploy = @{
+        Service      = 'demo'
+        HealthUrl    = $TestHost.services.demo.healthUrl
+        DbPath       = 'data/demo.db'
+        BuildCommand = 'bun run build'
+        HistoryPath  = $History
+        HealthTimeout = 6
+    } + $Demo
+    $script:Original = (Get-TestDeployState -Service demo).Commit
+    Reset-TestOrigin -Service demo -To $Original   # origin starts at what is deployed
+
+    function Invoke-Sqlite([string] $Path, [string] $Sql) {
+        Invoke-TestHostRoot "sqlite3 '$Path' `"$Sql`""
+    }
+
+    function Get-RestoreStart($Result) {
+        # Steps run one after another from StartedAt: the database went back when the 'rollback: database' step began.
+        $elapsed = [TimeSpan]::Zero
+        foreach ($step in $Result.Steps) {
+            if ($step.Name -eq 'rollback: database') { return $Result.StartedAt + $elapsed }
+            $elapsed += $step.Duration
+        }
+        throw 'the result has no rollback: database step'
+    }
+}
+
+AfterAll {
+    Reset-TestOrigin -Service demo -To $Original
+    Invoke-ServiceDeploy @Deploy -Force -ErrorAction SilentlyContinue | Out-Null
+}
+
+Describe 'A good deploy' {
+    It 'puts the new commit live, healthy, after a snapshot, and records it on the host and here' {
+        $new = Publish-TestCommit -Service demo -Variant Good
+        $rowsBefore = (Get-TestDeployState -Service demo).RowCount
+        $result = Invoke-ServiceDeploy @Deploy -ErrorAction Stop
+        $result.Status | Should -Be 'Succeeded'
+        $result.PreviousCommit | Should -Be $Original
+        $result.NewCommit | Should -Be $new
+        $result.Commits | Should -HaveCount 1
+        $result.Health.Healthy | Should -BeTrue
+        $result.SnapshotPath | Should -BeLike '/var/lib/demo/.atelier/snapshots/demo.*.db'
+        $result.Steps.Name | Should -Be @('lock', 'fetch', 'snapshot', 'commits', 'checkout', 'install', 'build', 'restart', 'health')
+        $state = Get-TestDeployState -Service demo
+        $state.Commit | Should -Be $new
+        $state.Health | Should -Be 200
+        $state.RowCount | Should -BeGreaterOrEqual $rowsBefore
+        $hostLines = Invoke-TestHostRoot 'cat /var/lib/demo/.atelier/deploys.jsonl'
+        ($hostLines | Select-Object -Last 1 | ConvertFrom-Json).newCommit | Should -Be $new
+        & sqlite3 $History "SELECT status FROM deploys ORDER BY started_at DESC LIMIT 1" | Should -Be 'Succeeded'
+        Invoke-TestHostRoot 'ls -d /var/lib/demo/.atelier/deploy-demo.lock 2>/dev/null || true' | Should -BeNullOrEmpty
+    }
+
+    It 'changes nothing and restarts nothing when origin is already deployed and healthy' {
+        $before = Get-TestDeployState -Service demo
+        $result = Invoke-ServiceDeploy @Deploy -ErrorAction Stop
+        $result.Status | Should -Be 'NoChange'
+        $result.Steps.Name | Should -Be @('lock', 'fetch')
+        (Get-TestDeployState -Service demo).ActiveEnterTimestampMonotonic | Should -Be $before.ActiveEnterTimestampMonotonic
+    }
+
+    It 'changes nothing on the host with -WhatIf, and prints the plan' {
+        Publish-TestCommit -Service demo -Variant Good | Out-Null
+        $before = Get-TestDeployState -Service demo
+        $logins = Get-TestHostLoginCount
+        # -WhatIf writes to the host, so run it in a child pwsh and read what it printed.
+        $script = Join-Path $TestDrive 'whatif.ps1'
+        Set-Content $script 'param($Module, $Json) Import-Module $Module; $p = $Json | ConvertFrom-Json -AsHashtable; Invoke-ServiceDeploy @p -WhatIf'
+        $plan = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $script $env:ATELIER_MODULE ($Deploy | ConvertTo-Json -Compress) | Out-String
+        $plan | Should -Match 'git fetch --quiet origin main'
+        $plan | Should -Match 'bun install --frozen-lockfile'
+        $plan | Should -Match "sh -c 'bun run build'"
+        $plan | Should -Match 'systemctl restart demo.service'
+        $after = Get-TestDeployState -Service demo
+        $after.Commit | Should -Be $before.Commit
+        $after.ActiveEnterTimestampMonotonic | Should -Be $before.ActiveEnterTimestampMonotonic
+        $after.Files | Should -Be $before.Files
+        Get-TestHostLoginCount | Should -Be $logins
+    }
+}
+
+Describe 'A failed deploy rolls back: <Variant>' -ForEach @(
+    @{ Variant = 'InstallFails'; Step = 'install' }
+    @{ Variant = 'BuildFails'; Step = 'build' }
+    @{ Variant = 'CrashesAtStart'; Step = 'health' }
+    @{ Variant = 'HealthFails'; Step = 'health' }
+) {
+    BeforeEach { $script:Old = (Get-TestDeployState -Service demo).Commit }
+    AfterEach { Reset-TestOrigin -Service demo -To $Old }
+
+    It 'ends RolledBack with the old commit running, healthy, and the database as it was at the snapshot' {
+        $old = $Old
+        Publish-TestCommit -Service demo -Variant $Variant | Out-Null
+        $err = $null
+        $result = Invoke-ServiceDeploy @Deploy -ErrorVariable err -ErrorAction SilentlyContinue
+        $result.Status | Should -Be 'RolledBack'
+        $result.FailedStep | Should -Be $Step
+        $result.Error | Should -Not -BeNullOrEmpty
+        $result.Health.Healthy | Should -BeTrue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DeployRolledBack*'
+        $state = Get-TestDeployState -Service demo
+        $state.Commit | Should -Be $old
+        $state.Health | Should -Be 200
+
+        # Every row of the snapshot is there, and nothing written between the snapshot and the restore survived.
+        $snapshotMax = [long]@(Invoke-Sqlite $result.SnapshotPath 'SELECT max(id) FROM events')[-1]
+        [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id <= $snapshotMax")[-1] | Should -Be $snapshotMax
+        $restored = (Get-RestoreStart $result).UtcDateTime.AddMilliseconds(-50).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'")
+        [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id > $snapshotMax AND at < '$restored'")[-1] | Should -Be 0
+        Invoke-TestHostRoot 'ls /var/lib/demo/data/' | Should -Not -Contain 'demo.db.atelier-restore'
+    }
+}
+
+Describe 'The deploy lock' {
+    It 'makes a second deploy of the service fail at once, naming the holder, and lets it wait with -LockWait' {
+        $module = $env:ATELIER_MODULE
+        $slow = $Deploy.Clone(); $slow.BuildCommand = 'sleep 4'; $slow.Force = $true
+        $first = Start-ThreadJob { param($m, $p) Import-Module $m; Invoke-ServiceDeploy @p -ErrorAction SilentlyContinue } -ArgumentList $module, $slow
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while (-not (Invoke-TestHostRoot 'ls -d /var/lib/demo/.atelier/deploy-demo.lock 2>/dev/null || true') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        $err = $null
+        $second = Invoke-ServiceDeploy @Deploy -Force -ErrorVariable err -ErrorAction SilentlyContinue
+        $second.Status | Should -Be 'Failed'
+        $second.FailedStep | Should -Be 'lock'
+        $second.Error | Should -Match 'held by'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DeployFailed*'
+        $waited = Invoke-ServiceDeploy @Deploy -Force -LockWait 30 -ErrorAction Stop
+        $waited.Status | Should -Be 'Succeeded'
+        ($first | Receive-Job -Wait -AutoRemoveJob).Status | Should -Be 'Succeeded'
+    }
+}
