@@ -122,6 +122,43 @@ Describe 'A failed deploy rolls back: <Variant>' -ForEach @(
     }
 }
 
+Describe 'In GitHub Actions' {
+    It 'writes a group per step, an error annotation, the step summary and the outputs' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        $new = Publish-TestCommit -Service demo -Variant HealthFails
+        try {
+            $summary = Join-Path $TestDrive 'summary.md'; $outputs = Join-Path $TestDrive 'outputs.txt'
+            $script = Join-Path $TestDrive 'actions.ps1'
+            # Like a workflow step, pwsh -c '...': its exit code says whether the deploy wrote an error.
+            Set-Content $script @'
+$env:GITHUB_ACTIONS = 'true'; $env:GITHUB_STEP_SUMMARY = $env:TEST_SUMMARY; $env:GITHUB_OUTPUT = $env:TEST_OUTPUTS
+$env:GITHUB_SERVER_URL = 'https://github.com'; $env:GITHUB_REPOSITORY = 'atelier/sample-app'
+Import-Module $env:ATELIER_MODULE
+$p = $env:TEST_DEPLOY | ConvertFrom-Json -AsHashtable
+Invoke-ServiceDeploy @p | Out-Null
+'@
+            $env:TEST_SUMMARY = $summary; $env:TEST_OUTPUTS = $outputs; $env:TEST_DEPLOY = $Deploy | ConvertTo-Json -Compress
+            $log = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command (Get-Content -Raw $script) 2>&1 | Out-String
+            $LASTEXITCODE | Should -Not -Be 0 -Because 'a rolled-back deploy must fail the workflow step'
+            $log | Should -Match '::group::demo: fetch \(\d+ ms, exit 0\)'
+            $log | Should -Match '::group::demo: rollback: database'
+            $log | Should -Match '::endgroup::'
+            $log | Should -Match '::error title=Deploy of demo RolledBack::health step failed: '
+            $text = Get-Content -Raw $summary
+            $text | Should -Match 'Deploy of `demo`: RolledBack'
+            $text | Should -Match ([regex]::Escape("https://github.com/atelier/sample-app/compare/$old...$new"))
+            $text | Should -Match '\| Health \| Up'
+            $lines = Get-Content $outputs
+            $lines | Should -Contain 'status=RolledBack'
+            $lines | Should -Contain "previous_commit=$old"
+            $lines | Should -Contain "new_commit=$new"
+            ($lines | Where-Object { $_ -like 'commits<<ATELIER_*' }) | Should -HaveCount 1
+            (Get-TestDeployState -Service demo).Commit | Should -Be $old
+        }
+        finally { Reset-TestOrigin -Service demo -To $old }
+    }
+}
+
 Describe 'The deploy lock' {
     It 'makes a second deploy of the service fail at once, naming the holder, and lets it wait with -LockWait' {
         $module = $env:ATELIER_MODULE

@@ -137,6 +137,17 @@ public sealed class InvokeServiceDeployCommand : RemoteCmdlet
             return;
         }
 
+        if (GitHubActions.FromEnvironment() is { } actions)
+        {
+            // Workflow commands must reach the runner's log, which is the process's standard output.
+            foreach (var line in GitHubActions.LogLines(result))
+            {
+                Host.UI.WriteLine(line);
+            }
+
+            actions.WriteFiles(result);
+        }
+
         WriteObject(result);
         if (!result.Succeeded)
         {
