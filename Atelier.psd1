@@ -12,6 +12,7 @@
     CmdletsToExport      = @(
         'Backup-ServiceDb'
         'Get-ServiceDbSnapshot'
+        'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'
         'Test-ServiceHealth'
     )

@@ -46,3 +46,6 @@ $rolledBack = Invoke-ServiceDeploy @deploy -ErrorAction SilentlyContinue -ErrorV
 $rolledBack | Format-Table | Out-String -Width 200 | Write-Host
 $rolledBack.Steps | Format-Table Name, @{ n = 'ms'; e = { [int]$_.Duration.TotalMilliseconds } }, ExitCode | Out-String -Width 200 | Write-Host
 Write-Host "The error a workflow would fail on: $($deployError[0])" -ForegroundColor Yellow
+
+Write-Host "== The deploy history, as the host recorded it" -ForegroundColor Cyan
+Get-ServiceDeployHistory -Service demo -ComputerName $sandbox.host @connection -FromHost -Last 5 | Format-Table | Out-String -Width 200 | Write-Host

@@ -8,7 +8,9 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force
     $script:TestHost = Get-TestHost
     $script:Demo = Get-TestConnection -Service demo
-    $script:History = Join-Path $TestDrive 'history.db'
+    # Not in TestDrive: Pester empties that at the end of each Describe, and the history spans them all.
+    $script:HistoryFolder = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-deploy-tests-$([guid]::NewGuid())")
+    $script:History = Join-Path $HistoryFolder 'history.db'
     $script:Deploy = @{
         Service      = 'demo'
         HealthUrl    = $TestHost.services.demo.healthUrl
@@ -38,6 +40,7 @@ BeforeAll {
 AfterAll {
     Reset-TestOrigin -Service demo -To $Original
     Invoke-ServiceDeploy @Deploy -Force -ErrorAction SilentlyContinue | Out-Null
+    Remove-Item $HistoryFolder -Recurse -Force -ErrorAction Ignore
 }
 
 Describe 'A good deploy' {
@@ -175,5 +178,30 @@ Describe 'The deploy lock' {
         $waited = Invoke-ServiceDeploy @Deploy -Force -LockWait 30 -ErrorAction Stop
         $waited.Status | Should -Be 'Succeeded'
         ($first | Receive-Job -Wait -AutoRemoveJob).Status | Should -Be 'Succeeded'
+    }
+}
+
+Describe 'Get-ServiceDeployHistory' {
+    It 'reads this machine''s history newest first, filtered by status and count' {
+        $all = Get-ServiceDeployHistory -Service demo -HistoryPath $History -ErrorAction Stop
+        $all.Count | Should -BeGreaterOrEqual 7
+        for ($i = 1; $i -lt $all.Count; $i++) { $all[$i - 1].StartedAt | Should -BeGreaterOrEqual $all[$i].StartedAt }
+        $rolledBack = Get-ServiceDeployHistory -Service demo -HistoryPath $History -Status RolledBack
+        $rolledBack.Count | Should -BeGreaterOrEqual 4
+        $rolledBack.Status | Select-Object -Unique | Should -Be 'RolledBack'
+        @(Get-ServiceDeployHistory -HistoryPath $History -Last 2).Count | Should -Be 2
+    }
+
+    It 'reads the same deploys from the host, where any admin machine sees them' {
+        $local = Get-ServiceDeployHistory -Service demo -HistoryPath $History
+        $fromHost = Get-ServiceDeployHistory -Service demo @Demo -FromHost -ErrorAction Stop
+        foreach ($id in $local.Id) { $fromHost.Id | Should -Contain $id }
+        ($fromHost | Where-Object Id -EQ $local[0].Id).Status | Should -Be $local[0].Status
+    }
+
+    It 'shows records as a table' {
+        $PSStyle.OutputRendering = 'PlainText'
+        Get-ServiceDeployHistory -HistoryPath $History -Last 3 | Format-Table | Out-String -Width 250 |
+            Should -Match 'Started \(UTC\)\s+Service\s+Host\s+Operation\s+Status\s+Previous\s+New\s+Duration\s+By'
     }
 }

@@ -1,0 +1,77 @@
+using System.Management.Automation;
+using Atelier.Commands.Infrastructure;
+using Atelier.History;
+
+namespace Atelier.Commands;
+
+/// <summary>
+/// Get-ServiceDeployHistory: the deploys and restores recorded on this machine (a SQLite database) or, with -FromHost,
+/// on the service's host (~/.atelier/deploys.jsonl, which every admin machine sees), newest first.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "ServiceDeployHistory")]
+[OutputType(typeof(DeployRecord))]
+public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
+{
+    /// <summary>Only this service's records (required with -FromHost: its home holds them).</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [ValidateServiceName]
+    public string? Service { get; set; }
+
+    /// <summary>At most this many records, the newest.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Last { get; set; }
+
+    /// <summary>Only records with this status.</summary>
+    [Parameter]
+    [ValidateSet(DeployStatus.Succeeded, DeployStatus.NoChange, DeployStatus.RolledBack, DeployStatus.RollbackFailed, DeployStatus.Failed, IgnoreCase = true)]
+    public string? Status { get; set; }
+
+    /// <summary>Reads the history kept on the service's host instead of this machine's.</summary>
+    [Parameter]
+    public SwitchParameter FromHost { get; set; }
+
+    /// <summary>This machine's deploy history database. Default: $XDG_STATE_HOME/atelier/history.db.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? HistoryPath { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        int? last = MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : null;
+        try
+        {
+            IReadOnlyList<DeployRecord> records;
+            if (FromHost)
+            {
+                if (Service is null)
+                {
+                    throw new PSArgumentException("-FromHost reads the history in the service's home on its host: give -Service (and -ComputerName).");
+                }
+
+                var connection = ConnectionFor(ComputerName, User ?? Service);
+                records = Run(async (channel, cancellation) =>
+                {
+                    var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
+                    return await new HostHistory(host, channel.Reporter, CommandOptionsFor(channel, $"[{Service}@{ComputerName}]"))
+                        .ReadAsync(Service, last, Status, cancellation).ConfigureAwait(false);
+                });
+            }
+            else
+            {
+                var path = HistoryPath is null ? LocalHistory.DefaultPath() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+                records = new LocalHistory(path).Query(Service, ComputerName, Status, last);
+            }
+
+            foreach (var record in records)
+            {
+                WriteObject(record);
+            }
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Service));
+        }
+    }
+}
