@@ -14,6 +14,7 @@
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'
+        'Restore-ServiceDeploy'
         'Test-ServiceHealth'
     )
     FunctionsToExport    = @()

@@ -23,7 +23,8 @@ BeforeAll {
     Reset-TestOrigin -Service demo -To $Original   # origin starts at what is deployed
 
     function Invoke-Sqlite([string] $Path, [string] $Sql) {
-        Invoke-TestHostRoot "sqlite3 '$Path' `"$Sql`""
+        # As the service's user: root would leave root-owned -wal/-shm files the app cannot open.
+        Invoke-TestHostRoot "runuser -u demo -- sqlite3 '$Path' `"$Sql`""
     }
 
     function Get-RestoreStart($Result) {
@@ -178,6 +179,51 @@ Describe 'The deploy lock' {
         $waited = Invoke-ServiceDeploy @Deploy -Force -LockWait 30 -ErrorAction Stop
         $waited.Status | Should -Be 'Succeeded'
         ($first | Receive-Job -Wait -AutoRemoveJob).Status | Should -Be 'Succeeded'
+    }
+}
+
+Describe 'Restore-ServiceDeploy' {
+    BeforeAll {
+        $script:Restore = @{ HealthUrl = $TestHost.services.demo.healthUrl; BuildCommand = 'bun run build'; HistoryPath = $History; HealthTimeout = 6; Confirm = $false } + $Demo
+    }
+    AfterEach { Reset-TestOrigin -Service demo -To (Get-TestDeployState -Service demo).Commit }
+
+    It 'goes back, by default, to the commit before the last deploy, with the snapshot that deploy took' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        $new = Publish-TestCommit -Service demo -Variant Good
+        $deployed = Invoke-ServiceDeploy @Deploy -ErrorAction Stop
+        $deployed.NewCommit | Should -Be $new
+        $result = Restore-ServiceDeploy demo @Restore -ErrorAction Stop
+        $result.Operation | Should -Be 'Restore'
+        $result.Status | Should -Be 'Succeeded'
+        $result.NewCommit | Should -Be $old
+        $result.SnapshotPath | Should -Be $deployed.SnapshotPath
+        $result.Steps.Name | Should -Be @('lock', 'current', 'stop', 'database', 'checkout', 'install', 'build', 'start', 'health')
+        $state = Get-TestDeployState -Service demo
+        $state.Commit | Should -Be $old
+        $state.Health | Should -Be 200
+        $snapshotMax = [long]@(Invoke-Sqlite $deployed.SnapshotPath 'SELECT max(id) FROM events')[-1]
+        [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id <= $snapshotMax")[-1] | Should -Be $snapshotMax
+        $restoreStart = $result.StartedAt + ($result.Steps | Select-Object -First 3 | ForEach-Object { $_.Duration } | Measure-Object -Property Ticks -Sum | ForEach-Object { [TimeSpan]::FromTicks($_.Sum) })
+        [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id > $snapshotMax AND at < '$($restoreStart.UtcDateTime.AddMilliseconds(-50).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"))'")[-1] | Should -Be 0
+        (Get-ServiceDeployHistory -Service demo -HistoryPath $History -Last 1).Operation | Should -Be 'Restore'
+    }
+
+    It 'takes a deploy result from the pipeline, and leaves the database alone with -SkipDatabase' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        Publish-TestCommit -Service demo -Variant Good | Out-Null
+        $deployed = Invoke-ServiceDeploy @Deploy -ErrorAction Stop
+        $rowsBefore = (Get-TestDeployState -Service demo).RowCount
+        $result = $deployed | Restore-ServiceDeploy @Restore -SkipDatabase -ErrorAction Stop
+        $result.NewCommit | Should -Be $old
+        $result.Steps.Name | Should -Not -Contain 'database'
+        (Get-TestDeployState -Service demo).RowCount | Should -BeGreaterOrEqual $rowsBefore
+    }
+
+    It 'changes nothing with -WhatIf' {
+        $before = Get-TestDeployState -Service demo
+        Restore-ServiceDeploy demo @Restore -WhatIf | Should -BeNullOrEmpty
+        (Get-TestDeployState -Service demo).ActiveEnterTimestampMonotonic | Should -Be $before.ActiveEnterTimestampMonotonic
     }
 }
 

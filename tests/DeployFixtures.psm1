@@ -73,7 +73,7 @@ function Get-TestDeployState {
         "runuser -u $Service -- git -C /var/lib/$Service/app rev-parse HEAD 2>/dev/null; " +
         "runuser -u $Service -- git -C /srv/git/$Service.git rev-parse main 2>/dev/null; " +
         "systemctl show $Service.service -p ActiveState -p SubState -p NRestarts -p ActiveEnterTimestampMonotonic; " +
-        "sqlite3 /var/lib/$Service/data/$Service.db 'SELECT count(*) FROM events'; " +
+        "runuser -u $Service -- sqlite3 /var/lib/$Service/data/$Service.db 'SELECT count(*) FROM events'; " +
         "ls -la --time-style=+%s.%N /var/lib/$Service/app /var/lib/$Service/data | grep -v ' \.\.\?$' | grep -v 'demo.db' | grep -v 'notes.db'")
     $show = @{}
     foreach ($line in $lines) { if ($line -match '^(\w+)=(.*)$') { $show[$Matches[1]] = $Matches[2] } }

@@ -103,6 +103,9 @@ public static class DeployCommands
     public static ShellCommand Fetch(string branch) =>
         ShellCommand.Format($"cd {App} && git fetch --quiet origin {RemoteValue.Branch(branch)} && git rev-parse HEAD && git rev-parse {"origin/" + branch}");
 
+    /// <summary>The deployed commit.</summary>
+    public static ShellCommand Current() => ShellCommand.Format($"cd {App} && git rev-parse HEAD");
+
     /// <summary>The commits between two, newest first, one line each.</summary>
     public static ShellCommand Log(string from, string to) =>
         ShellCommand.Format($"cd {App} && git log --oneline --no-decorate {RemoteValue.Commit(from) + ".." + RemoteValue.Commit(to)}");

@@ -30,6 +30,12 @@ public sealed class ServiceDeployResult
     /// <summary>The database snapshot taken before the code moved (and restored on rollback).</summary>
     public string? SnapshotPath { get; set; }
 
+    /// <summary>The database the snapshot is of.</summary>
+    public string? DbPath { get; set; }
+
+    /// <summary><c>Deploy</c> or <c>Restore</c>.</summary>
+    public string Operation { get; init; } = DeployOperation.Deploy;
+
     /// <summary>The last health check (after the rollback, when there was one).</summary>
     public ServiceHealth? Health { get; set; }
 

@@ -59,7 +59,7 @@ public sealed class ServiceDeployer
     {
         request.Validate();
         var stopwatch = Stopwatch.StartNew();
-        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch };
+        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, DbPath = request.DbPath };
         DeployLock? deployLock = null;
         try
         {
@@ -149,26 +149,103 @@ public sealed class ServiceDeployer
     {
         try
         {
-            await RunStepAsync(result, "rollback: stop", DeployCommands.Systemctl("stop", request.Service), cancellationToken).ConfigureAwait(false);
-            if (result.SnapshotPath is not null && request.DbPath is not null)
+            var healthy = await PutBackAsync(request, result, result.PreviousCommit!, result.SnapshotPath, "rollback: ", cancellationToken).ConfigureAwait(false);
+            result.Status = healthy ? DeployStatus.RolledBack : DeployStatus.RollbackFailed;
+            if (!healthy)
             {
-                await RunStepAsync(result, "rollback: database", DeployCommands.RestoreDatabase(result.SnapshotPath, request.DbPath), cancellationToken).ConfigureAwait(false);
-            }
-
-            await RunStepAsync(result, "rollback: checkout", DeployCommands.Checkout(result.PreviousCommit!), cancellationToken).ConfigureAwait(false);
-            await InstallAndBuildAsync(request, result, "rollback: ", cancellationToken).ConfigureAwait(false);
-            await RunStepAsync(result, "rollback: start", DeployCommands.Systemctl("start", request.Service), cancellationToken).ConfigureAwait(false);
-            result.Health = await TimedAsync(result, "rollback: health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
-            result.Status = result.Health.Healthy ? DeployStatus.RolledBack : DeployStatus.RollbackFailed;
-            if (!result.Health.Healthy)
-            {
-                result.Error += $"\nAfter the rollback the service is still unhealthy: {Describe(result.Health)}";
+                result.Error += $"\nAfter the rollback the service is still unhealthy: {Describe(result.Health!)}";
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             result.Status = DeployStatus.RollbackFailed;
             result.Error += $"\nThe rollback failed too: {ex.Message}";
+        }
+    }
+
+    /// <summary>
+    /// Stop, put the snapshot back (when there is one and a database), move the code to <paramref name="commit"/>,
+    /// install, build, start, check health: the rollback of a deploy, and a restore on demand.
+    /// </summary>
+    private async Task<bool> PutBackAsync(DeployRequest request, ServiceDeployResult result, string commit, string? snapshotPath, string prefix, CancellationToken cancellationToken)
+    {
+        await RunStepAsync(result, prefix + "stop", DeployCommands.Systemctl("stop", request.Service), cancellationToken).ConfigureAwait(false);
+        if (snapshotPath is not null && request.DbPath is not null)
+        {
+            await RunStepAsync(result, prefix + "database", DeployCommands.RestoreDatabase(snapshotPath, request.DbPath), cancellationToken).ConfigureAwait(false);
+        }
+
+        await RunStepAsync(result, prefix + "checkout", DeployCommands.Checkout(commit), cancellationToken).ConfigureAwait(false);
+        await InstallAndBuildAsync(request, result, prefix, cancellationToken).ConfigureAwait(false);
+        await RunStepAsync(result, prefix + "start", DeployCommands.Systemctl("start", request.Service), cancellationToken).ConfigureAwait(false);
+        result.Health = await TimedAsync(result, prefix + "health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
+        return result.Health.Healthy;
+    }
+
+    /// <summary>
+    /// Restores a service on demand: by default to the commit before its last successful deploy (from the host's
+    /// history), with the snapshot that deploy took; or to <paramref name="commit"/> with <paramref name="snapshotPath"/>.
+    /// The database is left alone when <paramref name="skipDatabase"/> is set. Takes the lock like a deploy.
+    /// </summary>
+    public async Task<ServiceDeployResult> RestoreAsync(DeployRequest request, string? commit, string? snapshotPath, bool skipDatabase, CancellationToken cancellationToken)
+    {
+        request.Validate();
+        var stopwatch = Stopwatch.StartNew();
+        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, Operation = DeployOperation.Restore };
+        DeployLock? deployLock = null;
+        try
+        {
+            deployLock = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
+                _host,
+                new LockRequest(request.Service, LockOperation.Restore, request.Holder) { Wait = request.LockWait, Break = request.BreakLock },
+                _reporter,
+                cancellationToken)).ConfigureAwait(false);
+            result.PreviousCommit = (await RunStepAsync(result, "current", DeployCommands.Current(), cancellationToken).ConfigureAwait(false)).Output.Trim();
+            if (commit is null)
+            {
+                var records = await new HostHistory(_host, _reporter, _options with { OnLine = null }).ReadAsync(request.Service, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var last = DeployHistory.LastRestorable(records)
+                    ?? throw new AtelierException("NothingToRestore", FailureKind.NotFound, $"{request.Service} on {_host.ComputerName} has no successful deploy in its history to restore from: give -Commit.");
+                commit = last.PreviousCommit!;
+                snapshotPath ??= last.SnapshotPath;
+                request = request with { DbPath = request.DbPath ?? last.DbPath };
+                _reporter.Verbose($"[{request.Service}] restoring to {commit}, from the deploy of {last.NewCommit} at {last.StartedAt:u}");
+            }
+
+            result.NewCommit = RemoteValue.Commit(commit, "commit to restore");
+            result.SnapshotPath = skipDatabase ? null : snapshotPath;
+            result.DbPath = skipDatabase ? null : request.DbPath;
+            if (result.SnapshotPath is not null && result.DbPath is null)
+            {
+                throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: give -DbPath, the database the snapshot {result.SnapshotPath} goes back to (or -SkipDatabase).");
+            }
+
+            var healthy = await PutBackAsync(request with { DbPath = result.DbPath }, result, result.NewCommit, result.SnapshotPath, string.Empty, cancellationToken).ConfigureAwait(false);
+            result.Status = healthy ? DeployStatus.Succeeded : DeployStatus.Failed;
+            if (!healthy)
+            {
+                result.FailedStep = "health";
+                result.Error = Describe(result.Health!);
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result.Status = DeployStatus.Failed;
+            result.FailedStep ??= ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name ?? "connect";
+            result.Error ??= ex.Message;
+            return result;
+        }
+        finally
+        {
+            result.Duration = stopwatch.Elapsed;
+            if (deployLock is not null)
+            {
+                await deployLock.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await RecordAsync(request, result).ConfigureAwait(false);
         }
     }
 
@@ -244,13 +321,14 @@ public sealed class ServiceDeployer
             Id = DeployRecord.NewId(),
             Service = result.Service,
             ComputerName = result.ComputerName,
-            Operation = DeployOperation.Deploy,
+            Operation = result.Operation,
             Status = result.Status,
             Branch = result.Branch,
             PreviousCommit = result.PreviousCommit,
             NewCommit = result.NewCommit,
             Commits = result.Commits,
             SnapshotPath = result.SnapshotPath,
+            DbPath = result.DbPath,
             StartedAt = result.StartedAt,
             FinishedAt = result.StartedAt + result.Duration,
             DurationMs = (long)result.Duration.TotalMilliseconds,

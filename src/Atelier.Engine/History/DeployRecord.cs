@@ -38,6 +38,9 @@ public sealed record DeployRecord
     /// <summary>The database snapshot taken before the change, on the host; null when there was no database.</summary>
     public string? SnapshotPath { get; init; }
 
+    /// <summary>The database the snapshot is of (where a restore puts it back).</summary>
+    public string? DbPath { get; init; }
+
     /// <summary>When the operation started (kept in UTC).</summary>
     public required DateTimeOffset StartedAt
     {

@@ -13,19 +13,13 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ServiceDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ServiceDeployResult))]
-public sealed class InvokeServiceDeployCommand : RemoteCmdlet
+public sealed class InvokeServiceDeployCommand : DeployCmdlet
 {
     /// <summary>The service: its system user (the SSH user unless -User says otherwise) and its unit.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
     public string Service { get; set; } = string.Empty;
-
-    /// <summary>The HTTP health URL; without one the systemd unit is checked.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("health_url")]
-    [ValidateHealthUrl]
-    public string? HealthUrl { get; set; }
 
     /// <summary>The branch of origin to deploy.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -38,50 +32,9 @@ public sealed class InvokeServiceDeployCommand : RemoteCmdlet
     [ValidateRemotePath]
     public string? DbPath { get; set; }
 
-    /// <summary>Where to install and build, relative to ~/app.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("work_dir")]
-    [ValidateRemotePath]
-    public string WorkDir { get; set; } = ".";
-
-    /// <summary>The build command, run with sh in the work folder.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("build_command")]
-    [ValidateNotNullOrEmpty]
-    public string? BuildCommand { get; set; }
-
-    /// <summary>bun (bun install --frozen-lockfile), node (npm ci) or custom (no install step).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateSet("bun", "node", "custom", IgnoreCase = true)]
-    public string Runtime { get; set; } = "bun";
-
-    /// <summary>An install command that replaces the runtime's.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? InstallCommand { get; set; }
-
-    /// <summary>Seconds to wait for another deploy's lock (0: fail at once, naming the holder).</summary>
-    [Parameter]
-    [ValidateRange(0, 86400)]
-    public int LockWait { get; set; }
-
-    /// <summary>Breaks a lock left by a deploy that died.</summary>
-    [Parameter]
-    public SwitchParameter BreakLock { get; set; }
-
     /// <summary>Deploys even when origin's branch is already deployed and healthy.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
-
-    /// <summary>Seconds the health check may take before the deploy counts as failed.</summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int HealthTimeout { get; set; } = (int)HealthOptions.DefaultTimeout.TotalSeconds;
-
-    /// <summary>The local deploy history database. Default: $XDG_STATE_HOME/atelier/history.db.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? HistoryPath { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -89,21 +42,8 @@ public sealed class InvokeServiceDeployCommand : RemoteCmdlet
         DeployRequest request;
         try
         {
-            request = new DeployRequest
-            {
-                Service = Service,
-                Branch = Branch,
-                DbPath = DbPath,
-                WorkDir = WorkDir,
-                BuildCommand = BuildCommand,
-                Runtime = Enum.Parse<AppRuntime>(Runtime, ignoreCase: true),
-                InstallCommand = InstallCommand,
-                HealthUrl = string.IsNullOrEmpty(HealthUrl) ? null : new Uri(HealthUrl, UriKind.Absolute),
-                Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(HealthTimeout) },
-                Force = Force,
-                LockWait = TimeSpan.FromSeconds(LockWait),
-                BreakLock = BreakLock,
-            }.Validate();
+            request = RequestFor(Service, Branch, DbPath) with { Force = Force };
+            request.Validate();
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -117,7 +57,7 @@ public sealed class InvokeServiceDeployCommand : RemoteCmdlet
             return;
         }
 
-        var historyPath = HistoryPath is null ? LocalHistory.DefaultPath() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+        var historyPath = ResolvedHistoryPath();
         ServiceDeployResult result;
         try
         {
@@ -148,17 +88,6 @@ public sealed class InvokeServiceDeployCommand : RemoteCmdlet
             actions.WriteFiles(result);
         }
 
-        WriteObject(result);
-        if (!result.Succeeded)
-        {
-            var (id, category) = result.Status switch
-            {
-                DeployStatus.RolledBack => ("DeployRolledBack", ErrorCategory.InvalidResult),
-                DeployStatus.RollbackFailed => ("DeployRollbackFailed", ErrorCategory.InvalidResult),
-                _ => ("DeployFailed", ErrorCategory.InvalidOperation),
-            };
-            var message = $"The deploy of {Service} to {where} {(result.Status == DeployStatus.Failed ? "failed" : "failed and was " + (result.Status == DeployStatus.RolledBack ? "rolled back" : "NOT rolled back cleanly"))} at the {result.FailedStep} step: {result.Error}";
-            WriteError(new ErrorRecord(new InvalidOperationException(message), id, category, result));
-        }
+        WriteResult(result, where);
     }
 }

@@ -1,0 +1,77 @@
+using System.Management.Automation;
+using Atelier.Commands.Infrastructure;
+using Atelier.Deploy;
+using Atelier.History;
+
+namespace Atelier.Commands;
+
+/// <summary>
+/// Restore-ServiceDeploy: rolls a service back on demand — by default to the commit before its last successful deploy,
+/// with the snapshot that deploy took; or to -Commit, with -Snapshot, or without touching the database. Takes the
+/// deploy lock, checks health after, and is recorded like a deploy. Accepts deploy results, history records and
+/// snapshots from the pipeline.
+/// </summary>
+[Cmdlet(VerbsData.Restore, "ServiceDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(ServiceDeployResult))]
+public sealed class RestoreServiceDeployCommand : DeployCmdlet
+{
+    /// <summary>The service (its system user and unit).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [ValidateServiceName]
+    public string Service { get; set; } = string.Empty;
+
+    /// <summary>The commit to go back to. Default: the one before the last successful deploy.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("PreviousCommit")]
+    [ValidatePattern("^[0-9a-f]{4,64}$")]
+    public string? Commit { get; set; }
+
+    /// <summary>The snapshot to put back: its path on the host, or a snapshot object (its Path binds).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("SnapshotPath", "Path")]
+    [ValidateRemotePath]
+    public string? Snapshot { get; set; }
+
+    /// <summary>The database the snapshot goes back to.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("db_path", "SourcePath")]
+    [ValidateRemotePath]
+    public string? DbPath { get; set; }
+
+    /// <summary>Leaves the database as it is.</summary>
+    [Parameter]
+    public SwitchParameter SkipDatabase { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var where = Local ? "this machine" : ComputerName ?? "(no host)";
+        var target = Commit ?? "the commit before the last successful deploy";
+        var database = SkipDatabase ? "leaving the database as it is" : Snapshot is not null ? $"putting back {Snapshot}" : "putting back that deploy's snapshot";
+        if (!ShouldProcess($"{Service} on {where}", $"Restore to {target}, {database}"))
+        {
+            return;
+        }
+
+        ServiceDeployResult result;
+        try
+        {
+            var request = RequestFor(Service, "main", DbPath).Validate();
+            var connection = ConnectionFor(ComputerName, User ?? Service);
+            var historyPath = ResolvedHistoryPath();
+            result = Run(async (channel, cancellation) =>
+            {
+                var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
+                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{Service}@{where}]"), new LocalHistory(historyPath));
+                return await deployer.RestoreAsync(request, Commit, Snapshot, SkipDatabase, cancellation).ConfigureAwait(false);
+            });
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Service));
+            return;
+        }
+
+        WriteResult(result, where);
+    }
+}
