@@ -227,6 +227,34 @@ Describe 'Restore-ServiceDeploy' {
     }
 }
 
+Describe 'A connection cut in the middle of the install step' {
+    It 'fails with a clear error, and a restore with -BreakLock brings the service back' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        Publish-TestCommit -Service demo -Variant Good | Out-Null
+        $slow = $Deploy.Clone(); $slow.InstallCommand = 'sleep 8; bun install --frozen-lockfile'
+        $job = Start-ThreadJob { param($m, $p) Import-Module $m; Invoke-ServiceDeploy @p -ErrorAction SilentlyContinue } -ArgumentList $env:ATELIER_MODULE, $slow
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 8' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        # Kill the SSH session itself (sshd's per-connection processes for demo): the connection is gone mid-step.
+        Invoke-TestHostRoot "pkill -KILL -u demo -f 'sshd: demo' || true; pkill -KILL -u demo -f 'sleep 8' || true" | Out-Null
+        $result = $job | Receive-Job -Wait -AutoRemoveJob
+        $result.Status | Should -BeIn @('RollbackFailed', 'Failed')
+        $result.FailedStep | Should -Be 'install'
+        $result.Error | Should -Match 'install step failed'
+        # The dead deploy left its lock: a restore without -BreakLock is refused, with the holder's details.
+        $refused = $result | Restore-ServiceDeploy @Demo -HealthUrl $TestHost.services.demo.healthUrl -BuildCommand 'bun run build' -HistoryPath $History -Confirm:$false -ErrorAction SilentlyContinue
+        $refused.Status | Should -Be 'Failed'
+        $refused.Error | Should -Match 'held by'
+        $restored = $result | Restore-ServiceDeploy @Demo -HealthUrl $TestHost.services.demo.healthUrl -BuildCommand 'bun run build' -HistoryPath $History -BreakLock -Confirm:$false -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue
+        $restored.Status | Should -Be 'Succeeded'
+        ($warnings -join ' ') | Should -Match 'lock'
+        $state = Get-TestDeployState -Service demo
+        $state.Commit | Should -Be $old
+        $state.Health | Should -Be 200
+        Reset-TestOrigin -Service demo -To $old
+    }
+}
+
 Describe 'Get-ServiceDeployHistory' {
     It 'reads this machine''s history newest first, filtered by status and count' {
         $all = Get-ServiceDeployHistory -Service demo -HistoryPath $History -ErrorAction Stop
