@@ -48,7 +48,9 @@ Describe 'A good deploy' {
     It 'puts the new commit live, healthy, after a snapshot, and records it on the host and here' {
         $new = Publish-TestCommit -Service demo -Variant Good
         $rowsBefore = (Get-TestDeployState -Service demo).RowCount
+        $logins = Get-TestHostLoginCount
         $result = Invoke-ServiceDeploy @Deploy -ErrorAction Stop
+        (Get-TestHostLoginCount) - $logins | Should -Be 1 -Because 'one SSH connection serves every step'
         $result.Status | Should -Be 'Succeeded'
         $result.PreviousCommit | Should -Be $Original
         $result.NewCommit | Should -Be $new
@@ -64,6 +66,15 @@ Describe 'A good deploy' {
         ($hostLines | Select-Object -Last 1 | ConvertFrom-Json).newCommit | Should -Be $new
         & sqlite3 $History "SELECT status FROM deploys ORDER BY started_at DESC LIMIT 1" | Should -Be 'Succeeded'
         Invoke-TestHostRoot 'ls -d /var/lib/demo/.atelier/deploy-demo.lock 2>/dev/null || true' | Should -BeNullOrEmpty
+    }
+
+    It 'deploys each service piped in as an object' {
+        $services = foreach ($name in 'demo', 'notes') {
+            [pscustomobject]@{ Name = $name; ComputerName = '127.0.0.1'; HealthUrl = $TestHost.services.$name.healthUrl; DbPath = $TestHost.services.$name.dbPath; BuildCommand = 'bun run build' }
+        }
+        $results = $services | Invoke-ServiceDeploy -Port $Demo.Port -IdentityFile $Demo.IdentityFile -KnownHostsFile $Demo.KnownHostsFile -HistoryPath $History -ErrorAction Stop
+        $results.Service | Should -Be @('demo', 'notes')
+        $results.Status | Should -Be @('NoChange', 'NoChange')
     }
 
     It 'changes nothing and restarts nothing when origin is already deployed and healthy' {
@@ -220,6 +231,20 @@ Describe 'Restore-ServiceDeploy' {
         (Get-TestDeployState -Service demo).RowCount | Should -BeGreaterOrEqual $rowsBefore
     }
 
+    It 'takes a history record, or a snapshot object, from the pipeline' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        Publish-TestCommit -Service demo -Variant Good | Out-Null
+        Invoke-ServiceDeploy @Deploy -ErrorAction Stop | Out-Null
+        $record = Get-ServiceDeployHistory -Service demo -HistoryPath $History -Status Succeeded -Last 1
+        $record.Operation | Should -Be 'Deploy'
+        ($record | Restore-ServiceDeploy @Restore -ErrorAction Stop).NewCommit | Should -Be $old
+        $snapshot = Get-ServiceDbSnapshot demo @Demo | Select-Object -First 1
+        $result = $snapshot | Restore-ServiceDeploy @Restore -Commit $old -DbPath $TestHost.services.demo.dbPath -ErrorAction Stop
+        $result.SnapshotPath | Should -Be $snapshot.Path
+        $result.Steps.Name | Should -Contain 'database'
+        $result.Health.Healthy | Should -BeTrue
+    }
+
     It 'changes nothing with -WhatIf' {
         $before = Get-TestDeployState -Service demo
         Restore-ServiceDeploy demo @Restore -WhatIf | Should -BeNullOrEmpty
@@ -232,12 +257,17 @@ Describe 'A connection cut in the middle of the install step' {
         $old = (Get-TestDeployState -Service demo).Commit
         Publish-TestCommit -Service demo -Variant Good | Out-Null
         $slow = $Deploy.Clone(); $slow.InstallCommand = 'sleep 8; bun install --frozen-lockfile'
-        $job = Start-ThreadJob { param($m, $p) Import-Module $m; Invoke-ServiceDeploy @p -ErrorAction SilentlyContinue } -ArgumentList $env:ATELIER_MODULE, $slow
+        $ps = [powershell]::Create()
+        [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).AddStatement()
+        [void] $ps.AddCommand('Invoke-ServiceDeploy').AddParameters($slow).AddParameter('ErrorAction', 'SilentlyContinue')
+        $handle = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
         while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 8' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Invoke-TestHostRoot "pgrep -u demo -f 'sleep 8' || true" | Should -Not -BeNullOrEmpty -Because 'the install step must be running when the connection is cut'
         # Kill the SSH session itself (sshd's per-connection processes for demo): the connection is gone mid-step.
         Invoke-TestHostRoot "pkill -KILL -u demo -f 'sshd: demo' || true; pkill -KILL -u demo -f 'sleep 8' || true" | Out-Null
-        $result = $job | Receive-Job -Wait -AutoRemoveJob
+        $result = $ps.EndInvoke($handle) | Select-Object -Last 1
+        $ps.Dispose()
         $result.Status | Should -BeIn @('RollbackFailed', 'Failed')
         $result.FailedStep | Should -Be 'install'
         $result.Error | Should -Match 'install step failed'
@@ -267,7 +297,8 @@ Describe 'Get-ServiceDeployHistory' {
     }
 
     It 'reads the same deploys from the host, where any admin machine sees them' {
-        $local = Get-ServiceDeployHistory -Service demo -HistoryPath $History
+        # A deploy whose connection was cut could only be recorded here.
+        $local = Get-ServiceDeployHistory -Service demo -HistoryPath $History | Where-Object Status -In 'Succeeded', 'NoChange', 'RolledBack'
         $fromHost = Get-ServiceDeployHistory -Service demo @Demo -FromHost -ErrorAction Stop
         foreach ($id in $local.Id) { $fromHost.Id | Should -Contain $id }
         ($fromHost | Where-Object Id -EQ $local[0].Id).Status | Should -Be $local[0].Status
