@@ -58,17 +58,9 @@ public sealed class ServiceDeployer
     public async Task<ServiceDeployResult> DeployAsync(DeployRequest request, CancellationToken cancellationToken)
     {
         request.Validate();
-        var stopwatch = Stopwatch.StartNew();
         var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, DbPath = request.DbPath };
-        DeployLock? deployLock = null;
-        try
+        await LockedAsync(request, result, LockOperation.Deploy, async () =>
         {
-            deployLock = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
-                _host,
-                new LockRequest(request.Service, LockOperation.Deploy, request.Holder) { Wait = request.LockWait, Break = request.BreakLock },
-                _reporter,
-                cancellationToken)).ConfigureAwait(false);
-
             var fetched = await RunStepAsync(result, "fetch", DeployCommands.Fetch(request.Branch), cancellationToken).ConfigureAwait(false);
             var commits = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             result.PreviousCommit = commits[^2];
@@ -79,22 +71,40 @@ public sealed class ServiceDeployer
                 if (result.Health.Healthy)
                 {
                     result.Status = DeployStatus.NoChange;
-                    return result;
+                    return;
                 }
 
                 _reporter.Warning($"{request.Service}: origin/{request.Branch} is already deployed but unhealthy ({result.Health.Detail}): deploying it again.");
             }
 
             await DeployChangesAsync(request, result, cancellationToken).ConfigureAwait(false);
-            return result;
+        }, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> holding the service's deploy lock. A failure that escapes it (the lock, the
+    /// connection, a step before anything changed) makes the result Failed; the lock is always released and the
+    /// result always recorded.
+    /// </summary>
+    private async Task LockedAsync(DeployRequest request, ServiceDeployResult result, LockOperation operation, Func<Task> body, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        DeployLock? deployLock = null;
+        try
+        {
+            deployLock = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
+                _host,
+                new LockRequest(request.Service, operation, request.Holder) { Wait = request.LockWait, Break = request.BreakLock },
+                _reporter,
+                cancellationToken)).ConfigureAwait(false);
+            await body().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Nothing had changed yet: the lock, the connection or the fetch failed.
             result.Status = DeployStatus.Failed;
-            result.FailedStep ??= result.Steps.LastOrDefault()?.Name ?? "connect";
+            result.FailedStep ??= ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name ?? "connect";
             result.Error ??= ex.Message;
-            return result;
         }
         finally
         {
@@ -190,17 +200,11 @@ public sealed class ServiceDeployer
     public async Task<ServiceDeployResult> RestoreAsync(DeployRequest request, string? commit, string? snapshotPath, bool skipDatabase, CancellationToken cancellationToken)
     {
         request.Validate();
-        var stopwatch = Stopwatch.StartNew();
         var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, Operation = DeployOperation.Restore };
-        DeployLock? deployLock = null;
-        try
+        await LockedAsync(request, result, LockOperation.Restore, async () =>
         {
-            deployLock = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
-                _host,
-                new LockRequest(request.Service, LockOperation.Restore, request.Holder) { Wait = request.LockWait, Break = request.BreakLock },
-                _reporter,
-                cancellationToken)).ConfigureAwait(false);
             result.PreviousCommit = (await RunStepAsync(result, "current", DeployCommands.Current(), cancellationToken).ConfigureAwait(false)).Output.Trim();
+            var dbPath = request.DbPath;
             if (commit is null)
             {
                 var records = await new HostHistory(_host, _reporter, _options with { OnLine = null }).ReadAsync(request.Service, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -208,13 +212,13 @@ public sealed class ServiceDeployer
                     ?? throw new AtelierException("NothingToRestore", FailureKind.NotFound, $"{request.Service} on {_host.ComputerName} has no successful deploy in its history to restore from: give -Commit.");
                 commit = last.PreviousCommit!;
                 snapshotPath ??= last.SnapshotPath;
-                request = request with { DbPath = request.DbPath ?? last.DbPath };
+                dbPath ??= last.DbPath;
                 _reporter.Verbose($"[{request.Service}] restoring to {commit}, from the deploy of {last.NewCommit} at {last.StartedAt:u}");
             }
 
             result.NewCommit = RemoteValue.Commit(commit, "commit to restore");
             result.SnapshotPath = skipDatabase ? null : snapshotPath;
-            result.DbPath = skipDatabase ? null : request.DbPath;
+            result.DbPath = skipDatabase ? null : dbPath;
             if (result.SnapshotPath is not null && result.DbPath is null)
             {
                 throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: give -DbPath, the database the snapshot {result.SnapshotPath} goes back to (or -SkipDatabase).");
@@ -227,26 +231,8 @@ public sealed class ServiceDeployer
                 result.FailedStep = "health";
                 result.Error = Describe(result.Health!);
             }
-
-            return result;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            result.Status = DeployStatus.Failed;
-            result.FailedStep ??= ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name ?? "connect";
-            result.Error ??= ex.Message;
-            return result;
-        }
-        finally
-        {
-            result.Duration = stopwatch.Elapsed;
-            if (deployLock is not null)
-            {
-                await deployLock.DisposeAsync().ConfigureAwait(false);
-            }
-
-            await RecordAsync(request, result).ConfigureAwait(false);
-        }
+        }, cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
     private async Task InstallAndBuildAsync(DeployRequest request, ServiceDeployResult result, string prefix, CancellationToken cancellationToken)

@@ -42,7 +42,7 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Local ? "this machine" : ComputerName ?? "(no host)";
+        var where = Where;
         if (!ShouldProcess($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {Keep})"))
         {
             return;
@@ -56,9 +56,7 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
             var snapshot = Run(async (channel, cancellation) =>
             {
                 channel.Progress(1, $"Backup-ServiceDb {Service}", $"Snapshot of {DbPath} on {where}", -1);
-                ISnapshotter snapshotter = Local
-                    ? new LocalSnapshotter()
-                    : new RemoteSnapshotter(await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false), CommandOptionsFor(channel, $"[{Service}@{where}]"));
+                var snapshotter = await SnapshotterAsync(connection, channel, Service, cancellation).ConfigureAwait(false);
                 var taken = await snapshotter.TakeAsync(request, cancellation).ConfigureAwait(false);
                 channel.Verbose($"Snapshot {taken.Path}: {taken.SizeBytes} bytes by {taken.Tool} in {taken.Duration?.TotalMilliseconds:0} ms");
                 if (destination is not null)

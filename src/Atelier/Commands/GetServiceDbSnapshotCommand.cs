@@ -23,16 +23,14 @@ public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Local ? "this machine" : ComputerName ?? "(no host)";
+        var where = Where;
         var pattern = Database is null ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
         try
         {
             var connection = ConnectionFor(ComputerName, User ?? Service);
             var snapshots = Run(async (channel, cancellation) =>
             {
-                ISnapshotter snapshotter = Local
-                    ? new LocalSnapshotter()
-                    : new RemoteSnapshotter(await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false), CommandOptionsFor(channel, $"[{Service}@{where}]"));
+                var snapshotter = await SnapshotterAsync(connection, channel, Service, cancellation).ConfigureAwait(false);
                 return await snapshotter.ListAsync(Service, null, cancellation).ConfigureAwait(false);
             });
             foreach (var snapshot in snapshots)

@@ -38,7 +38,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Local ? "this machine" : ComputerName ?? "(no host)";
+        var where = Where;
         DeployRequest request;
         try
         {

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Net;
 using System.Security;
+using Atelier.Snapshot;
 using Atelier.Transport;
 
 namespace Atelier.Commands.Infrastructure;
@@ -56,6 +57,15 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     [Parameter]
     [ValidateRange(1, 86400)]
     public int CommandTimeout { get; set; } = (int)CommandOptions.DefaultTimeout.TotalSeconds;
+
+    /// <summary>Where this invocation works, for messages: the host, or this machine with -Local.</summary>
+    protected string Where => Local ? "this machine" : ComputerName ?? "(no host)";
+
+    /// <summary>The snapshots of a service: on this machine with -Local, else on its host over the pooled connection.</summary>
+    protected async Task<ISnapshotter> SnapshotterAsync(HostConnectionRequest connection, CmdletChannel channel, string service, CancellationToken cancellation) =>
+        Local
+            ? new LocalSnapshotter()
+            : new RemoteSnapshotter(await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false), CommandOptionsFor(channel, $"[{service}@{Where}]"));
 
     /// <summary>The connections of this invocation (safe to read from concurrent tasks).</summary>
     protected HostPool Hosts => LazyInitializer.EnsureInitialized(ref _pool);
