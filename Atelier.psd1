@@ -11,6 +11,7 @@
     FormatsToProcess     = @('Atelier.format.ps1xml')
     CmdletsToExport      = @(
         'Backup-ServiceDb'
+        'Get-AtelierSetting'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'

@@ -93,10 +93,11 @@ function Merge-FormatFile {
 }
 
 function Install-TestPrerequisite {
-    # The tests read databases and keys on this machine with the real sqlite3 and ssh-keygen.
-    $missing = @('sqlite3', 'ssh-keygen') | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) }
+    # The tests read databases and keys on this machine with the real sqlite3 and ssh-keygen, and check generated
+    # Nix with the real nix-instantiate.
+    $packages = @{ 'sqlite3' = 'sqlite3'; 'ssh-keygen' = 'openssh-client'; 'nix-instantiate' = 'nix-bin' }
+    $missing = $packages.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) }
     if ($missing) {
-        $packages = @{ 'sqlite3' = 'sqlite3'; 'ssh-keygen' = 'openssh-client' }
         Invoke-Native apt-get @('update', '-qq')
         Invoke-Native apt-get (@('install', '-y', '-qq') + @($missing | ForEach-Object { $packages[$_] }))
     }

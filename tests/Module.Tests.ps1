@@ -69,7 +69,10 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
     }
 
     It 'validates every service, user, host, path and branch parameter before connecting' {
-        foreach ($parameter in $Command.Parameters.Values | Where-Object Name -In 'Service', 'Name', 'User', 'ComputerName', 'DbPath', 'Branch') {
+        # Only the cmdlets that work on a host: a local cmdlet's -Name may be a wildcard pattern.
+        $remote = $Command.ImplementingType.IsSubclassOf($Command.ImplementingType.Assembly.GetType('Atelier.Commands.Infrastructure.RemoteCmdlet'))
+        $names = if ($remote) { 'Service', 'Name', 'User', 'ComputerName', 'DbPath', 'Branch' } else { 'ComputerName', 'User' }
+        foreach ($parameter in $Command.Parameters.Values | Where-Object Name -In $names) {
             $validators = $parameter.Attributes | Where-Object { $_ -is [Management.Automation.ValidateArgumentsAttribute] }
             ($validators | Where-Object { $_.GetType().Namespace -eq 'Atelier.Commands.Infrastructure' }) |
                 Should -Not -BeNullOrEmpty -Because "-$($parameter.Name) reaches a remote shell or SSH"

@@ -1,5 +1,6 @@
 using Atelier.Health;
 using Atelier.Shell;
+using Atelier.Snapshot;
 
 namespace Atelier.Deploy;
 
@@ -52,7 +53,10 @@ public sealed record DeployRequest
     public bool BreakLock { get; init; }
 
     /// <summary>Snapshots of the database to keep.</summary>
-    public int KeepSnapshots { get; init; } = 5;
+    public int KeepSnapshots { get; init; } = SnapshotRequest.DefaultKeep;
+
+    /// <summary>The systemctl run through sudo to stop, start and restart the unit.</summary>
+    public string SystemctlPath { get; init; } = DeployCommands.NixSystemctl;
 
     /// <summary>Checks every value that reaches the host; throws <see cref="RemoteValueException"/>.</summary>
     public DeployRequest Validate()
@@ -65,6 +69,11 @@ public sealed record DeployRequest
         }
 
         DeployCommands.WorkFolder(WorkDir);
+        if (!RemoteValue.Path(SystemctlPath, "systemctl path").StartsWith('/'))
+        {
+            throw new RemoteValueException("systemctl path", SystemctlPath, "it must be an absolute path");
+        }
+
         if (InstallCommand is not null)
         {
             RemoteValue.OneLineText(InstallCommand, "install command", 1000);
@@ -85,7 +94,8 @@ public sealed record DeployRequest
 /// </summary>
 public static class DeployCommands
 {
-    private const string SystemctlPath = "/run/current-system/sw/bin/systemctl";
+    /// <summary>The systemctl the anchor's sudo rule names (a link to the real one on a NixOS host).</summary>
+    public const string NixSystemctl = "/run/current-system/sw/bin/systemctl";
 
     /// <summary><c>~/app</c>, or <c>~/app/&lt;workDir&gt;</c> for a relative folder inside it.</summary>
     public static RemotePath WorkFolder(string workDir)
@@ -135,11 +145,15 @@ public static class DeployCommands
     public static ShellCommand? Build(DeployRequest request) =>
         request.BuildCommand is null ? null : ShellCommand.Format($"cd {WorkFolder(request.WorkDir)} && sh -c {request.BuildCommand}");
 
-    /// <summary><c>sudo systemctl &lt;verb&gt; &lt;service&gt;.service</c>, through NixOS's path when the host has it (the sudo rule names it).</summary>
-    public static ShellCommand Systemctl(string verb, string service)
+    /// <summary>
+    /// <c>sudo systemctl &lt;verb&gt; &lt;service&gt;.service</c> through <paramref name="systemctlPath"/> (the one the sudo rule
+    /// names; NixOS's by default) when the host has it, else the systemctl on PATH.
+    /// </summary>
+    public static ShellCommand Systemctl(string verb, string service, string systemctlPath = NixSystemctl)
     {
         var unit = RemoteValue.ServiceName(service) + ".service";
-        return ShellCommand.Format($"if [ -x {SystemctlPath} ]; then exec sudo -n {SystemctlPath} {verb} {unit}; else exec sudo -n systemctl {verb} {unit}; fi");
+        var path = RemoteValue.Path(systemctlPath, "systemctl path");
+        return ShellCommand.Format($"if [ -x {path} ]; then exec sudo -n {path} {verb} {unit}; else exec sudo -n systemctl {verb} {unit}; fi");
     }
 
     /// <summary>

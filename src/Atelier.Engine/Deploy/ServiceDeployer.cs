@@ -51,7 +51,7 @@ public sealed class ServiceDeployer
             yield return ("build", build.Text);
         }
 
-        yield return ("restart", DeployCommands.Systemctl("restart", request.Service).Text);
+        yield return ("restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath).Text);
         yield return ("health", request.HealthUrl is null ? $"systemctl show {request.Service}.service (active, running, not restarting)" : $"GET {request.HealthUrl}");
     }
 
@@ -137,7 +137,7 @@ public sealed class ServiceDeployer
 
             await RunStepAsync(result, "checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken).ConfigureAwait(false);
             await InstallAndBuildAsync(request, result, string.Empty, cancellationToken).ConfigureAwait(false);
-            await RunStepAsync(result, "restart", DeployCommands.Systemctl("restart", request.Service), cancellationToken).ConfigureAwait(false);
+            await RunStepAsync(result, "restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
             result.Health = await TimedAsync(result, "health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
             if (!result.Health.Healthy)
             {
@@ -179,7 +179,7 @@ public sealed class ServiceDeployer
     /// </summary>
     private async Task<bool> PutBackAsync(DeployRequest request, ServiceDeployResult result, string commit, string? snapshotPath, string prefix, CancellationToken cancellationToken)
     {
-        await RunStepAsync(result, prefix + "stop", DeployCommands.Systemctl("stop", request.Service), cancellationToken).ConfigureAwait(false);
+        await RunStepAsync(result, prefix + "stop", DeployCommands.Systemctl("stop", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
         if (snapshotPath is not null && request.DbPath is not null)
         {
             await RunStepAsync(result, prefix + "database", DeployCommands.RestoreDatabase(snapshotPath, request.DbPath), cancellationToken).ConfigureAwait(false);
@@ -187,7 +187,7 @@ public sealed class ServiceDeployer
 
         await RunStepAsync(result, prefix + "checkout", DeployCommands.Checkout(commit), cancellationToken).ConfigureAwait(false);
         await InstallAndBuildAsync(request, result, prefix, cancellationToken).ConfigureAwait(false);
-        await RunStepAsync(result, prefix + "start", DeployCommands.Systemctl("start", request.Service), cancellationToken).ConfigureAwait(false);
+        await RunStepAsync(result, prefix + "start", DeployCommands.Systemctl("start", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
         result.Health = await TimedAsync(result, prefix + "health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
         return result.Health.Healthy;
     }

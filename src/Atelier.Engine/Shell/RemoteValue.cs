@@ -234,9 +234,13 @@ public sealed class RemoteValueException : ArgumentException
     {
         What = what;
         Value = value;
+        Reason = reason;
     }
 
     public string What { get; }
+
+    /// <summary>Why the value is refused (e.g. "it may hold only ...").</summary>
+    public string Reason { get; }
 
     public string Value { get; }
 

@@ -43,7 +43,8 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
     protected override void ProcessRecord()
     {
         var where = Where;
-        if (!ShouldProcess($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {Keep})"))
+        var keep = IsBound(nameof(Keep)) ? Keep : Settings.Keep;
+        if (!ShouldProcess($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {keep})"))
         {
             return;
         }
@@ -51,8 +52,8 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
         var destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         try
         {
-            var connection = ConnectionFor(ComputerName, User ?? Service);
-            var request = new SnapshotRequest(Service, DbPath, Keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
+            var connection = ConnectionFor(ComputerName, Service);
+            var request = new SnapshotRequest(Service, DbPath, keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
             var snapshot = Run(async (channel, cancellation) =>
             {
                 channel.Progress(1, $"Backup-ServiceDb {Service}", $"Snapshot of {DbPath} on {where}", -1);

@@ -27,7 +27,7 @@ public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
         var pattern = Database is null ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
         try
         {
-            var connection = ConnectionFor(ComputerName, User ?? Service);
+            var connection = ConnectionFor(ComputerName, Service);
             var snapshots = Run(async (channel, cancellation) =>
             {
                 var snapshotter = await SnapshotterAsync(connection, channel, Service, cancellation).ConfigureAwait(false);

@@ -32,7 +32,7 @@ public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
     [Parameter]
     public SwitchParameter FromHost { get; set; }
 
-    /// <summary>This machine's deploy history database. Default: $XDG_STATE_HOME/atelier/history.db.</summary>
+    /// <summary>This machine's deploy history database. Default: the settings file's historyPath, else $XDG_STATE_HOME/atelier/history.db.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? HistoryPath { get; set; }
@@ -50,7 +50,7 @@ public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
                     throw new PSArgumentException("-FromHost reads the history in the service's home on its host: give -Service (and -ComputerName).");
                 }
 
-                var connection = ConnectionFor(ComputerName, User ?? Service);
+                var connection = ConnectionFor(ComputerName, Service);
                 records = Run(async (channel, cancellation) =>
                 {
                     var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
@@ -60,7 +60,7 @@ public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
             }
             else
             {
-                var path = HistoryPath is null ? LocalHistory.DefaultPath() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+                var path = HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
                 records = new LocalHistory(path).Query(Service, ComputerName, Status, last);
             }
 

@@ -61,7 +61,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         ServiceDeployResult result;
         try
         {
-            var connection = ConnectionFor(ComputerName, User ?? Service);
+            var connection = ConnectionFor(ComputerName, Service);
             result = Run(async (channel, cancellation) =>
             {
                 var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);

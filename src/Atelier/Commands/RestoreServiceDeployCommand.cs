@@ -57,7 +57,7 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
         try
         {
             var request = RequestFor(Service, "main", DbPath).Validate();
-            var connection = ConnectionFor(ComputerName, User ?? Service);
+            var connection = ConnectionFor(ComputerName, Service);
             var historyPath = ResolvedHistoryPath();
             result = Run(async (channel, cancellation) =>
             {

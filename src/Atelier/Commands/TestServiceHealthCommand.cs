@@ -126,7 +126,7 @@ public sealed class TestServiceHealthCommand : RemoteCmdlet
         {
             // A systemd check runs on the host; an HTTP check with a host and a service name reads the unit's journal
             // there if it ends unhealthy.
-            var connection = hasHost && !string.IsNullOrEmpty(Name) ? ConnectionFor(ComputerName, User ?? Name) : null;
+            var connection = hasHost && !string.IsNullOrEmpty(Name) ? ConnectionFor(ComputerName, Name) : null;
             _checks.Add(new PendingCheck(
                 new HealthCheck { Service = service, ComputerName = Local ? "localhost" : ComputerName, HealthUrl = url },
                 connection));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using Atelier.Settings;
 using Atelier.Shell;
 using Atelier.Transport;
 
@@ -12,6 +13,34 @@ namespace Atelier.Commands.Infrastructure;
 public abstract class AtelierCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private AtelierSettings? _settings;
+
+    /// <summary>
+    /// The settings file that applies in the current location (<c>./atelier.yaml</c>, else the user's config.yaml):
+    /// the defaults behind every parameter the user did not give. A broken file stops the cmdlet, naming file, line and key.
+    /// </summary>
+    protected AtelierSettings Settings
+    {
+        get
+        {
+            if (_settings is null)
+            {
+                try
+                {
+                    _settings = AtelierSettings.For(SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+                }
+                catch (AtelierException ex)
+                {
+                    ThrowTerminatingError(ErrorFor(ex, AtelierSettings.ProjectFileName));
+                }
+            }
+
+            return _settings!;
+        }
+    }
+
+    /// <summary>Whether the user gave <paramref name="parameter"/> (so it overrides the settings file).</summary>
+    protected bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
     protected CancellationToken Cancellation => _stopping.Token;

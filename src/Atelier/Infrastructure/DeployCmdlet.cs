@@ -72,11 +72,13 @@ public abstract class DeployCmdlet : RemoteCmdlet
         Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(HealthTimeout) },
         LockWait = TimeSpan.FromSeconds(LockWait),
         BreakLock = BreakLock,
+        KeepSnapshots = Settings.Keep,
+        SystemctlPath = Settings.SystemctlPath,
     };
 
     /// <summary>The local history database's path.</summary>
     protected string ResolvedHistoryPath() =>
-        HistoryPath is null ? LocalHistory.DefaultPath() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+        HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
 
     /// <summary>Writes the result, and an error record when it did not succeed, so a CI step fails.</summary>
     protected void WriteResult(ServiceDeployResult result, string where)

@@ -20,7 +20,7 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     [ValidateHostName]
     public string? ComputerName { get; set; }
 
-    /// <summary>The SSH user. Default: the service name (each service runs as its own user).</summary>
+    /// <summary>The SSH user. Default: the settings file's user, else the service name (each service runs as its own user).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateServiceName]
     public string? User { get; set; }
@@ -70,8 +70,11 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     /// <summary>The connections of this invocation (safe to read from concurrent tasks).</summary>
     protected HostPool Hosts => LazyInitializer.EnsureInitialized(ref _pool);
 
-    /// <summary>The connection request for a host and account, from this cmdlet's parameters.</summary>
-    protected HostConnectionRequest ConnectionFor(string? computerName, string? user)
+    /// <summary>
+    /// The connection request for a service's host, from this cmdlet's parameters, else the settings file: the account
+    /// is -User, else the settings' user, else the service's own user.
+    /// </summary>
+    protected HostConnectionRequest ConnectionFor(string? computerName, string service)
     {
         if (!Local && string.IsNullOrEmpty(computerName))
         {
@@ -81,11 +84,11 @@ public abstract class RemoteCmdlet : AtelierCmdlet
         return new HostConnectionRequest
         {
             ComputerName = computerName ?? "localhost",
-            User = user,
+            User = User ?? Settings.User ?? service,
             Port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null,
-            IdentityFile = IdentityFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityFile),
+            IdentityFile = IdentityFile is null ? Settings.IdentityFile : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityFile),
             Passphrase = Passphrase is null ? null : new NetworkCredential(string.Empty, Passphrase).Password,
-            KnownHostsFile = KnownHostsFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KnownHostsFile),
+            KnownHostsFile = KnownHostsFile is null ? Settings.KnownHostsFile : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KnownHostsFile),
             AcceptNewHostKey = AcceptNewHostKey,
             Local = Local,
         }.Validate();

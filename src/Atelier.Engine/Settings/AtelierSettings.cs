@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using Atelier.Deploy;
+using Atelier.History;
+using Atelier.Snapshot;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Atelier.Settings;
+
+/// <summary>
+/// Atelier's defaults from a YAML settings file: <c>./atelier.yaml</c> in the current folder, else
+/// <c>$XDG_CONFIG_HOME/atelier/config.yaml</c>. Any parameter a cmdlet is given overrides them.
+/// </summary>
+public sealed class AtelierSettings
+{
+    /// <summary>The settings file's name in a project folder.</summary>
+    public const string ProjectFileName = "atelier.yaml";
+
+    /// <summary>Every key a settings file may hold, in the order they are shown.</summary>
+    public static readonly IReadOnlyList<SettingDefinition> Definitions =
+    [
+        new("manifest", SettingKind.Location, "The services manifest: a services.json file, an http(s) URL, or a flake folder (nix eval .#services-manifest)."),
+        new("machine", SettingKind.Name, "The machine New-ServiceModule enables a new service on."),
+        new("user", SettingKind.UserName, "The SSH user. Without it each service is reached as its own user."),
+        new("identityFile", SettingKind.LocalPath, "The SSH private key file. Without it: ~/.ssh/config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa."),
+        new("knownHostsFile", SettingKind.LocalPath, "The OpenSSH known_hosts file host keys are checked against. Without it: ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts."),
+        new("systemctlPath", SettingKind.HostPath, "The systemctl that deploys run through sudo on the hosts.", Default: () => DeployCommands.NixSystemctl),
+        new("keep", SettingKind.Count, "How many database snapshots to keep per database.", Default: () => SnapshotRequest.DefaultKeep, Min: 1, Max: 10000),
+        new("historyPath", SettingKind.LocalPath, "This machine's deploy history database.", Default: LocalHistory.DefaultPath),
+    ];
+
+    private static readonly ConcurrentDictionary<string, (DateTime Written, long Length, AtelierSettings Settings)> Cache = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, (object Value, int Line)> _values;
+
+    private AtelierSettings(string? file, Dictionary<string, (object Value, int Line)> values)
+    {
+        File = file;
+        _values = values;
+    }
+
+    /// <summary>Settings with every default and no file.</summary>
+    public static AtelierSettings Defaults { get; } = new(null, new Dictionary<string, (object, int)>(StringComparer.Ordinal));
+
+    /// <summary>The file these settings were read from, or null when none was found.</summary>
+    public string? File { get; }
+
+    public string? Manifest => Get<string>("manifest");
+
+    public string? Machine => Get<string>("machine");
+
+    public string? User => Get<string>("user");
+
+    public string? IdentityFile => Get<string>("identityFile");
+
+    public string? KnownHostsFile => Get<string>("knownHostsFile");
+
+    public string SystemctlPath => Get<string>("systemctlPath")!;
+
+    public int Keep => Get<int?>("keep")!.Value;
+
+    public string HistoryPath => Get<string>("historyPath")!;
+
+    /// <summary>Whether <paramref name="key"/> was set by the file (not a default).</summary>
+    public bool IsSet(string key) => _values.ContainsKey(key);
+
+    /// <summary>Each setting's effective value and where it came from, in <see cref="Definitions"/> order.</summary>
+    public IEnumerable<AtelierSetting> Describe() =>
+        Definitions.Select(d => _values.TryGetValue(d.Key, out var set)
+            ? new AtelierSetting(d.Key, set.Value, $"{File}:{set.Line}", d.Description)
+            : new AtelierSetting(d.Key, d.Default?.Invoke(), "default", d.Description));
+
+    /// <summary>
+    /// The settings file that applies in <paramref name="currentDirectory"/>: its <c>atelier.yaml</c>, else the user's
+    /// <c>$XDG_CONFIG_HOME/atelier/config.yaml</c> (<c>~/.config</c> when the variable is unset), else none.
+    /// </summary>
+    public static string? Locate(string currentDirectory) =>
+        Locate(currentDirectory, Environment.GetEnvironmentVariable("XDG_CONFIG_HOME"), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <summary><see cref="Locate(string)"/> with the environment given (XDG_CONFIG_HOME, which counts only when absolute, and the home folder).</summary>
+    public static string? Locate(string currentDirectory, string? xdgConfigHome, string home)
+    {
+        var project = Path.Join(currentDirectory, ProjectFileName);
+        if (System.IO.File.Exists(project))
+        {
+            return project;
+        }
+
+        var config = string.IsNullOrEmpty(xdgConfigHome) || !Path.IsPathRooted(xdgConfigHome) ? Path.Join(home, ".config") : xdgConfigHome;
+        var user = Path.Join(config, "atelier", "config.yaml");
+        return System.IO.File.Exists(user) ? user : null;
+    }
+
+    /// <summary>The settings that apply in <paramref name="currentDirectory"/> (see <see cref="Locate"/>), read once per change of the file.</summary>
+    /// <exception cref="AtelierException"><c>SettingsInvalid</c> naming the file, line and key.</exception>
+    public static AtelierSettings For(string currentDirectory) => Locate(currentDirectory) is { } file ? Load(file) : Defaults;
+
+    /// <summary>Reads <paramref name="file"/>, from a cache while the file is unchanged.</summary>
+    /// <exception cref="AtelierException"><c>SettingsInvalid</c> naming the file, line and key; <c>SettingsUnreadable</c>.</exception>
+    public static AtelierSettings Load(string file)
+    {
+        file = Path.GetFullPath(file);
+        var info = new FileInfo(file);
+        if (!info.Exists)
+        {
+            throw new AtelierException("SettingsNotFound", FailureKind.NotFound, $"The settings file {file} does not exist.");
+        }
+
+        if (Cache.TryGetValue(file, out var cached) && cached.Written == info.LastWriteTimeUtc && cached.Length == info.Length)
+        {
+            return cached.Settings;
+        }
+
+        string text;
+        try
+        {
+            text = System.IO.File.ReadAllText(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new AtelierException("SettingsUnreadable", FailureKind.InvalidData, $"Cannot read the settings file {file}: {ex.Message}", ex);
+        }
+
+        var settings = Parse(text, file);
+        Cache[file] = (info.LastWriteTimeUtc, info.Length, settings);
+        return settings;
+    }
+
+    /// <summary>Reads settings from YAML <paramref name="text"/>; <paramref name="file"/> names it in errors and anchors relative paths.</summary>
+    /// <exception cref="AtelierException"><c>SettingsInvalid</c> naming the file, line and key.</exception>
+    public static AtelierSettings Parse(string text, string file)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            throw Invalid(file, (int)ex.Start.Line, null, $"is not valid YAML: {(ex.InnerException?.Message ?? ex.Message).TrimEnd('.')}");
+        }
+
+        var values = new Dictionary<string, (object, int)>(StringComparer.Ordinal);
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" or "~" or "null" })
+        {
+            return new AtelierSettings(file, values);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            throw Invalid(file, (int)stream.Documents[1].RootNode.Start.Line, null, "holds more than one YAML document");
+        }
+
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw Invalid(file, (int)stream.Documents[0].RootNode.Start.Line, null, "must be a mapping of setting names to values");
+        }
+
+        foreach (var (keyNode, valueNode) in root.Children)
+        {
+            var line = (int)keyNode.Start.Line;
+            if (keyNode is not YamlScalarNode { Value: { } key })
+            {
+                throw Invalid(file, line, null, "has a key that is not a plain name");
+            }
+
+            var definition = Definitions.FirstOrDefault(d => d.Key == key)
+                ?? throw Invalid(file, line, key, $"is not a setting{Suggestion(key)}. Known settings: {string.Join(", ", Definitions.Select(d => d.Key))}");
+            if (values.ContainsKey(key))
+            {
+                throw Invalid(file, line, key, "is set twice");
+            }
+
+            if (valueNode is not YamlScalarNode scalar)
+            {
+                throw Invalid(file, (int)valueNode.Start.Line, key, $"must be a single value, not a {(valueNode is YamlSequenceNode ? "list" : "mapping")}");
+            }
+
+            if (scalar.Value is null or "" || (scalar.Style == ScalarStyle.Plain && scalar.Value is "~" or "null"))
+            {
+                continue; // explicitly empty: the default applies
+            }
+
+            try
+            {
+                values[key] = (definition.Parse(scalar.Value, file), (int)scalar.Start.Line);
+            }
+            catch (FormatException ex)
+            {
+                throw Invalid(file, (int)scalar.Start.Line, key, $"{ex.Message} (it is '{scalar.Value}')");
+            }
+        }
+
+        return new AtelierSettings(file, values);
+    }
+
+    private T? Get<T>(string key)
+    {
+        if (_values.TryGetValue(key, out var set))
+        {
+            return (T)set.Value;
+        }
+
+        return (T?)Definitions.First(d => d.Key == key).Default?.Invoke();
+    }
+
+    private static string Suggestion(string key)
+    {
+        var near = Definitions.MinBy(d => Distance(d.Key.ToUpperInvariant(), key.ToUpperInvariant()));
+        return near is not null && Distance(near.Key.ToUpperInvariant(), key.ToUpperInvariant()) <= Math.Max(2, key.Length / 4)
+            ? $" (did you mean '{near.Key}'?)"
+            : string.Empty;
+    }
+
+    /// <summary>The edit distance between two keys (insertions, deletions, substitutions).</summary>
+    private static int Distance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
+    }
+
+    private static AtelierException Invalid(string file, int line, string? key, string problem) =>
+        new("SettingsInvalid", FailureKind.InvalidData, key is null ? $"{file}:{line}: the settings file {problem}." : $"{file}:{line}: '{key}' {problem}.");
+}
+
+/// <summary>One setting's effective value and where it came from (<c>default</c>, or <c>file:line</c>).</summary>
+public sealed record AtelierSetting(string Name, object? Value, string Source, string Description);
