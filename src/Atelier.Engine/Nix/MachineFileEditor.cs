@@ -19,6 +19,7 @@ public enum MachineEditKind
 /// <summary>The outcome of adding a service to a machine file.</summary>
 public sealed record MachineEdit
 {
+    /// <summary>What happened.</summary>
     public required MachineEditKind Kind { get; init; }
 
     /// <summary>The file's new text; the original text for <see cref="MachineEditKind.Unchanged"/> and <see cref="MachineEditKind.Conflict"/>.</summary>

@@ -11,6 +11,7 @@ public sealed record RateLimit(int Events, string Window);
 /// </summary>
 public sealed record MachineServiceSpec
 {
+    /// <summary>The service, as in its module: <c>atelier.services.&lt;name&gt;</c>.</summary>
     public required string Name { get; init; }
 
     /// <summary>The Caddy virtual host.</summary>
@@ -19,6 +20,7 @@ public sealed record MachineServiceSpec
     /// <summary>The git repository cloned on first start.</summary>
     public string? Repository { get; init; }
 
+    /// <summary>The URL monitoring and deploys poll for health.</summary>
     public string? HealthUrl { get; init; }
 
     /// <summary>More variables for the unit; written in name order.</summary>
