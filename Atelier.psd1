@@ -15,6 +15,7 @@
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'
+        'New-ServiceModule'
         'Restore-ServiceDeploy'
         'Test-ServiceHealth'
     )

@@ -96,7 +96,12 @@ function Install-TestPrerequisite {
     # The tests read databases and keys on this machine with the real sqlite3 and ssh-keygen, and check generated
     # Nix with the real nix-instantiate.
     $packages = @{ 'sqlite3' = 'sqlite3'; 'ssh-keygen' = 'openssh-client'; 'nix-instantiate' = 'nix-bin' }
-    $missing = $packages.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) }
+    $missing = @($packages.Keys | Where-Object { -not (Get-Command $_ -ErrorAction Ignore) })
+    # Generated workflows are also read back with a second YAML parser, PyYAML.
+    $pyyaml = (Get-Command python3 -ErrorAction Ignore) -and $(& python3 -c 'import yaml' 2>$null; $LASTEXITCODE -eq 0)
+    if (-not $pyyaml) {
+        $missing += 'python3-yaml'; $packages['python3-yaml'] = 'python3-yaml'
+    }
     if ($missing) {
         Invoke-Native apt-get @('update', '-qq')
         Invoke-Native apt-get (@('install', '-y', '-qq') + @($missing | ForEach-Object { $packages[$_] }))
