@@ -11,10 +11,12 @@
     FormatsToProcess     = @('Atelier.format.ps1xml')
     CmdletsToExport      = @(
         'Backup-ServiceDb'
+        'Get-AtelierService'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'
         'Restore-ServiceDeploy'
+        'Test-AtelierMachine'
         'Test-ServiceHealth'
     )
     FunctionsToExport    = @()
