@@ -13,26 +13,42 @@ public static class ManifestCache
 
     private static readonly ConcurrentDictionary<string, Entry> Entries = new(StringComparer.Ordinal);
 
-    /// <summary>The manifest at <paramref name="source"/>, loaded now or at most <paramref name="maxAge"/> ago.</summary>
+    /// <summary>
+    /// The manifest at <paramref name="source"/>: a load still running, or one that finished at most
+    /// <paramref name="maxAge"/> ago, else a new load.
+    /// </summary>
     /// <remarks>A cancelled load is not kept.</remarks>
     public static Task<ServicesManifest> GetAsync(ManifestSource source, TimeSpan maxAge, ManifestOptions? options, TimeProvider? time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         time ??= TimeProvider.System;
         var key = $"{source.Kind}|{source}";
-        var now = time.GetUtcNow();
-        if (Entries.TryGetValue(key, out var cached) && now - cached.LoadedAt < maxAge && !cached.Load.IsCanceled)
+        if (Entries.TryGetValue(key, out var cached) && !cached.Load.IsCanceled
+            && (!cached.Load.IsCompleted || (cached.FinishedAt is { } finished && time.GetUtcNow() - finished < maxAge)))
         {
             return cached.Load;
         }
 
-        var load = source.LoadAsync(options, cancellationToken);
-        Entries[key] = new Entry(now, load);
-        return load;
+        var entry = new Entry(source.LoadAsync(options, cancellationToken));
+        entry.Load.ContinueWith(_ => entry.FinishedAt = time.GetUtcNow(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Entries[key] = entry;
+        return entry.Load;
     }
 
     /// <summary>Forgets every cached manifest.</summary>
     public static void Clear() => Entries.Clear();
 
-    private sealed record Entry(DateTimeOffset LoadedAt, Task<ServicesManifest> Load);
+    private sealed class Entry(Task<ServicesManifest> load)
+    {
+        private long _finishedAtTicks = -1;
+
+        public Task<ServicesManifest> Load { get; } = load;
+
+        /// <summary>When the load ended (successfully or not); null while it runs.</summary>
+        public DateTimeOffset? FinishedAt
+        {
+            get => Interlocked.Read(ref _finishedAtTicks) is var ticks and >= 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+            set => Interlocked.Exchange(ref _finishedAtTicks, value?.UtcTicks ?? -1);
+        }
+    }
 }

@@ -215,6 +215,28 @@ public sealed class ManifestSourceTests : IDisposable
         Assert.Equal("b", fresh.Machines.Single().Name);
     }
 
+    [Fact]
+    public async Task The_cache_counts_the_age_from_when_a_load_finished()
+    {
+        await using var server = new TestHttpServer((_, count) => TestResponse.Ok(count == 1 ? """{ "slow": {} }""" : """{ "again": {} }""") with { Delay = TimeSpan.FromMilliseconds(count == 1 ? 500 : 0) });
+        var clock = new ManualClock();
+        var source = ManifestSource.Resolve(server.Url("/age.json").AbsoluteUri);
+
+        var running = ManifestCache.GetAsync(source, TimeSpan.FromSeconds(30), null, clock, CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(40));
+        var joined = ManifestCache.GetAsync(source, TimeSpan.FromSeconds(30), null, clock, CancellationToken.None);
+        Assert.Same(running, joined);
+        await running;
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.Same(running, ManifestCache.GetAsync(source, TimeSpan.FromSeconds(30), null, clock, CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var fresh = await ManifestCache.GetAsync(source, TimeSpan.FromSeconds(30), null, clock, CancellationToken.None);
+
+        Assert.Equal("slow", (await running).Machines.Single().Name);
+        Assert.Equal("again", fresh.Machines.Single().Name);
+        Assert.Equal(2, server.Requests.Count);
+    }
+
     private sealed class ManualClock : TimeProvider
     {
         private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
