@@ -11,12 +11,14 @@
     FormatsToProcess     = @('Atelier.format.ps1xml')
     CmdletsToExport      = @(
         'Backup-ServiceDb'
+        'Get-AtelierService'
         'Get-AtelierSetting'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'
         'New-ServiceModule'
         'Restore-ServiceDeploy'
+        'Test-AtelierMachine'
         'Test-ServiceHealth'
     )
     FunctionsToExport    = @()

@@ -16,6 +16,7 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
+    [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
     public string Service { get; set; } = string.Empty;
 
     /// <summary>The database file on the host: absolute, ~/..., or relative to the service's home.</summary>

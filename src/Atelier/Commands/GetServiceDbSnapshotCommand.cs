@@ -13,6 +13,7 @@ public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
+    [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
     public string Service { get; set; } = string.Empty;
 
     /// <summary>Only snapshots of this database (a name with wildcards, or the database's path).</summary>

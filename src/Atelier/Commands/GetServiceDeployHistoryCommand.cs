@@ -16,6 +16,7 @@ public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
+    [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
     public string? Service { get; set; }
 
     /// <summary>At most this many records, the newest.</summary>

@@ -19,6 +19,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
+    [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
     public string Service { get; set; } = string.Empty;
 
     /// <summary>The branch of origin to deploy.</summary>

@@ -19,6 +19,7 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
+    [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
     public string Service { get; set; } = string.Empty;
 
     /// <summary>The commit to go back to. Default: the one before the last successful deploy.</summary>

@@ -26,6 +26,7 @@ public sealed class TestServiceHealthCommand : RemoteCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Service")]
     [ValidateServiceName]
+    [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
     public string? Name { get; set; }
 
     /// <summary>An absolute http or https URL to GET; without one, the systemd unit is checked over SSH.</summary>

@@ -18,6 +18,7 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("HostName", "Host", "CN")]
     [ValidateHostName]
+    [ArgumentCompleter(typeof(Completion.HostNameCompleter))]
     public string? ComputerName { get; set; }
 
     /// <summary>The SSH user. Default: the settings file's user, else the service name (each service runs as its own user).</summary>

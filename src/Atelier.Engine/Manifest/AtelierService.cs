@@ -1,0 +1,77 @@
+namespace Atelier.Manifest;
+
+/// <summary>
+/// One service of the services manifest, on the machine that runs it. <c>Name</c>, <c>Host</c>, <c>HealthUrl</c>,
+/// <c>DbPath</c> and <c>Runtime</c> bind by property name into the deploy, backup and health cmdlets. Values the
+/// manifest leaves out are null (never empty strings), so they bind as "not given".
+/// </summary>
+public sealed class AtelierService
+{
+    /// <summary>The mkService default runtime, used when the manifest does not say.</summary>
+    public const string DefaultRuntime = "bun";
+
+    /// <summary>The service: its system user and its systemd unit.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The machine (the manifest's key) that runs it.</summary>
+    public required string Machine { get; init; }
+
+    /// <summary>Where to reach the machine: its Tailscale host, else its host name, else the machine's name.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>The public domain Caddy serves it on.</summary>
+    public string? Domain { get; init; }
+
+    /// <summary>The port it listens on, on its machine (not the SSH port).</summary>
+    public int? Port { get; init; }
+
+    /// <summary>How it runs: bun, node, custom, or what the manifest says (bun when it says nothing).</summary>
+    public string Runtime { get; init; } = DefaultRuntime;
+
+    public string? Description { get; init; }
+
+    /// <summary>The git repository its ~/app is cloned from.</summary>
+    public string? Repository { get; init; }
+
+    /// <summary>The absolute http(s) URL its health is read from.</summary>
+    public string? HealthUrl { get; init; }
+
+    /// <summary>Its SQLite database (the manifest's data.sqlite).</summary>
+    public string? DbPath { get; init; }
+
+    /// <summary>Its PostgreSQL database (the manifest's data.postgres).</summary>
+    public string? Postgres { get; init; }
+
+    /// <summary>Other files and folders it keeps (the manifest's data.files).</summary>
+#pragma warning disable CA1819 // An array binds and formats naturally in PowerShell; the service is a plain record.
+    public string[] Files { get; init; } = [];
+#pragma warning restore CA1819
+
+    public override string ToString() => $"{Name}@{Machine}";
+}
+
+/// <summary>One machine of the services manifest.</summary>
+public sealed class AtelierMachine
+{
+    /// <summary>The machine: the manifest's key.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Its host name (networking.hostName).</summary>
+    public string? Hostname { get; init; }
+
+    /// <summary><c>server</c> or <c>client</c>.</summary>
+    public string? Type { get; init; }
+
+    /// <summary>Its name on the tailnet, when it has one.</summary>
+    public string? TailscaleHost { get; init; }
+
+    /// <summary>Where to reach it: <see cref="TailscaleHost"/>, else <see cref="Hostname"/>, else <see cref="Name"/>.</summary>
+    public string Host => TailscaleHost ?? Hostname ?? Name;
+
+    /// <summary>The names of the services it runs, in the manifest's order.</summary>
+#pragma warning disable CA1819 // An array binds and formats naturally in PowerShell.
+    public string[] Services { get; init; } = [];
+#pragma warning restore CA1819
+
+    public override string ToString() => Name;
+}
