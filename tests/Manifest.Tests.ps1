@@ -276,3 +276,28 @@ Describe 'Tab completion from the manifest' {
         (Complete 'Invoke-ServiceDeploy -Service ') | Should -BeNullOrEmpty -Because 'no manifest is given or configured'
     }
 }
+
+Describe 'The manifest named by the settings file' {
+    It 'is read by Get-AtelierService and Test-AtelierMachine and completes names when -Manifest is not given' {
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive "configured-$([guid]::NewGuid())")
+        Copy-Item $Manifest (Join-Path $folder 'fleet.json')
+        Set-Content (Join-Path $folder 'atelier.yaml') 'manifest: fleet.json'
+        Push-Location $folder
+        try {
+            (Get-AtelierService -ErrorAction Stop) | Should -HaveCount 5
+            (Get-AtelierService -Machine alpha -ErrorAction Stop).Name | Should -Be @('demo', 'notes')
+            (Test-AtelierMachine -Name alpha -Port $SshPort -ErrorAction Stop).Online | Should -BeTrue
+            $line = 'Invoke-ServiceDeploy -Service n'
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('notes')
+        }
+        finally { Pop-Location }
+    }
+}
+
+Describe 'Services without a database piped into Get-ServiceDbSnapshot' {
+    It 'lists their snapshots instead of refusing the $null DbPath' {
+        $notes = Get-AtelierService -Manifest $Manifest -Name notes
+        $notes.DbPath | Should -BeNullOrEmpty
+        { $notes | Get-ServiceDbSnapshot -Port $SshPort @Keys -ErrorAction Stop } | Should -Not -Throw
+    }
+}

@@ -79,8 +79,9 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
         }
     }
 
-    It 'supports -WhatIf when it changes a host' -Skip:($Name -notmatch '^(Backup|Invoke|Restore|New|Remove|Set)-') {
-        $Command.Parameters.ContainsKey('WhatIf') | Should -BeTrue
+    It 'supports -WhatIf exactly when it changes something' {
+        # Verbs that change a host or files take -WhatIf/-Confirm; Get-/Test- cmdlets only read and do not offer them.
+        $Command.Parameters.ContainsKey('WhatIf') | Should -Be ($Name -match '^(Backup|Invoke|Restore|New|Remove|Set)-')
     }
 }
 

@@ -35,15 +35,12 @@ public sealed class GetAtelierServiceCommand : AtelierCmdlet
     [ValidateNotNullOrEmpty]
     public string? Manifest { get; set; }
 
-    /// <summary>The manifest used when -Manifest is not given; null while none is configured.</summary>
-    internal static string? DefaultManifestLocation() => null;
-
     protected override void ProcessRecord()
     {
         ServicesManifest manifest;
         try
         {
-            var source = ManifestLocation.Resolve(this, Manifest);
+            var source = ManifestLocation.Resolve(this, Manifest, Settings.Manifest);
             manifest = Run((channel, cancellation) =>
             {
                 channel.Verbose($"Reading the services manifest from {source}");

@@ -19,13 +19,14 @@ public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
     /// <summary>Only snapshots of this database (a name with wildcards, or the database's path).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("DbPath")]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? Database { get; set; }
 
     protected override void ProcessRecord()
     {
         var where = Where;
-        var pattern = Database is null ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
+        var pattern = string.IsNullOrEmpty(Database) ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
         try
         {
             var connection = ConnectionFor(ComputerName, Service);

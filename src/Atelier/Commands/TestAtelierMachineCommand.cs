@@ -103,7 +103,7 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
         ServicesManifest manifest;
         try
         {
-            var source = ManifestLocation.Resolve(this, Manifest);
+            var source = ManifestLocation.Resolve(this, Manifest, Settings.Manifest);
             manifest = Run((channel, cancellation) =>
             {
                 channel.Verbose($"Reading the services manifest from {source}");

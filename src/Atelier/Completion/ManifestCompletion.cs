@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 using Atelier.Manifest;
+using Atelier.Settings;
 
 namespace Atelier.Commands.Completion;
 
@@ -47,7 +48,7 @@ internal static class ManifestCompletion
     {
         try
         {
-            var location = Text(fakeBoundParameters?["Manifest"]) ?? ManifestOnTheLine(commandAst) ?? GetAtelierServiceCommand.DefaultManifestLocation();
+            var location = Text(fakeBoundParameters?["Manifest"]) ?? ManifestOnTheLine(commandAst) ?? AtelierSettings.For(FullPath(".")).Manifest;
             if (location is null)
             {
                 return [];
