@@ -7,6 +7,7 @@
     2. Snapshot of a 1 GiB WAL database on the host while the app writes: Backup-ServiceDb against 'cp' of the
        same file (the physical floor) and 'sqlite3 .backup' (goal: within 1.5x of cp).
     3. Time from the unit becoming ready to Test-ServiceHealth reporting it up (goal: under 300 ms).
+    4. Tab completion from a 100-service manifest (first and cached) and New-ServiceModule's planning time.
     Figures, not pass/fail: nothing here asserts a time.
 #>
 param(
@@ -95,3 +96,30 @@ $gaps = foreach ($i in 1..$Runs) {
     if ($result.Healthy -and $up -ne [DateTime]::MinValue) { ($reported - $up).TotalMilliseconds }
 }
 '{0,-58} {1,8:N0} ms (max {2:N0}, {3} runs)' -f 'Unit ready -> Test-ServiceHealth Up (median, goal < 300)', (Get-Median $gaps), ($gaps | Measure-Object -Maximum).Maximum, @($gaps).Count
+
+# 4. Interactive use: tab completion from a manifest, and planning a new service.
+$work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+try {
+    $manifest = Join-Path $work 'services.json'
+    $fleet = [ordered]@{}
+    foreach ($m in 1..5) {
+        $fleet["machine$m"] = [ordered]@{ hostname = "machine$m"; type = 'server'; tailscale_host = "machine$m"
+            services = @(foreach ($s in 1..20) { [ordered]@{ name = "svc$m-$s"; port = 3000 + $s; runtime = 'bun' } }) }
+    }
+    $fleet | ConvertTo-Json -Depth 6 | Set-Content $manifest
+    $line = "Get-AtelierService -Manifest '$manifest'; Invoke-ServiceDeploy -Service svc3-1"
+    $cold = (Measure-Command { TabExpansion2 -inputScript $line -cursorColumn $line.Length | Out-Null }).TotalMilliseconds
+    $warm = Measure-Run { TabExpansion2 -inputScript $line -cursorColumn $line.Length | Out-Null } -Count 20
+    '{0,-58} {1,8:N0} ms' -f 'Tab completion, 100-service manifest, first (reads it)', $cold
+    '{0,-58} {1,8:N0} ms' -f 'Tab completion, cached manifest (median of 20)', $warm
+
+    $infra = Join-Path $work 'infra'
+    Copy-Item -Recurse (Join-Path $PSScriptRoot 'Fixtures/infra') $infra
+    $new = @{ Name = 'benchsvc'; Machine = 'terebithia'; InfraPath = $infra; Sqlite = 'data/b.db'; Domain = 'b.example.org' }
+    $first = (Measure-Command { New-ServiceModule @new | Out-Null }).TotalMilliseconds
+    # Again with the same values: the whole plan (scan every module and machine, render, compare), nothing to write.
+    $again = Measure-Run { New-ServiceModule @new | Out-Null } -Count 10
+    '{0,-58} {1,8:N0} ms' -f 'New-ServiceModule on the fixture repo, first (writes)', $first
+    '{0,-58} {1,8:N0} ms' -f 'New-ServiceModule again, all Unchanged (median of 10)', $again
+}
+finally { Remove-Item -Recurse -Force $work }

@@ -2,8 +2,9 @@
 <#
 .SYNOPSIS
     The main job, run by 'build.ps1 -Task Demo' against the sandbox host: checks the health of the sample
-    services, snapshots their live databases, lists the snapshots, then deploys a good commit (Succeeded) and a
-    broken one (rolled back: code and database restored, healthy again).
+    services (read from a services manifest), snapshots their live databases, lists the snapshots, then deploys a
+    good commit (Succeeded) and a broken one (rolled back: code and database restored, healthy again), and adds a
+    service to a copy of the fixture infrastructure repository with New-ServiceModule.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
@@ -17,11 +18,24 @@ Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force   # publish
 $sandbox = Get-Content -Raw $TestHostFile | ConvertFrom-Json
 $connection = @{ Port = [int]$sandbox.sshPort; IdentityFile = $sandbox.identityFile; KnownHostsFile = $sandbox.knownHosts }
 
-# What a services manifest would hold: one object per service, whose properties bind by name.
-$services = foreach ($name in 'demo', 'notes') {
-    $s = $sandbox.services.$name
-    [pscustomobject]@{ Name = $name; ComputerName = $sandbox.host; HealthUrl = $s.healthUrl; DbPath = $s.dbPath }
-}
+# The sandbox's services manifest, shaped like `nix eval --json .#services-manifest`: Get-AtelierService turns it
+# into objects whose properties (Name, Host, HealthUrl, DbPath) bind by name into every other cmdlet.
+$work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-demo-$([guid]::NewGuid())")
+$manifest = Join-Path $work 'services.json'
+@{
+    sandbox = [ordered]@{
+        hostname = 'sandbox'; type = 'server'; tailscale_host = $sandbox.host
+        services = @(foreach ($name in 'demo', 'notes') {
+            $s = $sandbox.services.$name
+            [ordered]@{ name = $name; port = $s.port; runtime = 'bun'; health_url = $s.healthUrl; data = @{ sqlite = $s.dbPath } }
+        })
+    }
+} | ConvertTo-Json -Depth 6 | Set-Content $manifest
+$services = Get-AtelierService -Manifest $manifest
+
+Write-Host "`n== The services manifest, and whether its machine answers on SSH" -ForegroundColor Cyan
+$services | Format-Table | Out-String -Width 200 | Write-Host
+Test-AtelierMachine -Manifest $manifest -Port $sandbox.sshPort | Format-Table | Out-String -Width 200 | Write-Host
 
 Write-Host "`n== Health over HTTP (both services at once)" -ForegroundColor Cyan
 $services | Test-ServiceHealth @connection | Format-Table | Out-String -Width 200 | Write-Host
@@ -49,3 +63,17 @@ Write-Host "The error a workflow would fail on: $($deployError[0])" -ForegroundC
 
 Write-Host "== The deploy history, as the host recorded it" -ForegroundColor Cyan
 Get-ServiceDeployHistory -Service demo -ComputerName $sandbox.host @connection -FromHost -Last 5 | Format-Table | Out-String -Width 200 | Write-Host
+
+Write-Host "== Add a service to an infrastructure repository (a copy of the test fixture): module, machine block, app workflow" -ForegroundColor Cyan
+$infra = Join-Path $work 'infra'
+Copy-Item -Recurse (Join-Path $PSScriptRoot 'Fixtures/infra') $infra
+$app = New-Item -ItemType Directory (Join-Path $work 'pastebin')
+$new = @{ Name = 'pastebin'; Description = 'Pastes, kept a week'; Domain = 'paste.example.org'; HealthUrl = 'https://paste.example.org/health'
+    Sqlite = 'data/paste.db'; Secret = 'pastebin'; Machine = 'terebithia'; InfraPath = $infra; AppPath = $app
+    WorkflowReference = 'example/dots/.github/workflows/deploy-service.yml@main' }
+$written = New-ServiceModule @new
+$written | Format-Table | Out-String -Width 200 | Write-Host
+Write-Host ($written | Where-Object Kind -EQ Machine).Diff
+Write-Host "== The same again changes nothing" -ForegroundColor Cyan
+New-ServiceModule @new | Format-Table | Out-String -Width 200 | Write-Host
+Remove-Item -Recurse -Force $work
