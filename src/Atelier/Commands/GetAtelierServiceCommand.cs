@@ -37,21 +37,7 @@ public sealed class GetAtelierServiceCommand : AtelierCmdlet
 
     protected override void ProcessRecord()
     {
-        ServicesManifest manifest;
-        try
-        {
-            var source = ManifestLocation.Resolve(this, Manifest, Settings.Manifest);
-            manifest = Run((channel, cancellation) =>
-            {
-                channel.Verbose($"Reading the services manifest from {source}");
-                return source.LoadAsync(null, cancellation);
-            });
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            ThrowTerminatingError(ErrorFor(ex, Manifest));
-            return;
-        }
+        var manifest = LoadManifest(Manifest);
 
         var names = ManifestLocation.Patterns(Name);
         var machines = ManifestLocation.Patterns(Machine);

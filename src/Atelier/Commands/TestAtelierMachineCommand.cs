@@ -100,21 +100,7 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
     /// <summary>The manifest's machines that -Name selects; a name without wildcards that matches none is an error.</summary>
     private List<MachineTarget> ManifestTargets()
     {
-        ServicesManifest manifest;
-        try
-        {
-            var source = ManifestLocation.Resolve(this, Manifest, Settings.Manifest);
-            manifest = Run((channel, cancellation) =>
-            {
-                channel.Verbose($"Reading the services manifest from {source}");
-                return source.LoadAsync(null, cancellation);
-            });
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException and not OperationCanceledException)
-        {
-            ThrowTerminatingError(ErrorFor(ex, Manifest));
-            return [];
-        }
+        var manifest = LoadManifest(Manifest);
 
         var patterns = ManifestLocation.Patterns(Name);
         foreach (var name in Name?.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)) ?? [])

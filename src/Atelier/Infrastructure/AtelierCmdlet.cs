@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using Atelier.Commands.Completion;
+using Atelier.Manifest;
 using Atelier.Settings;
 using Atelier.Shell;
 using Atelier.Transport;
@@ -36,6 +38,28 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             }
 
             return _settings!;
+        }
+    }
+
+    /// <summary>
+    /// The services manifest at <paramref name="location"/> (-Manifest), else the settings file's; stops the cmdlet with
+    /// the loader's error (<c>ManifestNotConfigured</c>, <c>ManifestNotFound</c>, <c>ManifestInvalid</c>, ...).
+    /// </summary>
+    protected ServicesManifest LoadManifest(string? location)
+    {
+        try
+        {
+            var source = ManifestLocation.Resolve(this, location, Settings.Manifest);
+            return Run((channel, cancellation) =>
+            {
+                channel.Verbose($"Reading the services manifest from {source}");
+                return source.LoadAsync(null, cancellation);
+            });
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException and not OperationCanceledException)
+        {
+            ThrowTerminatingError(ErrorFor(ex, location));
+            throw; // not reached: ThrowTerminatingError throws
         }
     }
 
