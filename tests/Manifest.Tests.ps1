@@ -258,6 +258,7 @@ Describe 'Tab completion from the manifest' {
         @{ Line = 'Test-AtelierMachine -Manifest ''{0}'' g'; Expected = @('gamma') }
         @{ Line = 'Get-AtelierService -Manifest ''{0}''; Test-ServiceHealth -ComputerName 127'; Expected = @('127.0.0.1', '127.0.0.2') }
         @{ Line = 'Get-AtelierService -Manifest ''{0}''; Backup-ServiceDb -Service '; Expected = @('dash', 'demo', 'docs', 'gallery', 'notes') }
+        @{ Line = 'Get-AtelierService -Manifest ''{0}''; New-ServiceModule -Name x -Machine '; Expected = @('alpha', 'beta', 'gamma') }
     ) {
         (Complete ($Line -f $Manifest)).CompletionText | Should -Be $Expected
     }

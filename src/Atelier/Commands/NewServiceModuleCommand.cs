@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
+using Atelier.Commands.Completion;
 using Atelier.Commands.Infrastructure;
 using Atelier.Deploy;
 using Atelier.Nix;
@@ -95,6 +96,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
     /// <summary>The machine to enable the service on. Default: the settings file's machine.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MachineNameCompleter))]
     public string? Machine { get; set; }
 
     /// <summary>The infrastructure repository. Default: the current location.</summary>
