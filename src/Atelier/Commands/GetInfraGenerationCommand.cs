@@ -28,7 +28,7 @@ public sealed class GetInfraGenerationCommand : RemoteCmdlet
         {
             try
             {
-                var connection = ConnectionFor(ComputerName ?? node, User ?? Settings.User ?? Environment.UserName);
+                var connection = ConnectionFor(ComputerName ?? node, Environment.UserName) with { User = User ?? Settings.User };
                 var generations = Run(async (channel, cancellation) =>
                 {
                     var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);

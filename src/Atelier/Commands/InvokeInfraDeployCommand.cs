@@ -177,7 +177,8 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
             var nodes = new List<InfraNode>();
             foreach (var (node, computerName, user) in _nodes)
             {
-                var connection = ConnectionFor(computerName ?? node, user ?? Settings.User ?? Environment.UserName) with { User = user ?? Settings.User ?? Environment.UserName };
+                // Without -User or the settings' user, ~/.ssh/config's User applies, else the local user: as for deploy-rs's ssh.
+                var connection = ConnectionFor(computerName ?? node, Environment.UserName) with { User = user ?? Settings.User };
                 connections[node] = connection.Validate();
                 nodes.Add(new InfraNode(node, Local ? "localhost" : connection.ComputerName, OptionsFor(computerName, user ?? Settings.User, connection)));
             }

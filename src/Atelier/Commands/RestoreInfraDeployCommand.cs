@@ -39,7 +39,7 @@ public sealed class RestoreInfraDeployCommand : RemoteCmdlet
         InfraDeployResult result;
         try
         {
-            var connection = ConnectionFor(ComputerName ?? Node, User ?? Settings.User ?? Environment.UserName);
+            var connection = ConnectionFor(ComputerName ?? Node, Environment.UserName) with { User = User ?? Settings.User };
             var wanted = Generation;
             result = Run(async (channel, cancellation) =>
             {
