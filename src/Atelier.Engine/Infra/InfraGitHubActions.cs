@@ -67,7 +67,7 @@ public sealed class InfraGitHubActions
     /// <summary>The Markdown summary: one row per node.</summary>
     public static string Summary(InfraDeployRun run)
     {
-        var icon = run.Succeeded ? "✅" : run.Results.Any(r => r.Status == InfraDeployStatus.RollbackFailed) ? "❌" : "↩️";
+        var icon = run.Succeeded ? "✅" : run.Results.Any(r => r.Status is InfraDeployStatus.RollbackFailed or InfraDeployStatus.Failed) ? "❌" : "↩️";
         var text = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Infrastructure deploy: {run.Results.Count(r => r.Succeeded)} of {run.Results.Count} node(s) succeeded")
             .AppendLine()

@@ -46,7 +46,7 @@ public sealed class InfraGitHubActionsTests : IDisposable
         actions!.WriteFiles(Run());
 
         var text = File.ReadAllText(summary);
-        Assert.StartsWith("### ↩️ Infrastructure deploy: 1 of 3 node(s) succeeded", text, StringComparison.Ordinal);
+        Assert.StartsWith("### ❌ Infrastructure deploy: 1 of 3 node(s) succeeded", text, StringComparison.Ordinal);
         Assert.Contains("| `a` | `10.0.0.1` | RolledBack | 3 | 4 | 3 | 0.0 s |", text, StringComparison.Ordinal);
     }
 }
