@@ -3,20 +3,82 @@
 
 $script:TestHostScript = Join-Path $PSScriptRoot 'TestHost/testhost.sh'
 
-function Get-TestHost {
-    <# The running test host's state (testhost.json): ports, keys, services. #>
+function Get-TestHostStateFile {
+    # The main test host's testhost.json: $env:ATELIER_TESTHOST, else the one in $env:ATELIER_TESTHOST_STATE (or the default).
     $file = $env:ATELIER_TESTHOST
     if (-not $file) { $file = Join-Path ($env:ATELIER_TESTHOST_STATE ?? '/tmp/atelier-testhost') 'testhost.json' }
+    $file
+}
+
+function Get-TestHost {
+    <# The running test host's state (testhost.json): ports, keys, services. #>
+    $file = Get-TestHostStateFile
     if (-not (Test-Path $file)) { throw "No test host is running ($file is missing): start it with 'bash tests/TestHost/testhost.sh start'." }
     Get-Content -Raw $file | ConvertFrom-Json
 }
 
 function Invoke-TestHostRoot {
-    <# Runs a command as root inside the test host; returns its output lines; throws on a non-zero exit unless -AllowFailure. #>
-    param([Parameter(Mandatory, Position = 0)] [string] $Command, [switch] $AllowFailure)
-    $output = & bash $script:TestHostScript exec -- /bin/sh -c $Command 2>&1
+    <#
+    Runs a command as root inside a test host (-Host: a state object from Get-TestHost or Start-ExtraTestHost; default
+    the main one); returns its output lines; throws on a non-zero exit unless -AllowFailure.
+    #>
+    param(
+        [Parameter(Mandatory, Position = 0)] [string] $Command,
+        [Alias('Host')] [object] $TestHost,
+        [switch] $AllowFailure)
+    # The state dir of the host: testhost.sh exec finds the container through it.
+    $stateDir = if ($TestHost) { $TestHost.stateDir } else { Split-Path (Get-TestHostStateFile) }
+    $output = & env "ATELIER_TESTHOST_STATE=$stateDir" bash $script:TestHostScript exec -- /bin/sh -c $Command 2>&1
     if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) { throw "test host: '$Command' failed ($LASTEXITCODE): $output" }
     $output
+}
+
+function Invoke-TestHostSsh {
+    <#
+    Runs a command over real SSH on a test host as -User (default the host's deployUser) with the run's plain key;
+    returns its output lines (stderr too); throws on a non-zero exit unless -AllowFailure. -Host as for Invoke-TestHostRoot.
+    #>
+    param(
+        [Parameter(Mandatory, Position = 0)] [string] $Command,
+        [Alias('Host')] [object] $TestHost,
+        [string] $User,
+        [switch] $AllowFailure)
+    if (-not $TestHost) { $TestHost = Get-TestHost }
+    if (-not $User) { $User = $TestHost.deployUser }
+    $output = & ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10 `
+        -o "UserKnownHostsFile=$($TestHost.knownHosts)" -i $TestHost.identityFile -p $TestHost.sshPort "$User@$($TestHost.host)" $Command 2>&1
+    if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) { throw "ssh $User@$($TestHost.hostName): '$Command' failed ($LASTEXITCODE): $output" }
+    $output | ForEach-Object { "$_" }
+}
+
+function Get-ExtraTestHostStateDir([string] $Name) {
+    if ($Name -notmatch '^[a-z0-9][a-z0-9-]{0,30}$') { throw "Invalid extra test host name '$Name': use lower-case letters, digits and '-'." }
+    "/tmp/atelier-testhost-$Name"
+}
+
+function Invoke-ExtraTestHostScript([string] $Name, [string] $Action) {
+    # Only the state dir chooses this host: port and host-name overrides meant for the main host are dropped.
+    $stateDir = Get-ExtraTestHostStateDir $Name
+    $output = & env -u ATELIER_TESTHOST_SSH_PORT -u ATELIER_TESTHOST_DEMO_PORT -u ATELIER_TESTHOST_NOTES_PORT `
+        -u ATELIER_TESTHOST_HOSTNAME "ATELIER_TESTHOST_STATE=$stateDir" bash $script:TestHostScript $Action 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "testhost.sh $Action ($stateDir) failed ($LASTEXITCODE): $($output -join "`n")" }
+    $stateDir
+}
+
+function Start-ExtraTestHost {
+    <#
+    Boots a second, independent test host (its own state dir /tmp/atelier-testhost-<Name>, ports, keys, machine name
+    atelier-test-<Name>, system profile) next to the main one; returns its testhost.json as an object.
+    #>
+    param([Parameter(Mandatory)] [string] $Name)
+    $stateDir = Invoke-ExtraTestHostScript $Name 'start'
+    Get-Content -Raw (Join-Path $stateDir 'testhost.json') | ConvertFrom-Json
+}
+
+function Stop-ExtraTestHost {
+    <# Powers off the test host Start-ExtraTestHost -Name started and removes its tree (nothing to do when it is not running). #>
+    param([Parameter(Mandatory)] [string] $Name)
+    Invoke-ExtraTestHostScript $Name 'stop' | Out-Null
 }
 
 function Get-TestConnection {
@@ -33,4 +95,5 @@ function Get-TestHostLoginCount {
     [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1)
 }
 
-Export-ModuleMember -Function Get-TestHost, Invoke-TestHostRoot, Get-TestConnection, Get-TestHostLoginCount
+Export-ModuleMember -Function Get-TestHost, Invoke-TestHostRoot, Invoke-TestHostSsh, Get-TestConnection, Get-TestHostLoginCount,
+    Start-ExtraTestHost, Stop-ExtraTestHost

@@ -68,6 +68,17 @@ check_not "none auth fails for demo" \
     ssh_as demo -o PreferredAuthentications=none -o PubkeyAuthentication=no -- true
 check "exec passes the exit code through" bash -c "'$th' exec -- sh -c 'exit 7'; [[ \$? == 7 ]]"
 check "systemctl link exists" "$th" exec -- test -L /run/current-system/sw/bin/systemctl
+check "nix-env link exists" "$th" exec -- test -L /run/current-system/sw/bin/nix-env
+profile=$(j .systemProfile)
+link=$(ssh_as "$(j .deployUser)" -i "$key" -- "readlink $profile" || true)
+if [[ $link == system-3-link ]]; then ok "the system profile is at generation 3"; else bad "the system profile ($link)"; fi
+check "deploy switches generations through sudo" \
+    ssh_as deploy -i "$key" -- "sudo -n nix-env -p $profile --switch-generation 2 && [ \$(readlink $profile) = system-2-link ]"
+check_not "deploy may not switch generations without sudo" \
+    ssh_as deploy -i "$key" -- "nix-env -p $profile --switch-generation 3"
+check "switch-to-configuration logs its closure" \
+    ssh_as deploy -i "$key" -- "sudo -n $profile/bin/switch-to-configuration switch && tail -n 1 /var/log/atelier-switch.log | grep -q \" switch \$(readlink -f $profile)\$\""
+check "deploy switches back" ssh_as deploy -i "$key" -- "sudo -n nix-env -p $profile --switch-generation 3"
 "$th" exec -- systemctl start flaky.service
 sleep 7
 restarts=$("$th" exec -- systemctl show -p NRestarts --value flaky.service)
@@ -83,6 +94,7 @@ cgroup_name=atelier-testhost-$(printf '%s' "$state_dir" | sha256sum | cut -c1-12
 check_not "no cgroup leftovers" bash -c "find /sys/fs/cgroup -maxdepth 3 -name '$cgroup_name' | grep -q ."
 check_not "per-run tree removed" test -e "$root"
 check_not "per-run tree unmounted" bash -c "findmnt -rn -o TARGET | grep -qF -- '$root'"
+check_not "its ports are no longer reserved" test -e "/run/atelier-testhost/ports/$port"
 
 if ((failures)); then echo "$failures check(s) failed"; exit 1; fi
 echo "all checks passed"

@@ -7,6 +7,15 @@
 # and /run/current-system/sw/bin/systemctl. The container shares the host's network, so sshd and the
 # two demo services listen on 127.0.0.1 ports chosen at each start.
 #
+# For infrastructure deploys it also has what deploy-rs meets on a NixOS node: the system profile
+# /nix/var/nix/profiles/system -> system-3-link, generations 1..3 each linking a closure folder
+# /nix/store/<hash>-nixos-system-<host name>-<N> with a stand-in bin/switch-to-configuration (it
+# logs to /var/log/atelier-switch.log), a stand-in nix-env at /run/current-system/sw/bin/nix-env
+# (both programs are next to this script), and the ssh user `deploy` with passwordless sudo.
+#
+# Several hosts can run at once, each from its own state dir: each gets its own ports (reserved
+# under /run/atelier-testhost while it lives), keys, machine name, cgroup and tree.
+#
 # Usage:
 #   testhost.sh start            boot a fresh container; prints the path of the state file (JSON)
 #   testhost.sh stop             power it off and remove the per-run tree (never fails when idle)
@@ -15,6 +24,9 @@
 #
 # Environment:
 #   ATELIER_TESTHOST_STATE       per-run state dir   (default /tmp/atelier-testhost)
+#   ATELIER_TESTHOST_HOSTNAME    host and machine name (default atelier-test for the default state
+#                                dir, atelier-test-<n> for .../atelier-testhost-<n>, else
+#                                atelier-test-<state dir name>)
 #   ATELIER_TESTHOST_CACHE       base-tree/bun cache (default /var/cache/atelier-testhost)
 #   ATELIER_TESTHOST_SSH_PORT, ATELIER_TESTHOST_DEMO_PORT, ATELIER_TESTHOST_NOTES_PORT
 #                                fixed ports instead of free ones picked at random
@@ -37,7 +49,7 @@ INCLUDE=systemd,systemd-sysv,dbus,openssh-server,sudo,sqlite3,git,python3,ca-cer
 # Bump when the one-time steps applied to the debootstrap output (build_base_tree) change.
 BASE_RECIPE=2
 
-HOST_NAME=atelier-test
+HOST_NAME=""                      # set by main (default_host_name)
 PASSPHRASE=atelier-test-passphrase
 SERVICES=(demo notes)             # both get a unit, a repo, a sudo rule; `notes` also "none" SSH auth
 NONE_AUTH_USER=notes
@@ -50,6 +62,13 @@ UPPER=$STATE_DIR/overlay-upper   # overlay mode: the run's writes land here
 WORK=$STATE_DIR/overlay-work
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 SYSTEMCTL_LINK=/run/current-system/sw/bin/systemctl
+NIX_ENV_LINK=/run/current-system/sw/bin/nix-env
+DEPLOY_USER=deploy                # deploy-rs's ssh user: passwordless sudo, like wheelNeedsPassword = false
+SYSTEM_PROFILE=/nix/var/nix/profiles/system
+SWITCH_LOG=/var/log/atelier-switch.log
+GENERATIONS=3                     # system generations present at boot; the last one is current
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PORTS_DIR=/run/atelier-testhost/ports   # one folder per port a live test host uses
 
 log() { printf '[testhost] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -79,15 +98,82 @@ port_in_use() {
     ss -ltnH "( sport = :$1 )" 2>/dev/null | grep -q .
 }
 
-# A free TCP port below Linux's ephemeral range (32768+), not in the arguments already taken.
+# A free TCP port below Linux's ephemeral range (32768+), not in the arguments already taken and
+# not reserved by another test host.
 pick_port() {
     local p taken i
     for ((i = 0; i < 500; i++)); do
         p=$((20000 + RANDOM % 12000))
         for taken in "$@"; do [[ $p == "$taken" ]] && continue 2; done
-        port_in_use "$p" || { echo "$p"; return 0; }
+        port_in_use "$p" && continue
+        port_reserved_by_other "$p" && continue
+        echo "$p"
+        return 0
     done
     die "no free port found"
+}
+
+# Ports are chosen seconds before sshd and the services bind them, so a host starting at the same
+# time could choose the same one: each host reserves its ports (mkdir is atomic) until it stops.
+# A reservation whose owner is neither starting (state dir lock held) nor running is stale.
+port_reserved_by_other() {
+    local owner
+    [[ -d $PORTS_DIR/$1 ]] || return 1
+    owner=$(cat "$PORTS_DIR/$1/owner" 2>/dev/null || true)
+    [[ $owner == "$STATE_DIR" ]] && return 1
+    [[ -n $owner ]] && state_dir_alive "$owner"
+}
+
+state_dir_alive() {  # state_dir_alive DIR: a start or stop holds its lock, or its nspawn runs
+    local dir=$1 pid
+    if [[ -f $dir/.lock ]] && ! flock -n "$dir/.lock" true 2>/dev/null; then return 0; fi
+    [[ -f $dir/nspawn.pid ]] && pid=$(<"$dir/nspawn.pid") && pid_alive "$pid" \
+        && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]]
+}
+
+reserve_port() {  # reserve_port PORT, or fail when another live host holds it
+    local p=$1
+    mkdir -p "$PORTS_DIR"
+    if ! mkdir "$PORTS_DIR/$p" 2>/dev/null; then
+        ! port_reserved_by_other "$p" || die "port $p is reserved by the test host in $(cat "$PORTS_DIR/$p/owner")"
+        rm -rf "${PORTS_DIR:?}/$p"             # stale, or ours from before
+        mkdir "$PORTS_DIR/$p" 2>/dev/null || die "port $p was reserved meanwhile"
+    fi
+    printf '%s\n' "$STATE_DIR" >"$PORTS_DIR/$p/owner"
+    echo "$p" >>"$STATE_DIR/ports"
+}
+
+release_ports() {
+    local p
+    [[ -f $STATE_DIR/ports ]] || return 0
+    while read -r p; do
+        if [[ -n $p && $(cat "$PORTS_DIR/$p/owner" 2>/dev/null) == "$STATE_DIR" ]]; then
+            rm -rf "${PORTS_DIR:?}/$p"
+        fi
+    done <"$STATE_DIR/ports"
+    rm -f "$STATE_DIR/ports"
+}
+
+# The host (and nspawn machine) name: distinct per state dir, so that two hosts never share one.
+default_host_name() {
+    local name=${STATE_DIR%/}
+    name=${name##*/}
+    case $name in
+        atelier-testhost) echo atelier-test; return ;;
+        atelier-testhost-*) name=${name#atelier-testhost-} ;;
+    esac
+    name=$(printf '%s' "$name" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9-' '-' | cut -c1-40)
+    echo "atelier-test-${name:-x}"
+}
+
+# 32 characters of Nix's base-32 alphabet: the hash part of a store path.
+store_hash() {
+    local alphabet=0123456789abcdfghijklmnpqrsvwxyz hex out="" i
+    hex=$(printf '%s %s %s' "$1" "$RANDOM" "$(date +%s%N)" | sha256sum | cut -c1-64)
+    for ((i = 0; i < 64; i += 2)); do
+        out+=${alphabet:$((16#${hex:i:2} % 32)):1}
+    done
+    echo "$out"
 }
 
 # Unmount every mount point at or below DIR, deepest first (left by a killed debootstrap, say).
@@ -308,6 +394,37 @@ prepare_service() {  # prepare_service NAME PORT
     write_unit "$name" "$port"
 }
 
+# The system profile of a NixOS machine: generations 1..GENERATIONS, each a closure folder with
+# bin/switch-to-configuration and nixos-version, dated days apart; the last one is current.
+prepare_system_profile() {
+    local profiles=$ROOT${SYSTEM_PROFILE%/*} name=${SYSTEM_PROFILE##*/} n closure when
+    install -d -m 0755 "$ROOT/nix" "$ROOT/nix/store" "$ROOT/nix/var" "$ROOT/nix/var/nix" "$profiles"
+    for ((n = 1; n <= GENERATIONS; n++)); do
+        closure=/nix/store/$(store_hash "$HOST_NAME-$n")-nixos-system-$HOST_NAME-$n
+        install -d -m 0755 "$ROOT$closure" "$ROOT$closure/bin"
+        install -m 0755 "$HERE/switch-to-configuration" "$ROOT$closure/bin/switch-to-configuration"
+        printf '25.05.%s.atelier (Warbler)\n' "$n" >"$ROOT$closure/nixos-version"
+        ln -sfn "$closure" "$profiles/$name-$n-link"
+        when=$(date -d "-$(((GENERATIONS - n) * 3 + 1)) days" '+%Y-%m-%d %H:%M:%S')
+        touch -h -d "$when" "$profiles/$name-$n-link"
+    done
+    ln -sfn "$name-$GENERATIONS-link" "$ROOT$SYSTEM_PROFILE"
+    install -m 0644 /dev/null "$ROOT$SWITCH_LOG"
+}
+
+# deploy-rs's ssh user: logs in with the run's keys and may run anything as root without a password.
+prepare_deploy_user() {
+    local home=/home/$DEPLOY_USER
+    chroot "$ROOT" useradd --create-home --home-dir "$home" --shell /bin/bash "$DEPLOY_USER"
+    install -d -m 0700 "$ROOT$home/.ssh"
+    cat "$STATE_DIR/id_ed25519.pub" "$STATE_DIR/id_ed25519_pass.pub" >"$ROOT$home/.ssh/authorized_keys"
+    chmod 0600 "$ROOT$home/.ssh/authorized_keys"
+    chroot "$ROOT" chown -R "$DEPLOY_USER:$DEPLOY_USER" "$home/.ssh"
+    printf '%s ALL=(root) NOPASSWD: ALL\n' "$DEPLOY_USER" >"$ROOT/etc/sudoers.d/$DEPLOY_USER"
+    chmod 0440 "$ROOT/etc/sudoers.d/$DEPLOY_USER"
+    chroot "$ROOT" visudo -c -q -f "/etc/sudoers.d/$DEPLOY_USER" || die "sudoers file for $DEPLOY_USER is invalid"
+}
+
 uid_of() { chroot "$ROOT" id -u "$1"; }
 gid_of() { chroot "$ROOT" id -g "$1"; }
 
@@ -332,9 +449,11 @@ d /run/current-system 0755 root root -
 d /run/current-system/sw 0755 root root -
 d /run/current-system/sw/bin 0755 root root -
 L+ $SYSTEMCTL_LINK - - - - /usr/bin/systemctl
+L+ $NIX_ENV_LINK - - - - /usr/local/bin/nix-env
 EOF
-    mkdir -p "$ROOT/nix/var/nix/profiles/system-1-link"
-    ln -sfn system-1-link "$ROOT/nix/var/nix/profiles/system"
+    install -m 0755 "$HERE/nix-env" "$ROOT/usr/local/bin/nix-env"
+    prepare_system_profile
+    prepare_deploy_user
 
     # Service users, repositories, sudo rules and units.
     chroot "$ROOT" groupadd --system services
@@ -405,6 +524,7 @@ cmd_start() {
     for p in "$ssh_port" "${SVC_PORT[@]}"; do
         [[ $p =~ ^[0-9]+$ ]] || die "invalid port: $p"
         ! port_in_use "$p" || die "port $p is already in use"
+        reserve_port "$p"
     done
 
     # Client keys of this run: one plain, one with a passphrase.
@@ -471,6 +591,8 @@ cmd_start() {
     done
     nsenter -t "$leader" -a -- /usr/bin/test -L "$SYSTEMCTL_LINK" \
         || fail_boot "$SYSTEMCTL_LINK is missing inside the container"
+    nsenter -t "$leader" -a -- /usr/bin/test -x "$NIX_ENV_LINK" \
+        || fail_boot "$NIX_ENV_LINK is missing inside the container"
 
     # The state file, written last: its presence means "ready".
     local svc_json="" port
@@ -486,6 +608,7 @@ cmd_start() {
   "host": "127.0.0.1",
   "sshPort": $ssh_port,
   "hostName": $(json_str "$HOST_NAME"),
+  "stateDir": $(json_str "$STATE_DIR"),
   "root": $(json_str "$ROOT"),
   "nspawnPid": $nspawn_pid,
   "leaderPid": $leader,
@@ -495,6 +618,10 @@ cmd_start() {
   "hostKeyLine": $(json_str "$host_key_line"),
   "knownHosts": $(json_str "$STATE_DIR/known_hosts"),
   "systemctl": $(json_str "$SYSTEMCTL_LINK"),
+  "deployUser": $(json_str "$DEPLOY_USER"),
+  "systemProfile": $(json_str "$SYSTEM_PROFILE"),
+  "nixEnv": $(json_str "$NIX_ENV_LINK"),
+  "switchLog": $(json_str "$SWITCH_LOG"),
   "log": $(json_str "$STATE_DIR/nspawn.log"),
   "services": {
 $svc_json
@@ -502,7 +629,7 @@ $svc_json
 }
 EOF
     mv -f "$STATE_FILE.tmp" "$STATE_FILE"
-    log "ready: ssh on 127.0.0.1:$ssh_port; services on ports: ${SVC_PORT[*]}"
+    log "ready: $HOST_NAME, ssh on 127.0.0.1:$ssh_port; services on ports: ${SVC_PORT[*]}"
     echo "$STATE_FILE"
 }
 
@@ -586,6 +713,7 @@ cmd_stop() {
     rm -rf --one-file-system "$ROOT" "$UPPER" "$WORK"
     rm -f "$STATE_FILE" "$STATE_DIR/nspawn.pid" "$STATE_DIR/leader.pid" "$STATE_DIR/.#root.lck" \
         "$STATE_DIR"/id_ed25519* "$STATE_DIR/known_hosts"
+    release_ports
     return 0
 }
 
@@ -619,6 +747,8 @@ lock_state_dir() {
 }
 
 main() {
+    HOST_NAME=${ATELIER_TESTHOST_HOSTNAME:-$(default_host_name)}
+    [[ $HOST_NAME =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "invalid host name: $HOST_NAME"
     case ${1:-} in
         start) lock_state_dir; cmd_start ;;
         stop) lock_state_dir; cmd_stop ;;

@@ -137,6 +137,6 @@ public sealed class GitHubActions
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     /// <summary>Workflow-command escaping of a message (%, CR, LF).</summary>
-    private static string Escape(string text) =>
+    internal static string Escape(string text) =>
         text.Replace("%", "%25", StringComparison.Ordinal).Replace("\r", "%0D", StringComparison.Ordinal).Replace("\n", "%0A", StringComparison.Ordinal);
 }

@@ -27,6 +27,7 @@ public sealed class AtelierSettings
         new("systemctlPath", SettingKind.HostPath, "The systemctl that deploys run through sudo on the hosts.", Default: () => DeployCommands.NixSystemctl),
         new("keep", SettingKind.Count, "How many database snapshots to keep per database.", Default: () => SnapshotRequest.DefaultKeep, Min: 1, Max: 10000),
         new("historyPath", SettingKind.LocalPath, "This machine's deploy history database.", Default: LocalHistory.DefaultPath),
+        new("deployCommand", SettingKind.Command, "The deploy-rs command Invoke-InfraDeploy runs (e.g. 'deploy' or 'nix run github:serokell/deploy-rs --'). Without it: deploy on PATH, else nix run github:serokell/deploy-rs --."),
     ];
 
     private static readonly ConcurrentDictionary<string, (DateTime Written, long Length, AtelierSettings Settings)> Cache = new(StringComparer.Ordinal);
@@ -60,6 +61,9 @@ public sealed class AtelierSettings
     public int Keep => Get<int?>("keep")!.Value;
 
     public string HistoryPath => Get<string>("historyPath")!;
+
+    /// <summary>The deploy-rs command as written (split by <see cref="Atelier.Infra.CommandWords"/>), or null to find one.</summary>
+    public string? DeployCommand => Get<string>("deployCommand");
 
     /// <summary>Whether <paramref name="key"/> was set by the file (not a default).</summary>
     public bool IsSet(string key) => _values.ContainsKey(key);

@@ -23,6 +23,9 @@ public enum SettingKind
 
     /// <summary>A whole number in a range.</summary>
     Count,
+
+    /// <summary>A command line, split into words like a shell would (quotes, backslashes) and run without a shell.</summary>
+    Command,
 }
 
 /// <summary>One key the settings file may hold: its type, its default and what it is for.</summary>
@@ -51,6 +54,9 @@ public sealed record SettingDefinition(string Key, SettingKind Kind, string Desc
                 return path.StartsWith('/') ? path : throw new FormatException("must be an absolute path on the host");
             case SettingKind.UserName:
                 return Checked(() => RemoteValue.ServiceName(text, Key));
+            case SettingKind.Command:
+                Atelier.Infra.CommandWords.Split(text);
+                return text;
             case SettingKind.Name:
                 return text.Length > 0 && text.Length <= 63 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
                     ? text

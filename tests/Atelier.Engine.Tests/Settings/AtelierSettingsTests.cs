@@ -27,6 +27,7 @@ public sealed class AtelierSettingsTests : IDisposable
             systemctlPath: /usr/bin/systemctl
             keep: 12
             historyPath: "state/history.db"
+            deployCommand: nix run 'github:serokell/deploy-rs' --
             """);
 
         var settings = AtelierSettings.Load(file);
@@ -39,6 +40,7 @@ public sealed class AtelierSettingsTests : IDisposable
         Assert.Equal("/usr/bin/systemctl", settings.SystemctlPath);
         Assert.Equal(12, settings.Keep);
         Assert.Equal(_folder.Combine("infra", "state", "history.db"), settings.HistoryPath);
+        Assert.Equal("nix run 'github:serokell/deploy-rs' --", settings.DeployCommand);
         Assert.Equal(file + ":3", settings.Describe().Single(s => s.Name == "machine").Source);
         Assert.Equal(file + ":8", settings.Describe().Single(s => s.Name == "keep").Source);
     }
@@ -52,6 +54,7 @@ public sealed class AtelierSettingsTests : IDisposable
         Assert.Null(settings.Machine);
         Assert.Null(settings.User);
         Assert.Null(settings.IdentityFile);
+        Assert.Null(settings.DeployCommand);
         Assert.Equal(DeployCommands.NixSystemctl, settings.SystemctlPath);
         Assert.Equal(3, settings.Keep);
         Assert.True(settings.IsSet("keep"));
@@ -89,6 +92,8 @@ public sealed class AtelierSettingsTests : IDisposable
     [InlineData("machine: \"a b\"\n", 1, "'machine' may hold only letters, digits")]
     [InlineData("systemctlPath: bin/systemctl\n", 1, "'systemctlPath' must be an absolute path on the host")]
     [InlineData("systemctlPath: \"/bin/systemctl; rm -rf /\"\n", 1, "'systemctlPath' is refused: a path may hold only letters")]
+    [InlineData("deployCommand: \"nix run 'github:serokell/deploy-rs --\"\n", 1, "'deployCommand' has a single quote at position 9 that is not closed")]
+    [InlineData("deployCommand: \"deploy \\\\\"\n", 1, "'deployCommand' ends with a backslash")]
     [InlineData("keep: 3\nkeep: 4\n", 2, "the settings file is not valid YAML: Duplicate key keep")]
     [InlineData("a: b: c\n", 1, "the settings file is not valid YAML")]
     [InlineData("- keep\n- 3\n", 1, "the settings file must be a mapping of setting names to values")]

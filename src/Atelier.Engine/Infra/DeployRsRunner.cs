@@ -1,0 +1,241 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+
+namespace Atelier.Infra;
+
+/// <summary>One deploy-rs process for one node: its full command (program first) and where it runs.</summary>
+public sealed record DeployRsInvocation(string Node, IReadOnlyList<string> Command)
+{
+    /// <summary>The folder deploy-rs runs in (a relative flake such as <c>.</c> is relative to it); null for this process's.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Variables set (or, with a null value, removed) in deploy-rs's environment on top of this process's.</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>How one deploy-rs run ended: the exit code, the verdict from its output, and its log.</summary>
+public sealed record DeployRsOutcome
+{
+    public required string Node { get; init; }
+
+    /// <summary>The process's exit code (-1 when it could not start).</summary>
+    public int ExitCode { get; init; }
+
+    /// <summary>Exit code 0, no <c>[ERROR]</c> line, no rollback by deploy-rs (see <see cref="DeployRsOutput.Judge"/>).</summary>
+    public bool Succeeded { get; init; }
+
+    /// <summary>deploy-rs said it rolled the node back itself (auto or magic rollback).</summary>
+    public bool RolledBackByDeployRs { get; init; }
+
+    /// <summary>Why it failed, or null.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Every line it wrote, standard output and error in the order they came, without colour codes (the first <see cref="DeployRsRunner.MaxLogLines"/>, then the last ones).</summary>
+    public IReadOnlyList<string> Log { get; init; } = [];
+
+    public DateTimeOffset StartedAt { get; init; }
+
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>The last <paramref name="lines"/> lines of the log, joined with newlines.</summary>
+    public string Tail(int lines = DeployRsRunner.TailLines) => string.Join('\n', Log.TakeLast(lines));
+}
+
+/// <summary>Runs deploy-rs for one node. The real one starts a process (<see cref="DeployRsRunner"/>).</summary>
+public interface IDeployRsRunner
+{
+    /// <summary>Runs to the end and returns the outcome; a failure of deploy-rs is an outcome, not an exception.</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the process and its children were killed.</exception>
+    Task<DeployRsOutcome> RunAsync(DeployRsInvocation invocation, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Starts deploy-rs processes: each line they write goes to the reporter's verbose stream as it comes, prefixed
+/// <c>[node]</c>; the outcome is decided from the exit code and the output (<see cref="DeployRsOutput"/>).
+/// Cancelling kills the whole process tree (deploy-rs, its nix and ssh children).
+/// </summary>
+public sealed class DeployRsRunner : IDeployRsRunner
+{
+    /// <summary>How many lines a result keeps as its log tail.</summary>
+    public const int TailLines = 40;
+
+    /// <summary>How many lines of a run are kept in memory: the first half and the last half of this, when it writes more.</summary>
+    public const int MaxLogLines = 10_000;
+
+    private static readonly UTF8Encoding Utf8 = new(false);
+    private readonly IReporter _reporter;
+
+    public DeployRsRunner(IReporter reporter) => _reporter = reporter;
+
+    /// <summary>Runs every invocation, at most <paramref name="throttleLimit"/> at a time; outcomes in the invocations' order.</summary>
+    public Task<DeployRsOutcome[]> RunAllAsync(IReadOnlyList<DeployRsInvocation> invocations, int throttleLimit, CancellationToken cancellationToken) =>
+        Throttled.ForEachAsync(invocations, throttleLimit, RunAsync, cancellationToken);
+
+    public async Task<DeployRsOutcome> RunAsync(DeployRsInvocation invocation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        if (invocation.Command.Count == 0)
+        {
+            throw new ArgumentException("The deploy-rs command is empty.", nameof(invocation));
+        }
+
+        var started = DateTimeOffset.UtcNow;
+        var stopwatch = Stopwatch.StartNew();
+        var start = new ProcessStartInfo(invocation.Command[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Utf8,
+            StandardErrorEncoding = Utf8,
+        };
+        foreach (var argument in invocation.Command.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (invocation.WorkingDirectory is not null)
+        {
+            start.WorkingDirectory = invocation.WorkingDirectory;
+        }
+
+        foreach (var (name, value) in invocation.Environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
+        _reporter.Verbose($"[{invocation.Node}] running: {CommandWords.Join(invocation.Command)}");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new Win32Exception($"{invocation.Command[0]} did not start.");
+        }
+        catch (Win32Exception ex)
+        {
+            return new DeployRsOutcome
+            {
+                Node = invocation.Node,
+                ExitCode = -1,
+                Error = $"Could not start {invocation.Command[0]}: {ex.Message}",
+                StartedAt = started,
+                Duration = stopwatch.Elapsed,
+            };
+        }
+
+        using (process)
+        {
+            process.StandardInput.Close();
+            var log = new RunLog();
+            var readOut = PumpAsync(process.StandardOutput, invocation.Node, log);
+            var readErr = PumpAsync(process.StandardError, invocation.Node, log);
+            try
+            {
+                await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                _reporter.Verbose($"[{invocation.Node}] stopped: deploy-rs was killed.");
+                throw;
+            }
+
+            await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
+            var lines = log.Lines();
+            var (succeeded, rolledBack, error) = DeployRsOutput.Judge(process.ExitCode, lines);
+            return new DeployRsOutcome
+            {
+                Node = invocation.Node,
+                ExitCode = process.ExitCode,
+                Succeeded = succeeded,
+                RolledBackByDeployRs = rolledBack,
+                Error = error,
+                Log = lines,
+                StartedAt = started,
+                Duration = stopwatch.Elapsed,
+            };
+        }
+    }
+
+    private async Task PumpAsync(StreamReader reader, string node, RunLog log)
+    {
+        string? line;
+        while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
+        {
+            var plain = DeployRsOutput.Plain(line);
+            log.Add(plain);
+            _reporter.Verbose($"[{node}] {plain}");
+        }
+    }
+
+    /// <summary>The lines of one run from two reader threads: the first half of the limit, then a rolling last half.</summary>
+    private sealed class RunLog
+    {
+        private readonly object _gate = new();
+        private readonly List<string> _head = [];
+        private readonly Queue<string> _tail = new();
+        private int _dropped;
+
+        public void Add(string line)
+        {
+            lock (_gate)
+            {
+                if (_head.Count < MaxLogLines / 2)
+                {
+                    _head.Add(line);
+                    return;
+                }
+
+                _tail.Enqueue(line);
+                if (_tail.Count > MaxLogLines / 2)
+                {
+                    _tail.Dequeue();
+                    _dropped++;
+                }
+            }
+        }
+
+        public IReadOnlyList<string> Lines()
+        {
+            lock (_gate)
+            {
+                return _dropped == 0
+                    ? [.. _head, .. _tail]
+                    : [.. _head, $"... ({_dropped} lines left out) ...", .. _tail];
+            }
+        }
+    }
+}
+
+/// <summary>Runs work for many items at once, at most a given number at a time.</summary>
+internal static class Throttled
+{
+    /// <summary>The results in the items' order; the first failure is rethrown once every started item has ended.</summary>
+    public static async Task<TResult[]> ForEachAsync<T, TResult>(IReadOnlyList<T> items, int limit, Func<T, CancellationToken, Task<TResult>> body, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        using var gate = new SemaphoreSlim(limit);
+        var tasks = items.Select(async item =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await body(item, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToList();
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,71 @@
+namespace Atelier.Infra;
+
+/// <summary>One node to deploy: its name in the flake, the host Atelier reads its generations on, its deploy-rs flags.</summary>
+public sealed record InfraNode(string Name, string ComputerName, DeployRsOptions Options);
+
+/// <summary>What <see cref="InfraDeployer"/> deploys, and how.</summary>
+public sealed record InfraDeployRequest
+{
+    /// <summary>The default of <see cref="ThrottleLimit"/>: as many deploy-rs processes at once as ForEach-Object -Parallel runs.</summary>
+    public const int DefaultThrottleLimit = 5;
+
+    /// <summary>The nodes, each deployed by its own deploy-rs process.</summary>
+    public required IReadOnlyList<InfraNode> Nodes { get; init; }
+
+    /// <summary>The flake holding <c>deploy.nodes</c>: a folder (<c>.</c>) or a flake reference.</summary>
+    public string Flake { get; init; } = ".";
+
+    /// <summary>The deploy-rs command's words (<see cref="DeployRsLocator"/>), program first.</summary>
+    public required IReadOnlyList<string> Command { get; init; }
+
+    /// <summary>How many deploy-rs processes run at once.</summary>
+    public int ThrottleLimit { get; init; } = DefaultThrottleLimit;
+
+    /// <summary>When a node fails, switch every node of the run that changed back to its recorded generation.</summary>
+    public bool RollbackOnFailure { get; init; } = true;
+
+    /// <summary>The folder deploy-rs runs in (a relative flake is relative to it); null for this process's.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Variables set (or removed, when null) in deploy-rs's environment.</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>The system profile on the nodes.</summary>
+    public string SystemProfile { get; init; } = SystemGenerations.DefaultProfile;
+
+    /// <summary>The full command (program first) deploy-rs runs with for <paramref name="node"/>.</summary>
+    public IReadOnlyList<string> CommandFor(InfraNode node) => [.. Command, .. DeployRsCommandLine.For(node.Name, Flake, node.Options)];
+
+    /// <summary>Throws when the request cannot run: no nodes, a node twice, an empty command, a throttle below 1.</summary>
+    public InfraDeployRequest Validate()
+    {
+        if (Nodes.Count == 0)
+        {
+            throw new AtelierException("NoNodes", FailureKind.InvalidArgument, "No node to deploy.");
+        }
+
+        if (Nodes.GroupBy(n => n.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new AtelierException("NodeGivenTwice", FailureKind.InvalidArgument, $"The node '{twice.Key}' is given more than once: one deploy-rs run per node.");
+        }
+
+        if (Command.Count == 0)
+        {
+            throw new AtelierException("DeployCommandInvalid", FailureKind.InvalidArgument, "The deploy-rs command is empty.");
+        }
+
+        if (ThrottleLimit < 1)
+        {
+            throw new AtelierException("ThrottleLimitInvalid", FailureKind.InvalidArgument, "The throttle limit must be at least 1.");
+        }
+
+        return this;
+    }
+}
+
+/// <summary>A finished run: one result per node in the request's order, and each node's deploy-rs log.</summary>
+public sealed record InfraDeployRun(IReadOnlyList<InfraDeployResult> Results, IReadOnlyDictionary<string, IReadOnlyList<string>> Logs)
+{
+    /// <summary>True when every node succeeded, was unchanged, or dry-activated.</summary>
+    public bool Succeeded => Results.All(r => r.Succeeded);
+}

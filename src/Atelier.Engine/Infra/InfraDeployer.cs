@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using Atelier.Transport;
+
+namespace Atelier.Infra;
+
+/// <summary>
+/// An infrastructure push: records each node's system generation over SSH (all nodes at once), runs one deploy-rs
+/// process per node concurrently, reads each node's generation again, and — when a node failed and rollback is on —
+/// switches every node of the run whose generation changed back to its recorded one and checks the link.
+/// </summary>
+public sealed class InfraDeployer
+{
+    private readonly IDeployRsRunner _runner;
+    private readonly Func<InfraNode, CancellationToken, Task<IRemoteHost>> _connect;
+    private readonly IReporter _reporter;
+    private readonly CommandOptions _options;
+
+    /// <param name="runner">Runs deploy-rs for one node.</param>
+    /// <param name="connect">The connection to a node's host (pooled by the caller).</param>
+    /// <param name="reporter">Where progress and warnings go.</param>
+    /// <param name="options">Timeout and output streaming of the generation commands.</param>
+    public InfraDeployer(IDeployRsRunner runner, Func<InfraNode, CancellationToken, Task<IRemoteHost>> connect, IReporter reporter, CommandOptions options)
+    {
+        _runner = runner;
+        _connect = connect;
+        _reporter = reporter;
+        _options = options;
+    }
+
+    /// <summary>Deploys every node of <paramref name="request"/>; a node's failure is in its result, not thrown.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled: running deploy-rs processes were killed and nothing was rolled back.</exception>
+    public async Task<InfraDeployRun> DeployAsync(InfraDeployRequest request, CancellationToken cancellationToken)
+    {
+        request.Validate();
+        var nodes = request.Nodes;
+        var stopwatch = Stopwatch.StartNew();
+        var results = nodes.Select(n => new InfraDeployResult { Node = n.Name, ComputerName = n.ComputerName }).ToArray();
+        var logs = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var all = Enumerable.Range(0, nodes.Count).ToList();
+
+        // 1. Where each node is now: what a rollback goes back to.
+        _reporter.Progress(1, "Infrastructure deploy", $"Recording the system generation of {nodes.Count} node(s)", 5);
+        await ForEachAsync(all, request, async (i, token) =>
+        {
+            try
+            {
+                results[i].PreviousGeneration = await (await GenerationsAsync(request, nodes[i], token).ConfigureAwait(false)).CurrentAsync(token).ConfigureAwait(false);
+                _reporter.Verbose($"[{nodes[i].Name}] on generation {results[i].PreviousGeneration} before the deploy");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                results[i].Error = $"Not deployed: its system generation could not be recorded: {ex.Message}";
+            }
+        }, stopwatch, results, cancellationToken).ConfigureAwait(false);
+
+        var unrecorded = results.Where(r => r.PreviousGeneration is null).Select(r => r.Node).ToList();
+        if (unrecorded.Count > 0 && request.RollbackOnFailure)
+        {
+            foreach (var result in results.Where(r => r.PreviousGeneration is not null))
+            {
+                result.Error = $"Not deployed: the generation of {string.Join(", ", unrecorded)} could not be recorded, so the run could not be rolled back.";
+            }
+
+            _reporter.Warning($"Nothing was deployed: the system generation of {string.Join(", ", unrecorded)} could not be recorded.");
+            return new InfraDeployRun(results, logs);
+        }
+
+        // 2. One deploy-rs per node, all at once (up to the throttle limit).
+        var deploying = all.Where(i => results[i].PreviousGeneration is not null).ToList();
+        _reporter.Progress(1, "Infrastructure deploy", $"Running deploy-rs for {string.Join(", ", deploying.Select(i => nodes[i].Name))}", 20);
+        var outcomes = new DeployRsOutcome?[nodes.Count];
+        await ForEachAsync(deploying, request, async (i, token) =>
+        {
+            var command = request.CommandFor(nodes[i]);
+            results[i].CommandLine = CommandWords.Join(command);
+            var outcome = await _runner.RunAsync(
+                new DeployRsInvocation(nodes[i].Name, command) { WorkingDirectory = request.WorkingDirectory, Environment = request.Environment },
+                token).ConfigureAwait(false);
+            outcomes[i] = outcome;
+            results[i].ExitCode = outcome.ExitCode;
+            results[i].LogTail = outcome.Tail();
+            results[i].Error = outcome.Error;
+            lock (logs)
+            {
+                logs[nodes[i].Name] = outcome.Log;
+            }
+
+            // 3. Where the node is now.
+            try
+            {
+                results[i].NewGeneration = await (await GenerationsAsync(request, nodes[i], token).ConfigureAwait(false)).CurrentAsync(token).ConfigureAwait(false);
+                results[i].CurrentGeneration = results[i].NewGeneration;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                results[i].Error = Join(results[i].Error, $"Its generation could not be read after deploy-rs: {ex.Message}");
+            }
+
+            var status = !outcome.Succeeded || results[i].NewGeneration is null
+                ? InfraDeployStatus.Failed
+                : nodes[i].Options.DryActivate
+                    ? InfraDeployStatus.DryRun
+                    : results[i].NewGeneration == results[i].PreviousGeneration ? InfraDeployStatus.Unchanged : InfraDeployStatus.Succeeded;
+            if (status == InfraDeployStatus.DryRun && results[i].NewGeneration != results[i].PreviousGeneration)
+            {
+                status = InfraDeployStatus.Failed;
+                results[i].Error = $"A dry activation moved the profile from generation {results[i].PreviousGeneration} to {results[i].NewGeneration}.";
+            }
+
+            results[i].Status = status;
+            _reporter.Verbose($"[{nodes[i].Name}] {status}: generation {results[i].PreviousGeneration} -> {results[i].NewGeneration?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}");
+        }, stopwatch, results, cancellationToken).ConfigureAwait(false);
+
+        // 4. A failed node: every node that changed goes back to its recorded generation.
+        var failed = deploying.Where(i => results[i].Status == InfraDeployStatus.Failed).Select(i => nodes[i].Name).ToList();
+        var changed = deploying.Where(i => results[i].NewGeneration != results[i].PreviousGeneration).ToList();
+        if (failed.Count > 0 && changed.Count > 0)
+        {
+            if (!request.RollbackOnFailure)
+            {
+                _reporter.Warning($"{string.Join(", ", failed)} failed; rollback is off, so {string.Join(", ", changed.Select(i => $"{nodes[i].Name} (generation {results[i].NewGeneration?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"})"))} stay where deploy-rs left them.");
+            }
+            else
+            {
+                _reporter.Progress(1, "Infrastructure deploy", $"{string.Join(", ", failed)} failed: rolling back {string.Join(", ", changed.Select(i => nodes[i].Name))}", 80);
+                _reporter.Warning($"{string.Join(", ", failed)} failed: switching {string.Join(", ", changed.Select(i => nodes[i].Name))} back to the generation recorded before the deploy.");
+                await ForEachAsync(changed, request, (i, token) => RollBackAsync(request, nodes[i], results[i], failed, token), stopwatch, results, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        _reporter.Progress(1, "Infrastructure deploy", "Done", 100);
+        return new InfraDeployRun(results, logs);
+    }
+
+    /// <summary>Switches one node back to its recorded generation and checks the link.</summary>
+    private async Task RollBackAsync(InfraDeployRequest request, InfraNode node, InfraDeployResult result, IReadOnlyList<string> failed, CancellationToken cancellationToken)
+    {
+        var previous = result.PreviousGeneration!.Value;
+        var why = failed.Contains(node.Name) ? "it failed" : $"{string.Join(", ", failed)} failed";
+        try
+        {
+            _reporter.Verbose($"[{node.Name}] rolling back to generation {previous} ({why})");
+            var generations = await GenerationsAsync(request, node, cancellationToken).ConfigureAwait(false);
+            result.CurrentGeneration = await generations.SwitchAsync(previous, cancellationToken).ConfigureAwait(false);
+            result.Status = InfraDeployStatus.RolledBack;
+            result.Error = Join(result.Error, $"Rolled back to generation {previous} because {why}.");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result.Status = InfraDeployStatus.RollbackFailed;
+            result.Error = Join(result.Error, $"The rollback to generation {previous} (because {why}) failed: {ex.Message}");
+            try
+            {
+                result.CurrentGeneration = await (await GenerationsAsync(request, node, cancellationToken).ConfigureAwait(false)).CurrentAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception again) when (again is not OperationCanceledException)
+            {
+                result.CurrentGeneration = null;
+            }
+        }
+    }
+
+    private async Task<SystemGenerations> GenerationsAsync(InfraDeployRequest request, InfraNode node, CancellationToken cancellationToken) =>
+        new(await _connect(node, cancellationToken).ConfigureAwait(false), node.Name, _options, request.SystemProfile);
+
+    /// <summary>Runs <paramref name="body"/> for each node index (throttled), then stamps each one's duration so far.</summary>
+    private static async Task ForEachAsync(IReadOnlyList<int> indices, InfraDeployRequest request, Func<int, CancellationToken, Task> body, Stopwatch stopwatch, InfraDeployResult[] results, CancellationToken cancellationToken)
+    {
+        await Throttled.ForEachAsync(indices, request.ThrottleLimit, async (i, token) =>
+        {
+            await body(i, token).ConfigureAwait(false);
+            results[i].Duration = stopwatch.Elapsed;
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Join(string? first, string second) => string.IsNullOrEmpty(first) ? second : $"{first}\n{second}";
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+using Atelier.Deploy;
+
+namespace Atelier.Infra;
+
+/// <summary>
+/// What an infrastructure deploy shows in GitHub Actions (<c>GITHUB_ACTIONS=true</c>, see <see cref="GitHubActions"/>):
+/// each node's deploy-rs output in its own log group (written when the node is done, so concurrent nodes never
+/// interleave), an <c>::error::</c> annotation for each node that did not succeed, and a table in the step summary.
+/// </summary>
+public sealed class InfraGitHubActions
+{
+    private readonly string? _summaryFile;
+
+    private InfraGitHubActions(string? summaryFile) => _summaryFile = summaryFile;
+
+    /// <summary>The Actions context from the environment, or null outside GitHub Actions.</summary>
+    public static InfraGitHubActions? FromEnvironment(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        if (GitHubActions.FromEnvironment(environment) is null)
+        {
+            return null;
+        }
+
+        var summary = environment("GITHUB_STEP_SUMMARY");
+        return new InfraGitHubActions(string.IsNullOrEmpty(summary) ? null : summary);
+    }
+
+    /// <summary>
+    /// The workflow log lines of a finished run: a group per node holding its whole deploy-rs output (with workflow
+    /// commands turned off inside it, so a line of output cannot act as one), then an error annotation per node that failed.
+    /// </summary>
+    public static IEnumerable<string> LogLines(InfraDeployRun run)
+    {
+        foreach (var result in run.Results)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"::group::{result.Node}: {result.Status} (generation {Generation(result.PreviousGeneration)} -> {Generation(result.CurrentGeneration)}, {result.Duration.TotalSeconds:0.0} s)");
+            var token = "atelier-" + Guid.NewGuid().ToString("N");
+            yield return $"::stop-commands::{token}";
+            if (result.CommandLine is not null)
+            {
+                yield return "$ " + result.CommandLine;
+            }
+
+            foreach (var line in run.Logs.GetValueOrDefault(result.Node) ?? [])
+            {
+                yield return line;
+            }
+
+            if (result.Error is not null)
+            {
+                yield return result.Error;
+            }
+
+            yield return $"::{token}::";
+            yield return "::endgroup::";
+        }
+
+        foreach (var result in run.Results.Where(r => !r.Succeeded))
+        {
+            yield return $"::error title={GitHubActions.Escape($"Infra deploy of {result.Node} {result.Status}")}::{GitHubActions.Escape(result.Error ?? result.Status)}";
+        }
+    }
+
+    /// <summary>The Markdown summary: one row per node.</summary>
+    public static string Summary(InfraDeployRun run)
+    {
+        var icon = run.Succeeded ? "✅" : run.Results.Any(r => r.Status is InfraDeployStatus.RollbackFailed or InfraDeployStatus.Failed) ? "❌" : "↩️";
+        var text = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Infrastructure deploy: {run.Results.Count(r => r.Succeeded)} of {run.Results.Count} node(s) succeeded")
+            .AppendLine()
+            .AppendLine("| Node | Host | Status | Previous | New | Now | Duration |")
+            .AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var r in run.Results)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| `{r.Node}` | `{r.ComputerName}` | {r.Status} | {Generation(r.PreviousGeneration)} | {Generation(r.NewGeneration)} | {Generation(r.CurrentGeneration)} | {r.Duration.TotalSeconds:0.0} s |");
+        }
+
+        return text.AppendLine().ToString();
+    }
+
+    /// <summary>Appends the summary to the file Actions gave.</summary>
+    public void WriteFiles(InfraDeployRun run)
+    {
+        if (_summaryFile is not null)
+        {
+            File.AppendAllText(_summaryFile, Summary(run));
+        }
+    }
+
+    private static string Generation(int? number) => number?.ToString(CultureInfo.InvariantCulture) ?? "?";
+}

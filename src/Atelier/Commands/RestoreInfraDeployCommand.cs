@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Management.Automation;
+using Atelier.Commands.Infrastructure;
+using Atelier.Infra;
+
+namespace Atelier.Commands;
+
+/// <summary>
+/// Restore-InfraDeploy: switches a NixOS node back to an earlier system generation — by default the one before the
+/// current — with the rollback commands of Invoke-InfraDeploy (<c>nix-env --switch-generation</c>, then
+/// <c>switch-to-configuration switch</c>), and checks the profile link afterwards. Deploy results pipe in: their
+/// PreviousGeneration is the generation to go back to.
+/// </summary>
+[Cmdlet(VerbsData.Restore, "InfraDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(InfraDeployResult))]
+public sealed class RestoreInfraDeployCommand : RemoteCmdlet
+{
+    /// <summary>The node; its host is -ComputerName, else the node's name.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [ValidatePattern(InvokeInfraDeployCommand.NodePattern)]
+    public string Node { get; set; } = string.Empty;
+
+    /// <summary>The generation to switch to. Default: the newest one before the current.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("PreviousGeneration", "Number")]
+    [ValidateRange(1, int.MaxValue)]
+    public int? Generation { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var host = Local ? "this machine" : ComputerName ?? Node;
+        var target = Generation is { } g ? $"generation {g.ToString(CultureInfo.InvariantCulture)}" : "the generation before the current one";
+        if (!ShouldProcess($"{Node} on {host}", $"Switch the system to {target} (nix-env --switch-generation, then switch-to-configuration switch)"))
+        {
+            return;
+        }
+
+        InfraDeployResult result;
+        try
+        {
+            var connection = ConnectionFor(ComputerName ?? Node, Environment.UserName) with { User = User ?? Settings.User };
+            var wanted = Generation;
+            result = Run(async (channel, cancellation) =>
+            {
+                var remote = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
+                var generations = new SystemGenerations(remote, Node, CommandOptionsFor(channel, $"[{Node}]"));
+                var started = DateTimeOffset.UtcNow;
+                var list = await generations.ListAsync(cancellation).ConfigureAwait(false);
+                var current = list.FirstOrDefault(x => x.Current)?.Number ?? await generations.CurrentAsync(cancellation).ConfigureAwait(false);
+                var to = wanted ?? list.Where(x => x.Number < current).Select(x => (int?)x.Number).LastOrDefault()
+                    ?? throw new AtelierException("NoEarlierGeneration", FailureKind.NotFound, $"{Node} has no generation before {current.ToString(CultureInfo.InvariantCulture)} to go back to.");
+                if (list.All(x => x.Number != to))
+                {
+                    throw new AtelierException("GenerationNotFound", FailureKind.NotFound, $"{Node} has no generation {to.ToString(CultureInfo.InvariantCulture)} (it has {string.Join(", ", list.Select(x => x.Number))}).");
+                }
+
+                var restored = new InfraDeployResult
+                {
+                    Node = Node,
+                    ComputerName = remote.ComputerName,
+                    Operation = InfraOperation.Restore,
+                    StartedAt = started,
+                    PreviousGeneration = current,
+                    NewGeneration = to,
+                    CommandLine = $"{SystemGenerations.SwitchCommand(generations.Profile, to)} && {SystemGenerations.ActivateCommand(generations.Profile)}",
+                };
+                try
+                {
+                    restored.CurrentGeneration = await generations.SwitchAsync(to, cancellation).ConfigureAwait(false);
+                    restored.Status = InfraDeployStatus.Succeeded;
+                }
+                catch (AtelierException ex)
+                {
+                    restored.Status = InfraDeployStatus.Failed;
+                    restored.Error = ex.Message;
+                    restored.CurrentGeneration = await generations.CurrentAsync(cancellation).ConfigureAwait(false);
+                }
+
+                restored.Duration = DateTimeOffset.UtcNow - started;
+                return restored;
+            });
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Node));
+            return;
+        }
+
+        WriteObject(result);
+        if (!result.Succeeded)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException($"The restore of {Node} to generation {result.NewGeneration} failed: {result.Error}"), "InfraRestoreFailed", ErrorCategory.InvalidResult, result));
+        }
+    }
+}

@@ -1,0 +1,221 @@
+using System.Runtime.Versioning;
+using Atelier.Infra;
+using Atelier.Transport;
+using Atelier.Tests.Transport;
+
+namespace Atelier.Tests.Infra;
+
+/// <summary>
+/// The orchestration with real processes and real profile trees: each node is a temp home with a NixOS-like profile,
+/// reached through a real shell, and "deploy-rs" is a bash script that moves the node's profile link (or fails as
+/// told). Switching back needs NixOS's nix-env and sudo, which this machine lacks: here a rollback is attempted and
+/// fails for real (RollbackFailed); tests/InfraDeploy.Tests.ps1 shows it succeeding on real test hosts.
+/// </summary>
+[UnsupportedOSPlatform("windows")]
+public sealed class InfraDeployerTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+    private readonly string _script;
+    private readonly Dictionary<string, ProfileTree> _trees = [];
+
+    public InfraDeployerTests()
+    {
+        // Like the stand-in: the node from the target, a new generation linked and the profile moved, unless told otherwise.
+        _script = DeployRsRunnerTests.Script(_folder, "deploy", """
+            for last; do :; done
+            node=${last#*#}
+            home_var=NODE_HOME_$node; home=${!home_var}
+            echo "$node" >> "$RUNS"
+            echo "🚀 ℹ️ [deploy] [INFO] Evaluating flake in ${last%%#*}"
+            case ",$FAIL," in *",$node:build,"*) echo "🚀 ❌ [deploy] [ERROR] Failed to push profile" >&2; exit 1 ;; esac
+            case " $* " in *" --dry-activate "*) echo "⭐ ℹ️ [activate] [INFO] Dry activation"; exit 0 ;; esac
+            case ",$SAME," in *",$node,"*) echo "🚀 ℹ️ [deploy] [INFO] Deployment confirmed."; exit 0 ;; esac
+            cd "$home/profiles"
+            max=$(ls -d system-*-link | sed 's/system-\(.*\)-link/\1/' | sort -n | tail -1)
+            next=$((max + 1))
+            mkdir -p "$home/store/${next}bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-nixos-system-$node-$next"
+            ln -s "$home/store/${next}bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-nixos-system-$node-$next" "system-$next-link"
+            ln -sfn "system-$next-link" system.tmp && mv -T system.tmp system
+            case ",$FAIL," in *",$node:activate,"*) echo "⭐ ❌ [activate] [ERROR] Activation failed" >&2; exit 1 ;; esac
+            echo "🚀 ℹ️ [deploy] [INFO] Deployment confirmed."
+            """);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private string Runs => _folder.Combine("runs");
+
+    private InfraDeployRequest Request(string[] nodes, string fail = "", string same = "", bool rollback = true, DeployRsOptions? options = null)
+    {
+        var environment = new Dictionary<string, string?> { ["FAIL"] = fail, ["SAME"] = same, ["RUNS"] = Runs };
+        foreach (var node in nodes)
+        {
+            if (!_trees.TryGetValue(node, out var tree))
+            {
+                tree = _trees[node] = new ProfileTree(_folder, node);
+            }
+
+            environment["NODE_HOME_" + node] = tree.Home;
+        }
+
+        return new InfraDeployRequest
+        {
+            Nodes = nodes.Select(n => new InfraNode(n, "host-" + n, options ?? new DeployRsOptions { SkipChecks = true })).ToList(),
+            Command = [_script],
+            Environment = environment,
+            RollbackOnFailure = rollback,
+            SystemProfile = ProfileTree.Profile,
+            WorkingDirectory = _folder.Path,
+        };
+    }
+
+    private async Task<InfraDeployRun> DeployAsync(InfraDeployRequest request, RecordingReporter? reporter = null)
+    {
+        reporter ??= new RecordingReporter();
+        var hosts = new List<IRemoteHost>();
+        var deployer = new InfraDeployer(
+            new DeployRsRunner(reporter),
+            (node, _) =>
+            {
+                IRemoteHost host = new HomeHost(_trees.TryGetValue(node.Name, out var tree) ? tree.Home : _folder.Combine("nowhere"));
+                lock (hosts)
+                {
+                    hosts.Add(host);
+                }
+
+                return Task.FromResult(host);
+            },
+            reporter,
+            new CommandOptions());
+        try
+        {
+            return await deployer.DeployAsync(request, CancellationToken.None);
+        }
+        finally
+        {
+            hosts.ForEach(h => h.Dispose());
+        }
+    }
+
+    private string[] RunNodes() => File.Exists(Runs) ? File.ReadAllLines(Runs) : [];
+
+    [Fact]
+    public async Task Every_node_is_recorded_deployed_and_read_again()
+    {
+        var reporter = new RecordingReporter();
+        var run = await DeployAsync(Request(["a", "b"]), reporter);
+
+        Assert.True(run.Succeeded);
+        Assert.All(run.Results, r =>
+        {
+            Assert.Equal(InfraDeployStatus.Succeeded, r.Status);
+            Assert.Equal((3, 4, 4), (r.PreviousGeneration, r.NewGeneration, r.CurrentGeneration));
+            Assert.Equal(0, r.ExitCode);
+            Assert.Null(r.Error);
+            Assert.EndsWith("Deployment confirmed.", r.LogTail, StringComparison.Ordinal);
+        });
+        Assert.Equal(["a", "b"], run.Results.Select(r => r.Node));
+        Assert.Equal("host-b", run.Results[1].ComputerName);
+        Assert.Equal($"{_script} --skip-checks '.#b'", run.Results[1].CommandLine);
+        Assert.Equal(["a", "b"], RunNodes().Order());
+        Assert.Equal(4, _trees["a"].Current);
+        Assert.Contains("[a] on generation 3 before the deploy", reporter.Verboses);
+        Assert.Contains("[b] 🚀 ℹ️ [deploy] [INFO] Evaluating flake in .", reporter.Verboses);
+        Assert.Equal(["🚀 ℹ️ [deploy] [INFO] Evaluating flake in .", "🚀 ℹ️ [deploy] [INFO] Deployment confirmed."], run.Logs["b"]);
+    }
+
+    [Fact]
+    public async Task A_deploy_that_changes_nothing_is_Unchanged_and_a_dry_activation_DryRun()
+    {
+        var unchanged = await DeployAsync(Request(["a"], same: "a"));
+        var dry = await DeployAsync(Request(["b"], options: new DeployRsOptions { DryActivate = true }));
+
+        Assert.Equal((InfraDeployStatus.Unchanged, 3, 3), (unchanged.Results[0].Status, unchanged.Results[0].PreviousGeneration, unchanged.Results[0].NewGeneration));
+        Assert.Equal((InfraDeployStatus.DryRun, 3, 3), (dry.Results[0].Status, dry.Results[0].PreviousGeneration, dry.Results[0].NewGeneration));
+        Assert.True(unchanged.Succeeded && dry.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_failed_node_makes_every_changed_node_switch_back_and_a_failed_switch_is_RollbackFailed()
+    {
+        var reporter = new RecordingReporter();
+        var run = await DeployAsync(Request(["a", "b", "c"], fail: "b:activate", same: "c"), reporter);
+
+        var (a, b, c) = (run.Results[0], run.Results[1], run.Results[2]);
+        Assert.False(run.Succeeded);
+
+        // a succeeded and b failed after moving its link: both changed, both must go back; no nix-env/sudo here, so the switch fails.
+        Assert.Equal(InfraDeployStatus.RollbackFailed, a.Status);
+        Assert.Equal(InfraDeployStatus.RollbackFailed, b.Status);
+        Assert.Contains("The rollback to generation 3 (because b failed) failed", a.Error, StringComparison.Ordinal);
+        Assert.Contains("The rollback to generation 3 (because it failed) failed", b.Error, StringComparison.Ordinal);
+        Assert.StartsWith("deploy-rs exited with code 1: [activate] Activation failed", b.Error, StringComparison.Ordinal);
+        Assert.Equal((4, 4), (a.NewGeneration, a.CurrentGeneration));
+
+        // c changed nothing: it is left alone.
+        Assert.Equal(InfraDeployStatus.Unchanged, c.Status);
+        Assert.Null(c.Error);
+        Assert.Contains(reporter.Warnings, w => w == "b failed: switching a, b back to the generation recorded before the deploy.");
+    }
+
+    [Fact]
+    public async Task A_node_that_failed_before_changing_anything_is_not_switched()
+    {
+        var run = await DeployAsync(Request(["a", "b"], fail: "b:build"));
+
+        Assert.Equal(InfraDeployStatus.RollbackFailed, run.Results[0].Status);
+        Assert.Equal(InfraDeployStatus.Failed, run.Results[1].Status);
+        Assert.Equal((3, 3, 3), (run.Results[1].PreviousGeneration, run.Results[1].NewGeneration, run.Results[1].CurrentGeneration));
+        Assert.Equal("deploy-rs exited with code 1: [deploy] Failed to push profile", run.Results[1].Error);
+    }
+
+    [Fact]
+    public async Task Without_rollback_the_nodes_stay_where_deploy_rs_left_them()
+    {
+        var reporter = new RecordingReporter();
+        var run = await DeployAsync(Request(["a", "b"], fail: "b:activate", rollback: false), reporter);
+
+        Assert.Equal(InfraDeployStatus.Succeeded, run.Results[0].Status);
+        Assert.Equal(InfraDeployStatus.Failed, run.Results[1].Status);
+        Assert.Equal((4, 4), (_trees["a"].Current, _trees["b"].Current));
+        Assert.Contains(reporter.Warnings, w => w.StartsWith("b failed; rollback is off, so a (generation 4), b (generation 4) stay", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_node_whose_generation_cannot_be_recorded_stops_the_run_before_anything_is_deployed()
+    {
+        var request = Request(["a"]);
+        request = request with { Nodes = [.. request.Nodes, new InfraNode("ghost", "host-ghost", new DeployRsOptions())] };
+
+        var run = await DeployAsync(request);
+
+        Assert.Empty(RunNodes());
+        Assert.All(run.Results, r => Assert.Equal(InfraDeployStatus.Failed, r.Status));
+        Assert.StartsWith("Not deployed: the generation of ghost could not be recorded", run.Results[0].Error, StringComparison.Ordinal);
+        Assert.StartsWith("Not deployed: its system generation could not be recorded: ghost: cannot read the system profile", run.Results[1].Error, StringComparison.Ordinal);
+        Assert.Equal(3, _trees["a"].Current);
+    }
+
+    [Fact]
+    public async Task Without_rollback_an_unrecordable_node_does_not_stop_the_others()
+    {
+        var request = Request(["a"], rollback: false);
+        request = request with { Nodes = [.. request.Nodes, new InfraNode("ghost", "host-ghost", new DeployRsOptions())] };
+
+        var run = await DeployAsync(request);
+
+        Assert.Equal(["a"], RunNodes());
+        Assert.Equal(InfraDeployStatus.Succeeded, run.Results[0].Status);
+        Assert.Equal(InfraDeployStatus.Failed, run.Results[1].Status);
+    }
+
+    [Theory]
+    [InlineData(0, "NoNodes")]
+    [InlineData(2, "NodeGivenTwice")]
+    public void A_request_without_nodes_or_with_a_node_twice_is_refused(int copies, string errorId)
+    {
+        var request = new InfraDeployRequest { Nodes = Enumerable.Repeat(new InfraNode("a", "a", new DeployRsOptions()), copies).ToList(), Command = ["deploy"] };
+
+        Assert.Equal(errorId, Assert.Throws<AtelierException>(() => request.Validate()).ErrorId);
+    }
+}

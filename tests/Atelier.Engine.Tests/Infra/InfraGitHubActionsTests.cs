@@ -1,0 +1,52 @@
+using Atelier.Infra;
+using Atelier.Tests.Transport;
+
+namespace Atelier.Tests.Infra;
+
+/// <summary>What an infrastructure deploy writes to a GitHub Actions log and step summary.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class InfraGitHubActionsTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private static InfraDeployRun Run() => new(
+        [
+            new InfraDeployResult { Node = "a", ComputerName = "10.0.0.1", Status = InfraDeployStatus.RolledBack, PreviousGeneration = 3, NewGeneration = 4, CurrentGeneration = 3, CommandLine = "deploy '.#a'", Error = "Rolled back to generation 3 because b failed." },
+            new InfraDeployResult { Node = "b", ComputerName = "10.0.0.2", Status = InfraDeployStatus.Failed, PreviousGeneration = 3, NewGeneration = 3, CurrentGeneration = 3, Error = "deploy-rs exited with code 1: 100% sure\nsecond line" },
+            new InfraDeployResult { Node = "c", ComputerName = "10.0.0.3", Status = InfraDeployStatus.Succeeded, PreviousGeneration = 3, NewGeneration = 4, CurrentGeneration = 4 },
+        ],
+        new Dictionary<string, IReadOnlyList<string>> { ["a"] = ["[deploy] [INFO] Deployment confirmed.", "::error::not a command"], ["b"] = ["[deploy] [ERROR] x"] });
+
+    [Fact]
+    public void Each_node_gets_a_group_with_its_output_and_each_failure_an_annotation()
+    {
+        var lines = InfraGitHubActions.LogLines(Run()).ToList();
+
+        Assert.Equal("::group::a: RolledBack (generation 3 -> 3, 0.0 s)", lines[0]);
+        Assert.StartsWith("::stop-commands::atelier-", lines[1], StringComparison.Ordinal);
+        Assert.Equal("$ deploy '.#a'", lines[2]);
+        Assert.Equal(["[deploy] [INFO] Deployment confirmed.", "::error::not a command", "Rolled back to generation 3 because b failed."], lines[3..6]);
+        Assert.Equal($"::{lines[1]["::stop-commands::".Length..]}::", lines[6]);
+        Assert.Equal("::endgroup::", lines[7]);
+        Assert.Equal(3, lines.Count(l => l.StartsWith("::group::", StringComparison.Ordinal)));
+        Assert.Equal(
+            ["::error title=Infra deploy of a RolledBack::Rolled back to generation 3 because b failed.", "::error title=Infra deploy of b Failed::deploy-rs exited with code 1: 100%25 sure%0Asecond line"],
+            lines.Where(l => l.StartsWith("::error title=", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Outside_Actions_there_is_nothing_and_inside_the_summary_is_appended()
+    {
+        Assert.Null(InfraGitHubActions.FromEnvironment(_ => null));
+        var summary = _folder.Combine("summary.md");
+        var actions = InfraGitHubActions.FromEnvironment(name => name switch { "GITHUB_ACTIONS" => "true", "GITHUB_STEP_SUMMARY" => summary, _ => null });
+
+        actions!.WriteFiles(Run());
+
+        var text = File.ReadAllText(summary);
+        Assert.StartsWith("### ❌ Infrastructure deploy: 1 of 3 node(s) succeeded", text, StringComparison.Ordinal);
+        Assert.Contains("| `a` | `10.0.0.1` | RolledBack | 3 | 4 | 3 | 0.0 s |", text, StringComparison.Ordinal);
+    }
+}
