@@ -153,6 +153,20 @@ Describe 'Infrastructure deploys on real test hosts' {
         }
     }
 
+    Describe '-WhatIf with -DryActivate' {
+        It 'prints the command line, then runs deploy-rs''s own dry activation, and changes nothing' {
+            $script = "Import-Module '$env:ATELIER_MODULE'; Invoke-InfraDeploy a -ComputerName idp-a -DeployCommand '$Stub' -User deploy -SshOpts '-F $SshConfig' -DryActivate -WhatIf | ForEach-Object { 'STATUS ' + `$_.Status }"
+            $output = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script 2>&1
+
+            $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+            $output | Should -Contain "What if: Deploy a to idp-a: $Stub --ssh-user=deploy '--ssh-opts=-F $SshConfig' --hostname=idp-a --dry-activate '.#a'"
+            $output | Should -Contain 'STATUS DryRun'
+            @(Get-StubRun a).Argv | Should -Contain '--dry-activate'
+            Get-Link a | Should -Be 'system-3-link'
+            Get-Switch a | Should -BeNullOrEmpty
+        }
+    }
+
     Describe 'Invoke-InfraDeploy on two hosts' {
         It 'deploys both nodes at the same time, each to a new generation' {
             $env:ATELIER_DEPLOY_STUB_DELAY_MS = '1500'

@@ -204,6 +204,13 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
             var line = CommandWords.Join(request.CommandFor(n));
             return ShouldProcess($"Deploy {n.Name} to {n.ComputerName}: {line}", $"Deploy {n.Name} ({n.ComputerName}) with: {line}?", "Invoke-InfraDeploy");
         }).ToList();
+        if (approved.Count == 0 && DryActivate && MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true })
+        {
+            // -WhatIf with -DryActivate: deploy-rs's own dry activation, which changes nothing on the nodes either.
+            WriteVerbose("-WhatIf with -DryActivate: running deploy-rs's dry activation, which changes nothing.");
+            approved = [.. request.Nodes];
+        }
+
         if (approved.Count == 0)
         {
             return;
