@@ -13,6 +13,7 @@
         'Backup-ServiceDb'
         'Get-AtelierService'
         'Get-AtelierSetting'
+        'Get-InfraDeployTarget'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-ServiceDeploy'
