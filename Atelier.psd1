@@ -13,6 +13,7 @@
         'Backup-ServiceDb'
         'Get-AtelierService'
         'Get-AtelierSetting'
+        'Get-InfraDeployTarget'
         'Get-InfraGeneration'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'

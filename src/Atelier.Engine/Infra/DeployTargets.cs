@@ -1,0 +1,301 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Atelier.Manifest;
+
+namespace Atelier.Infra;
+
+/// <summary>
+/// Which deploy-rs nodes a change of the infrastructure repository touches, by the anchor's rule: a changed path in
+/// <c>flake.nix</c>, <c>flake.lock</c>, <c>modules/</c>, <c>lib/</c>, <c>secrets/</c> or <c>packages/</c> means every
+/// node; one under <c>machines/&lt;node&gt;/</c> means that node; anything else means nothing. The changed paths come
+/// from git (a rename counts with its old and its new path), the node names from the caller or from the flake's
+/// <c>deploy.nodes</c> (<c>nix eval</c>, only when some path needs them). Programs run with an argument list, never
+/// through a shell.
+/// </summary>
+public sealed class DeployTargets
+{
+    /// <summary>The files, and folders (ending in '/'), whose change means every node.</summary>
+    public static readonly IReadOnlyList<string> EveryNodePaths = ["flake.nix", "flake.lock", "modules/", "lib/", "secrets/", "packages/"];
+
+    /// <summary>The folder whose sub-folders are the machines: <c>machines/&lt;node&gt;/</c>.</summary>
+    public const string MachinesFolder = "machines/";
+
+    /// <summary>The reason given to every node when there is no previous commit (a new branch).</summary>
+    public const string NewBranchReason = "new branch: no previous commit";
+
+    private const int ErrorLines = 15;
+    private readonly IReporter _reporter;
+
+    /// <param name="repository">A folder of the git repository (its work tree); paths are read from its top.</param>
+    /// <param name="reporter">Receives the commands run (verbose) and the machine folders without a node (warnings).</param>
+    public DeployTargets(string repository, IReporter reporter)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(repository);
+        ArgumentNullException.ThrowIfNull(reporter);
+        Repository = Path.GetFullPath(repository);
+        _reporter = reporter;
+    }
+
+    /// <summary>The repository folder, a full path.</summary>
+    public string Repository { get; }
+
+    /// <summary>Longest one git or nix run may take before it is stopped.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The folders <c>git</c> and <c>nix</c> are looked for in (PATH's format). Default: this process's PATH.</summary>
+    public string? SearchPath { get; init; }
+
+    /// <summary>
+    /// True for the all-zero commit id that GitHub sends as the "before" of a push that created the branch (40 hex
+    /// digits, or 64 in a SHA-256 repository).
+    /// </summary>
+    public static bool IsNoCommit(string revision) =>
+        revision is { Length: 40 or 64 } && revision.All(c => c == '0');
+
+    /// <summary>
+    /// The nodes the change from <paramref name="from"/> to <paramref name="to"/> touches, in the order of the node
+    /// list. <paramref name="nodes"/>: every node name, or null to read them from <paramref name="flake"/>'s
+    /// <c>deploy.nodes</c> (default: the repository). A <paramref name="from"/> of all zeros means every node.
+    /// </summary>
+    public async Task<IReadOnlyList<DeployTarget>> FindAsync(string from, string to, IReadOnlyList<string>? nodes, string? flake, CancellationToken cancellationToken)
+    {
+        if (IsNoCommit(from))
+        {
+            var commit = await ResolveAsync(to, cancellationToken).ConfigureAwait(false);
+            _reporter.Verbose($"{from} is no commit (a new branch): every node is deployed for {commit}.");
+            var every = nodes ?? await NodeNamesAsync(flake, cancellationToken).ConfigureAwait(false);
+            return every.Distinct(StringComparer.Ordinal).Select(n => new DeployTarget(n, NewBranchReason, [])).ToList();
+        }
+
+        var paths = await ChangedPathsAsync(from, to, cancellationToken).ConfigureAwait(false);
+        if (!paths.Any(p => EveryNodeRule(p) is not null || MachineOf(p) is not null))
+        {
+            // Nothing the rule cares about changed: no node, and no need to evaluate the flake.
+            _reporter.Verbose($"None of the {paths.Count} changed path(s) is under {string.Join(", ", EveryNodePaths)} or {MachinesFolder}<node>/: no node to deploy.");
+            return [];
+        }
+
+        var names = nodes ?? await NodeNamesAsync(flake, cancellationToken).ConfigureAwait(false);
+        return Select(paths, names, _reporter);
+    }
+
+    /// <summary>
+    /// Applies the rule to changed paths ('/'-separated, relative to the repository's top) for the given nodes: one
+    /// target per touched node, in node order. A changed machine folder without a node of its name is reported as a
+    /// warning.
+    /// </summary>
+    public static IReadOnlyList<DeployTarget> Select(IReadOnlyList<string> changedPaths, IReadOnlyList<string> nodes, IReporter reporter)
+    {
+        ArgumentNullException.ThrowIfNull(changedPaths);
+        ArgumentNullException.ThrowIfNull(nodes);
+        ArgumentNullException.ThrowIfNull(reporter);
+        var known = new HashSet<string>(nodes, StringComparer.Ordinal);
+        foreach (var orphan in changedPaths.Where(p => EveryNodeRule(p) is null).Select(MachineOf).OfType<string>()
+                     .Where(m => !known.Contains(m)).Distinct(StringComparer.Ordinal))
+        {
+            reporter.Warning($"{MachinesFolder}{orphan}/ changed, but there is no deploy node '{orphan}' (nodes: {string.Join(", ", nodes)}): nothing is deployed for it.");
+        }
+
+        var targets = new List<DeployTarget>();
+        foreach (var node in nodes.Distinct(StringComparer.Ordinal))
+        {
+            var reasons = new List<string>();
+            var selecting = new List<string>();
+            foreach (var path in changedPaths)
+            {
+                var rule = EveryNodeRule(path) ?? (MachineOf(path) == node ? $"{MachinesFolder}{node}/" : null);
+                if (rule is null)
+                {
+                    continue;
+                }
+
+                selecting.Add(path);
+                var reason = $"{rule} changed";
+                if (!reasons.Contains(reason))
+                {
+                    reasons.Add(reason);
+                }
+            }
+
+            if (selecting.Count > 0)
+            {
+                targets.Add(new DeployTarget(node, string.Join("; ", reasons), selecting));
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>
+    /// The paths that differ between two commits (<c>git diff --name-only -z --no-renames</c>, so that a rename
+    /// gives its old and its new path), relative to the repository's top.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ChangedPathsAsync(string from, string to, CancellationToken cancellationToken)
+    {
+        var fromCommit = await ResolveAsync(from, cancellationToken).ConfigureAwait(false);
+        var toCommit = await ResolveAsync(to, cancellationToken).ConfigureAwait(false);
+        var diff = await GitAsync(["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", fromCommit, toCommit, "--"], cancellationToken).ConfigureAwait(false);
+        if (diff.ExitCode != 0)
+        {
+            throw new AtelierException("GitDiffFailed", FailureKind.OperationFailed,
+                $"git diff {fromCommit} {toCommit} in {Repository} failed with exit code {diff.ExitCode}:\n{Tail(diff.Error)}");
+        }
+
+        var paths = diff.Output.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        _reporter.Verbose($"{paths.Length} path(s) changed from {Short(fromCommit)} to {Short(toCommit)}.");
+        return paths;
+    }
+
+    /// <summary>
+    /// The names in <paramref name="flake"/>'s <c>deploy.nodes</c> (default: the repository), sorted as Nix sorts
+    /// attribute names: <c>nix eval --json &lt;flake&gt;#deploy.nodes --apply builtins.attrNames</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> NodeNamesAsync(string? flake, CancellationToken cancellationToken)
+    {
+        flake ??= Repository;
+        if (flake.Contains('#', StringComparison.Ordinal))
+        {
+            throw new AtelierException("InvalidFlake", FailureKind.InvalidArgument,
+                $"The flake '{flake}' names an attribute; give the flake alone (deploy.nodes is read from it).");
+        }
+
+        var nix = NixEval.FindOnPath("nix", SearchPath ?? Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            ?? throw new AtelierException("NixNotInstalled", FailureKind.NotInstalled,
+                $"Reading the node names from the deploy.nodes of {flake} needs nix, which is not on PATH. Install nix, or give every node name with -Node.");
+        var isFolder = Directory.Exists(flake);
+        var installable = isFolder ? ".#deploy.nodes" : $"{flake}#deploy.nodes";
+        var workingDirectory = isFolder ? Path.GetFullPath(flake) : Repository;
+        _reporter.Verbose($"nix eval --json {installable} --apply builtins.attrNames{(isFolder ? $" in {workingDirectory}" : string.Empty)}");
+        var eval = await RunAsync(nix,
+            ["--extra-experimental-features", "nix-command flakes", "eval", "--json", "--no-write-lock-file", installable, "--apply", "builtins.attrNames"],
+            workingDirectory, "nix eval", cancellationToken).ConfigureAwait(false);
+        if (eval.ExitCode != 0)
+        {
+            throw new AtelierException("NodeListFailed", FailureKind.OperationFailed,
+                $"nix eval of {flake}#deploy.nodes failed with exit code {eval.ExitCode}; give the node names with -Node, or fix the flake:\n{Tail(eval.Error)}");
+        }
+
+        string[]? names;
+        try
+        {
+            names = JsonSerializer.Deserialize<string[]>(eval.Output);
+        }
+        catch (JsonException ex)
+        {
+            throw new AtelierException("NodeListFailed", FailureKind.InvalidData,
+                $"nix eval of {flake}#deploy.nodes did not give a list of names: {Tail(eval.Output)}", ex);
+        }
+
+        if (names is null || names.Length == 0)
+        {
+            _reporter.Warning($"The deploy.nodes of {flake} is empty: there is no node to deploy.");
+            return [];
+        }
+
+        return names;
+    }
+
+    /// <summary>The full commit id of a revision (a commit id, branch, tag or expression like <c>HEAD~1</c>).</summary>
+    private async Task<string> ResolveAsync(string revision, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(revision) || revision.StartsWith('-') || revision.Any(char.IsControl))
+        {
+            throw new AtelierException("InvalidRevision", FailureKind.InvalidArgument, $"'{revision}' is not a git revision.");
+        }
+
+        var top = await GitAsync(["rev-parse", "--show-toplevel"], cancellationToken).ConfigureAwait(false);
+        if (top.ExitCode != 0)
+        {
+            throw new AtelierException("NotAGitRepository", FailureKind.NotFound,
+                $"{Repository} is not in a git work tree: {Tail(top.Error)}");
+        }
+
+        var parsed = await GitAsync(["rev-parse", "--verify", "--quiet", $"{revision}^{{commit}}"], cancellationToken).ConfigureAwait(false);
+        if (parsed.ExitCode != 0)
+        {
+            throw new AtelierException("RevisionNotFound", FailureKind.NotFound,
+                $"'{revision}' is not a commit of the repository in {Repository}. In GitHub Actions, check out with fetch-depth: 0 so that the commit before the push is there.");
+        }
+
+        return parsed.Output.Trim();
+    }
+
+    private Task<ProcessResult> GitAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var git = NixEval.FindOnPath("git", SearchPath ?? Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            ?? throw new AtelierException("GitNotInstalled", FailureKind.NotInstalled, "Finding the changed paths needs git, which is not on PATH.");
+        return RunAsync(git, ["-C", Repository, .. arguments], Repository, "git", cancellationToken);
+    }
+
+    /// <summary>The rule a path falls under when it means every node (e.g. <c>modules/</c>), else null.</summary>
+    internal static string? EveryNodeRule(string path) =>
+        EveryNodePaths.FirstOrDefault(rule => rule.EndsWith('/') ? path.StartsWith(rule, StringComparison.Ordinal) : path == rule);
+
+    /// <summary>The machine of a path under <c>machines/&lt;machine&gt;/</c>, else null.</summary>
+    internal static string? MachineOf(string path)
+    {
+        if (!path.StartsWith(MachinesFolder, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var slash = path.IndexOf('/', MachinesFolder.Length);
+        return slash > MachinesFolder.Length ? path[MachinesFolder.Length..slash] : null;
+    }
+
+    private async Task<ProcessResult> RunAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, string what, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = new UTF8Encoding(false),
+            StandardErrorEncoding = new UTF8Encoding(false),
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["GIT_TERMINAL_PROMPT"] = "0";
+        using var process = new Process { StartInfo = start };
+        process.Start();
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It ended by itself in the meantime.
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new AtelierException("DeployTargetTimedOut", FailureKind.Timeout,
+                $"{what} in {workingDirectory} did not finish within {Timeout.TotalSeconds:0} s and was stopped.", ex);
+        }
+
+        return new ProcessResult(process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+    }
+
+    private static string Tail(string text) =>
+        string.Join('\n', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(ErrorLines));
+
+    private static string Short(string commit) => commit.Length > 12 ? commit[..12] : commit;
+
+    private readonly record struct ProcessResult(int ExitCode, string Output, string Error);
+}
