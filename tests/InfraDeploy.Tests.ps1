@@ -247,6 +247,27 @@ Describe 'Infrastructure deploys on real test hosts' {
         }
     }
 
+    Describe 'Get-InfraDeployTarget piped into Invoke-InfraDeploy' {
+        It 'deploys only the node a commit touched' {
+            $repo = New-Item -ItemType Directory (Join-Path $TestDrive "infra-$([guid]::NewGuid())")
+            foreach ($node in 'a', 'b') { New-Item -ItemType Directory (Join-Path $repo "machines/$node") | Out-Null; Set-Content (Join-Path $repo "machines/$node/default.nix") '{ }' }
+            & git -C $repo init -q; & git -C $repo -c user.name=t -c user.email=t@example.org commit -qm base --allow-empty
+            & git -C $repo add -A; & git -C $repo -c user.name=t -c user.email=t@example.org commit -qm machines
+            Set-Content (Join-Path $repo 'machines/a/default.nix') '{ networking.hostName = "a"; }'
+            & git -C $repo -c user.name=t -c user.email=t@example.org commit -qam 'change a'
+
+            $results = Get-InfraDeployTarget -From HEAD~1 -To HEAD -Path $repo -Node a, b |
+                Invoke-InfraDeploy @Common -ComputerName idp-a -Flake $repo.FullName -ErrorAction Stop
+
+            $results.Node | Should -Be 'a'
+            $results.Status | Should -Be 'Succeeded'
+            Get-Link a | Should -Be 'system-4-link'
+            (Get-StubRun a).Argv[-1] | Should -Be "$($repo.FullName)#a"
+            Get-StubRun b | Should -BeNullOrEmpty
+            Get-Link b | Should -Be 'system-3-link'
+        }
+    }
+
     Describe 'Get-InfraGeneration' {
         It 'lists the profile tree: numbers, dates, the current one and each store path' {
             $generations = Get-InfraGeneration a -ComputerName idp-a
