@@ -1,7 +1,5 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
-using Atelier.Manifest;
+using Atelier.Transport;
 
 namespace Atelier.Infra;
 
@@ -160,7 +158,7 @@ public sealed class DeployTargets
                 $"The flake '{flake}' names an attribute; give the flake alone (deploy.nodes is read from it).");
         }
 
-        var nix = NixEval.FindOnPath("nix", SearchPath ?? Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+        var nix = LocalProgram.FindOnPath("nix", SearchPath)
             ?? throw new AtelierException("NixNotInstalled", FailureKind.NotInstalled,
                 $"Reading the node names from the deploy.nodes of {flake} needs nix, which is not on PATH. Install nix, or give every node name with -Node.");
         var isFolder = Directory.Exists(flake);
@@ -221,9 +219,9 @@ public sealed class DeployTargets
         return parsed.Output.Trim();
     }
 
-    private Task<ProcessResult> GitAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private Task<ProgramResult> GitAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        var git = NixEval.FindOnPath("git", SearchPath ?? Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+        var git = LocalProgram.FindOnPath("git", SearchPath)
             ?? throw new AtelierException("GitNotInstalled", FailureKind.NotInstalled, "Finding the changed paths needs git, which is not on PATH.");
         return RunAsync(git, ["-C", Repository, .. arguments], Repository, "git", cancellationToken);
     }
@@ -244,52 +242,12 @@ public sealed class DeployTargets
         return slash > MachinesFolder.Length ? path[MachinesFolder.Length..slash] : null;
     }
 
-    private async Task<ProcessResult> RunAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, string what, CancellationToken cancellationToken)
+    private async Task<ProgramResult> RunAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, string what, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = new UTF8Encoding(false),
-            StandardErrorEncoding = new UTF8Encoding(false),
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["GIT_TERMINAL_PROMPT"] = "0";
-        using var process = new Process { StartInfo = start };
-        process.Start();
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // It ended by itself in the meantime.
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new AtelierException("DeployTargetTimedOut", FailureKind.Timeout,
-                $"{what} in {workingDirectory} did not finish within {Timeout.TotalSeconds:0} s and was stopped.", ex);
-        }
-
-        return new ProcessResult(process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+        var result = await LocalProgram.RunAsync(program, arguments, workingDirectory, Timeout, cancellationToken, NoPrompt).ConfigureAwait(false);
+        return result.TimedOut
+            ? throw new AtelierException("DeployTargetTimedOut", FailureKind.Timeout, $"{what} in {workingDirectory} did not finish within {Timeout.TotalSeconds:0} s and was stopped.")
+            : result;
     }
 
     private static string Tail(string text) =>
@@ -297,5 +255,6 @@ public sealed class DeployTargets
 
     private static string Short(string commit) => commit.Length > 12 ? commit[..12] : commit;
 
-    private readonly record struct ProcessResult(int ExitCode, string Output, string Error);
+    /// <summary>git must fail rather than wait for a password nobody will type.</summary>
+    private static readonly Dictionary<string, string> NoPrompt = new(StringComparer.Ordinal) { ["GIT_TERMINAL_PROMPT"] = "0" };
 }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Atelier.Nix;
+using Atelier.Transport;
 using Atelier.Workflow;
 
 namespace Atelier.Scaffold;
@@ -113,28 +113,19 @@ public static partial class ServiceScaffold
     /// </summary>
     public static string? WorkflowReferenceFor(string infraRoot, string gitRef = "main")
     {
-        var start = new ProcessStartInfo("git", ["-C", infraRoot, "remote", "get-url", "origin"])
+        if (LocalProgram.FindOnPath("git") is not { } git)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        string url;
-        try
-        {
-            using var git = Process.Start(start)!;
-            url = git.StandardOutput.ReadToEnd().Trim();
-            git.StandardError.ReadToEnd();
-            git.WaitForExit();
-            if (git.ExitCode != 0)
-            {
-                return null;
-            }
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null; // no git here
+            return null;
         }
 
+        var result = LocalProgram.RunAsync(git, ["-C", infraRoot, "remote", "get-url", "origin"], infraRoot, TimeSpan.FromSeconds(30), CancellationToken.None)
+            .GetAwaiter().GetResult();
+        if (result.TimedOut || result.ExitCode != 0)
+        {
+            return null;
+        }
+
+        var url = result.Output.Trim();
         var match = GitHubRemote().Match(url);
         return match.Success ? $"{match.Groups["owner"].Value}/{match.Groups["repo"].Value}/{ReusableDeployWorkflow.RelativePath}@{gitRef}" : null;
     }
