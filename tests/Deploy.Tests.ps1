@@ -252,6 +252,45 @@ Describe 'Restore-ServiceDeploy' {
     }
 }
 
+Describe 'Ctrl+C in the middle of the build step' {
+    It 'rolls the deploy back before stopping, releases the lock and records why' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        $new = Publish-TestCommit -Service demo -Variant Good
+        # Slow only for the new commit: the rollback builds the old one with the same command, at normal speed.
+        $slow = $Deploy.Clone(); $slow.BuildCommand = "if [ `$(git rev-parse HEAD) = $new ]; then sleep 25; fi; bun run build"
+        $ps = [powershell]::Create()
+        [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).AddStatement()
+        [void] $ps.AddCommand('Invoke-ServiceDeploy').AddParameters($slow)
+        $handle = $ps.BeginInvoke()
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 25' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 25' || true" | Should -Not -BeNullOrEmpty -Because 'the build step must be running when the deploy is stopped'
+            (Invoke-TestHostRoot 'runuser -u demo -- git -C /var/lib/demo/app rev-parse HEAD')[-1] | Should -Not -Be $old -Because 'the code has moved'
+
+            $stopping = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()   # what Ctrl+C does: returns once the cmdlet has let go
+            $stopping.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            Write-Host "Stop() returned after $($stopping.ElapsedMilliseconds) ms"
+            $stopping.Elapsed.TotalSeconds | Should -BeLessThan 20 -Because 'the build is killed at once; only the rollback (about 3 s) runs'
+        }
+        finally { $ps.Dispose() }
+
+        $state = Get-TestDeployState -Service demo
+        $state.Commit | Should -Be $old
+        $state.Health | Should -Be 200
+        Invoke-TestHostRoot "pgrep -u demo -f 'sleep 25' || true" | Should -BeNullOrEmpty
+        Invoke-TestHostRoot 'test -e /var/lib/demo/.atelier/deploy-demo.lock && echo held || true' | Should -BeNullOrEmpty
+        $record = Get-ServiceDeployHistory -Service demo @Demo -FromHost -Last 1
+        $record.Status | Should -Be 'RolledBack'
+        $record.FailedStep | Should -Be 'build'
+        $record.Error | Should -Match '^Stopped during the build step'
+        # The next deploy takes the lock at once.
+        (Invoke-ServiceDeploy @Deploy -ErrorAction Stop).Status | Should -Be 'Succeeded'
+    }
+}
+
 Describe 'A connection cut in the middle of the install step' {
     It 'fails with a clear error, and a restore with -BreakLock brings the service back' {
         $old = (Get-TestDeployState -Service demo).Commit

@@ -106,6 +106,13 @@ public sealed class ServiceDeployer
             result.FailedStep ??= ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name ?? "connect";
             result.Error ??= ex.Message;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Recorded as what it was; a deploy stopped after the code moved was rolled back first (its status says how).
+            result.FailedStep ??= result.Steps.LastOrDefault()?.Name ?? "lock";
+            result.Error ??= $"Stopped during the {result.FailedStep} step.";
+            throw;
+        }
         finally
         {
             result.Duration = stopwatch.Elapsed;
@@ -120,6 +127,7 @@ public sealed class ServiceDeployer
 
     private async Task DeployChangesAsync(DeployRequest request, ServiceDeployResult result, CancellationToken cancellationToken)
     {
+        var codeMoved = false;
         try
         {
             if (request.DbPath is not null)
@@ -135,6 +143,7 @@ public sealed class ServiceDeployer
                 result.Commits = log.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }
 
+            codeMoved = true; // from here on, a stop leaves the service half deployed unless it is rolled back
             await RunStepAsync(result, "checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken).ConfigureAwait(false);
             await InstallAndBuildAsync(request, result, string.Empty, cancellationToken).ConfigureAwait(false);
             await RunStepAsync(result, "restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
@@ -153,7 +162,29 @@ public sealed class ServiceDeployer
             _reporter.Warning($"{request.Service}: the {result.FailedStep} step failed; rolling back to {result.PreviousCommit}.");
             await RollBackAsync(request, result, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (codeMoved && cancellationToken.IsCancellationRequested)
+        {
+            // Stopped (Ctrl+C) after the code moved: put the service back before letting go, within a limit of its own.
+            result.FailedStep = result.Steps.LastOrDefault()?.Name;
+            result.Error = $"Stopped during the {result.FailedStep} step.";
+            _reporter.Warning($"{request.Service}: stopped during the {result.FailedStep} step; rolling back to {result.PreviousCommit} first.");
+            using var limit = new CancellationTokenSource(StopRollbackLimit);
+            try
+            {
+                await RollBackAsync(request, result, limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                result.Status = DeployStatus.RollbackFailed;
+                result.Error += $"\nThe rollback did not finish within {StopRollbackLimit.TotalMinutes:0} minutes.";
+            }
+
+            throw;
+        }
     }
+
+    /// <summary>How long the rollback of a deploy stopped half way may take.</summary>
+    public static readonly TimeSpan StopRollbackLimit = TimeSpan.FromMinutes(5);
 
     private async Task RollBackAsync(DeployRequest request, ServiceDeployResult result, CancellationToken cancellationToken)
     {
@@ -265,7 +296,12 @@ public sealed class ServiceDeployer
         {
             run = await _host.RunAsync(command, _options, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, "stopped"));
+            throw;
+        }
+        catch (Exception ex)
         {
             result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, ex.Message));
             throw new DeployStepException(name, ex.Message, ex);
@@ -290,7 +326,12 @@ public sealed class ServiceDeployer
             result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, string.Empty));
             return value;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, "stopped"));
+            throw;
+        }
+        catch (Exception ex)
         {
             result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, ex.Message));
             throw new DeployStepException(name, ex.Message, ex);

@@ -73,14 +73,40 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// Runs <paramref name="work"/> on the thread pool while writing, on this thread, every record it queues on the
     /// channel. Returns the work's result, or rethrows its exception.
     /// </summary>
+    /// <remarks>
+    /// When the pipeline stops (Ctrl+C), writing fails; the work has been cancelled and may still be cleaning up on a
+    /// host (killing a remote command, rolling a deploy back, releasing a lock). This waits for it to finish before the
+    /// cmdlet lets go, so its connections are not closed under it.
+    /// </remarks>
     protected T Run<T>(Func<CmdletChannel, CancellationToken, Task<T>> work)
     {
         using var channel = new CmdletChannel();
         var task = Task.Run(() => work(channel, Cancellation), Cancellation);
         task.ContinueWith(_ => channel.Complete(), TaskScheduler.Default);
+        PipelineStoppedException? stopped = null;
         foreach (var write in channel.Records())
         {
-            write(this);
+            if (stopped is not null)
+            {
+                continue; // drain until the work is done
+            }
+
+            try
+            {
+                write(this);
+            }
+            catch (PipelineStoppedException ex)
+            {
+                stopped = ex;
+                _stopping.Cancel();
+                Host?.UI?.WriteWarningLine("Stopping: Atelier finishes what it must not leave half done on the host first (a rollback, a lock).");
+            }
+        }
+
+        if (stopped is not null)
+        {
+            _ = task.Exception; // observed: the pipeline's stop is what the caller sees
+            throw stopped;
         }
 
         return task.GetAwaiter().GetResult();
