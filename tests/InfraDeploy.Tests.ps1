@@ -76,12 +76,14 @@ Describe 'Infrastructure deploys on real test hosts' {
         $env:ATELIER_DEPLOY_STUB_DIR = $StubDir
         $env:ATELIER_DEPLOY_STUB_FAIL = $null
         $env:ATELIER_DEPLOY_STUB_DELAY_MS = $null
+        $env:ATELIER_DEPLOY_STUB_CONFIRM_DELAY_MS = $null
     }
 
     AfterEach {
         $env:ATELIER_DEPLOY_STUB_DIR = $null
         $env:ATELIER_DEPLOY_STUB_FAIL = $null
         $env:ATELIER_DEPLOY_STUB_DELAY_MS = $null
+        $env:ATELIER_DEPLOY_STUB_CONFIRM_DELAY_MS = $null
     }
 
     Describe 'Invoke-InfraDeploy: the deploy-rs command line' {
@@ -244,6 +246,38 @@ Describe 'Infrastructure deploys on real test hosts' {
             $LASTEXITCODE | Should -Be 1
             "$output" | Should -Match "The deploy of a to $([regex]::Escape($A.host)) failed: deploy-rs exited with code 1: \[deploy\] Failed to push profile"
             Get-Link a | Should -Be 'system-3-link'
+        }
+    }
+
+    Describe 'Ctrl+C while deploy-rs waits to confirm' {
+        It 'kills deploy-rs and switches every node that moved back before letting go' {
+            $env:ATELIER_DEPLOY_STUB_CONFIRM_DELAY_MS = '30000'
+            $ps = [powershell]::Create()
+            try {
+                [void] $ps.AddScript("Import-Module '$env:ATELIER_MODULE'; `$common = `$args[1]; `$args[0] | Invoke-InfraDeploy @common -Verbose").AddArgument($Both).AddArgument($Common)
+                $handle = $ps.BeginInvoke()
+                # Both nodes activated and wait to confirm: deploy-rs's own log lines, as Invoke-InfraDeploy streams them.
+                $deadline = [DateTime]::UtcNow.AddSeconds(60)
+                while (@($ps.Streams.Verbose | Where-Object Message -Match 'attempting to confirm activation').Count -lt 2 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+                @($ps.Streams.Verbose | Where-Object Message -Match 'attempting to confirm activation').Count | Should -Be 2
+
+                $stopping = [Diagnostics.Stopwatch]::StartNew()
+                $ps.Stop()
+                $stopping.Elapsed.TotalSeconds | Should -BeLessThan 20 -Because 'deploy-rs is killed at once; only the switch back runs'
+                $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            }
+            finally { $ps.Dispose() }
+
+            Get-Link a | Should -Be 'system-3-link'
+            Get-Link b | Should -Be 'system-3-link'
+            foreach ($node in 'a', 'b') {
+                $switches = @(Get-Switch $node)
+                $switches[0].Closure | Should -Not -Be (Get-Closure $node 3) -Because 'the deploy switched to its new generation first'
+                $switches[-1].Closure | Should -Be (Get-Closure $node 3) -Because 'then switch-to-configuration ran for the recorded generation'
+                $run = @(Get-StubRun $node)
+                $run.Count | Should -Be 1
+                $run[0].End | Should -Be $run[0].Start -Because 'the stand-in was killed before it could record its end'
+            }
         }
     }
 

@@ -28,7 +28,10 @@ public sealed class InfraDeployer
     }
 
     /// <summary>Deploys every node of <paramref name="request"/>; a node's failure is in its result, not thrown.</summary>
-    /// <exception cref="OperationCanceledException">Cancelled: running deploy-rs processes were killed and nothing was rolled back.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// Cancelled: running deploy-rs processes were killed and, with rollback on, every node whose generation had changed
+    /// was switched back first (within <see cref="StopRollbackLimit"/>).
+    /// </exception>
     public async Task<InfraDeployRun> DeployAsync(InfraDeployRequest request, CancellationToken cancellationToken)
     {
         request.Validate();
@@ -68,7 +71,79 @@ public sealed class InfraDeployer
         // 2. One deploy-rs per node, all at once (up to the throttle limit).
         var deploying = all.Where(i => results[i].PreviousGeneration is not null).ToList();
         _reporter.Progress(1, "Infrastructure deploy", $"Running deploy-rs for {string.Join(", ", deploying.Select(i => nodes[i].Name))}", 20);
-        var outcomes = new DeployRsOutcome?[nodes.Count];
+        try
+        {
+            await DeployEachAsync(request, deploying, results, logs, stopwatch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && request.RollbackOnFailure)
+        {
+            await RollBackStoppedAsync(request, deploying, results, stopwatch).ConfigureAwait(false);
+            throw;
+        }
+
+        // 4. A failed node: every node that changed goes back to its recorded generation.
+        var failed = deploying.Where(i => results[i].Status == InfraDeployStatus.Failed).Select(i => nodes[i].Name).ToList();
+        var changed = deploying.Where(i => results[i].NewGeneration != results[i].PreviousGeneration).ToList();
+        if (failed.Count > 0 && changed.Count > 0)
+        {
+            if (!request.RollbackOnFailure)
+            {
+                _reporter.Warning($"{string.Join(", ", failed)} failed; rollback is off, so {string.Join(", ", changed.Select(i => $"{nodes[i].Name} (generation {results[i].NewGeneration?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"})"))} stay where deploy-rs left them.");
+            }
+            else
+            {
+                _reporter.Progress(1, "Infrastructure deploy", $"{string.Join(", ", failed)} failed: rolling back {string.Join(", ", changed.Select(i => nodes[i].Name))}", 80);
+                _reporter.Warning($"{string.Join(", ", failed)} failed: switching {string.Join(", ", changed.Select(i => nodes[i].Name))} back to the generation recorded before the deploy.");
+                await ForEachAsync(changed, request, (i, token) => RollBackAsync(request, nodes[i], results[i], failed.Contains(nodes[i].Name) ? "it failed" : $"{string.Join(", ", failed)} failed", token), stopwatch, results, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        _reporter.Progress(1, "Infrastructure deploy", "Done", 100);
+        return new InfraDeployRun(results, logs);
+    }
+
+    /// <summary>How long putting the nodes back may take after a run is stopped (Ctrl+C).</summary>
+    public static readonly TimeSpan StopRollbackLimit = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// After a stop: reads where each deploying node is now and switches every one that moved back to its recorded
+    /// generation, within <see cref="StopRollbackLimit"/> of its own (the run's token is already cancelled).
+    /// </summary>
+    private async Task RollBackStoppedAsync(InfraDeployRequest request, IReadOnlyList<int> deploying, InfraDeployResult[] results, Stopwatch stopwatch)
+    {
+        var nodes = request.Nodes;
+        _reporter.Warning($"Stopped: switching every node that moved back to the generation recorded before the deploy first.");
+        using var limit = new CancellationTokenSource(StopRollbackLimit);
+        try
+        {
+            await ForEachAsync(deploying, request, async (i, token) =>
+            {
+                results[i].Status = InfraDeployStatus.Failed;
+                results[i].Error = Join(results[i].Error, "Stopped while deploy-rs ran.");
+                results[i].CurrentGeneration = await (await GenerationsAsync(request, nodes[i], token).ConfigureAwait(false)).CurrentAsync(token).ConfigureAwait(false);
+                if (results[i].CurrentGeneration != results[i].PreviousGeneration)
+                {
+                    results[i].NewGeneration = results[i].CurrentGeneration;
+                    await RollBackAsync(request, nodes[i], results[i], "the run was stopped", token).ConfigureAwait(false);
+                }
+            }, stopwatch, results, limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _reporter.Warning($"Putting the nodes back after the stop did not finish: {ex.Message}");
+        }
+    }
+
+    /// <summary>Steps 2 and 3: deploy-rs for each node (throttled), then the generation it left the node on.</summary>
+    private async Task DeployEachAsync(
+        InfraDeployRequest request,
+        IReadOnlyList<int> deploying,
+        InfraDeployResult[] results,
+        Dictionary<string, IReadOnlyList<string>> logs,
+        Stopwatch stopwatch,
+        CancellationToken cancellationToken)
+    {
+        var nodes = request.Nodes;
         await ForEachAsync(deploying, request, async (i, token) =>
         {
             var command = request.CommandFor(nodes[i]);
@@ -76,7 +151,6 @@ public sealed class InfraDeployer
             var outcome = await _runner.RunAsync(
                 new DeployRsInvocation(nodes[i].Name, command) { WorkingDirectory = request.WorkingDirectory, Environment = request.Environment },
                 token).ConfigureAwait(false);
-            outcomes[i] = outcome;
             results[i].ExitCode = outcome.ExitCode;
             results[i].LogTail = outcome.Tail();
             results[i].Error = outcome.Error;
@@ -110,33 +184,12 @@ public sealed class InfraDeployer
             results[i].Status = status;
             _reporter.Verbose($"[{nodes[i].Name}] {status}: generation {results[i].PreviousGeneration} -> {results[i].NewGeneration?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}");
         }, stopwatch, results, cancellationToken).ConfigureAwait(false);
-
-        // 4. A failed node: every node that changed goes back to its recorded generation.
-        var failed = deploying.Where(i => results[i].Status == InfraDeployStatus.Failed).Select(i => nodes[i].Name).ToList();
-        var changed = deploying.Where(i => results[i].NewGeneration != results[i].PreviousGeneration).ToList();
-        if (failed.Count > 0 && changed.Count > 0)
-        {
-            if (!request.RollbackOnFailure)
-            {
-                _reporter.Warning($"{string.Join(", ", failed)} failed; rollback is off, so {string.Join(", ", changed.Select(i => $"{nodes[i].Name} (generation {results[i].NewGeneration?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"})"))} stay where deploy-rs left them.");
-            }
-            else
-            {
-                _reporter.Progress(1, "Infrastructure deploy", $"{string.Join(", ", failed)} failed: rolling back {string.Join(", ", changed.Select(i => nodes[i].Name))}", 80);
-                _reporter.Warning($"{string.Join(", ", failed)} failed: switching {string.Join(", ", changed.Select(i => nodes[i].Name))} back to the generation recorded before the deploy.");
-                await ForEachAsync(changed, request, (i, token) => RollBackAsync(request, nodes[i], results[i], failed, token), stopwatch, results, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        _reporter.Progress(1, "Infrastructure deploy", "Done", 100);
-        return new InfraDeployRun(results, logs);
     }
 
     /// <summary>Switches one node back to its recorded generation and checks the link.</summary>
-    private async Task RollBackAsync(InfraDeployRequest request, InfraNode node, InfraDeployResult result, IReadOnlyList<string> failed, CancellationToken cancellationToken)
+    private async Task RollBackAsync(InfraDeployRequest request, InfraNode node, InfraDeployResult result, string why, CancellationToken cancellationToken)
     {
         var previous = result.PreviousGeneration!.Value;
-        var why = failed.Contains(node.Name) ? "it failed" : $"{string.Join(", ", failed)} failed";
         try
         {
             _reporter.Verbose($"[{node.Name}] rolling back to generation {previous} ({why})");
