@@ -79,6 +79,15 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
         }
     }
 
+    It 'anchors every ValidatePattern at the very end (\z), so a trailing newline cannot slip through' {
+        foreach ($parameter in $Command.Parameters.Values) {
+            foreach ($pattern in $parameter.Attributes | Where-Object { $_ -is [Management.Automation.ValidatePatternAttribute] }) {
+                $pattern.RegexPattern | Should -Match '\\z\)?$' -Because "-$($parameter.Name)'s pattern '$($pattern.RegexPattern)' must end with \z: '$' also matches before a final newline"
+                "x`n" -match $pattern.RegexPattern | Should -BeFalse
+            }
+        }
+    }
+
     It 'supports -WhatIf exactly when it changes something' {
         # Verbs that change a host or files take -WhatIf/-Confirm; Get-/Test- cmdlets only read and do not offer them.
         $Command.Parameters.ContainsKey('WhatIf') | Should -Be ($Name -match '^(Backup|Invoke|Restore|New|Remove|Set)-')

@@ -138,7 +138,7 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     public bool RollbackOnFailure { get; set; } = true;
 
     /// <summary>A node name as deploy-rs and a flake attribute take it.</summary>
-    internal const string NodePattern = "^[A-Za-z0-9_][A-Za-z0-9_-]*$";
+    internal const string NodePattern = "^[A-Za-z0-9_][A-Za-z0-9_-]*\\z";
 
     protected override void ProcessRecord()
     {

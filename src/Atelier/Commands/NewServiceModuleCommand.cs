@@ -29,7 +29,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
 
     /// <summary>A port number, or Auto.</summary>
     [Parameter]
-    [ValidatePattern("^(?i:auto|[0-9]{1,5})$")]
+    [ValidatePattern("^(?i:auto|[0-9]{1,5})\\z")]
     public string Port { get; set; } = "Auto";
 
     /// <remarks>A string, not the engine's enum: a public cmdlet must not hold engine value types.</remarks>
@@ -90,7 +90,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
     public int RateLimit { get; set; }
 
     [Parameter]
-    [ValidatePattern("^[0-9]+(ms|s|m|h)$")]
+    [ValidatePattern("^[0-9]+(ms|s|m|h)\\z")]
     public string RateLimitWindow { get; set; } = "1m";
 
     /// <summary>The machine to enable the service on. Default: the settings file's machine.</summary>
