@@ -226,6 +226,22 @@ Describe 'Test-AtelierMachine' {
         $r.Online | Should -BeTrue
     }
 
+    It 'reaches an alias through ~/.ssh/config (HostName and Port) when -Port is not given' {
+        $sshHome = New-Item -ItemType Directory (Join-Path $TestDrive "home-$([guid]::NewGuid())")
+        New-Item -ItemType Directory (Join-Path $sshHome '.ssh') | Out-Null
+        Set-Content (Join-Path $sshHome '.ssh/config') "Host sandbox-alias`n  HostName $($TestHost.host)`n  Port $SshPort`n"
+        $saved = $env:HOME
+        try {
+            $env:HOME = $sshHome.FullName
+            $r = Test-AtelierMachine -Machine sandbox -ComputerName sandbox-alias -ErrorAction Stop
+        }
+        finally { $env:HOME = $saved }
+        $r.Online | Should -BeTrue
+        $r.Host | Should -Be $TestHost.host
+        $r.Port | Should -Be $SshPort
+        $r.Banner | Should -Match '^SSH-2\.0-'
+    }
+
     It 'writes MachineNotFound for a machine name that is not in the manifest' {
         $r = Test-AtelierMachine -Manifest $Manifest -Name delta -Port $SshPort -ErrorVariable failures -ErrorAction SilentlyContinue
         $r | Should -BeNullOrEmpty

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Atelier.Commands.Completion;
 using Atelier.Commands.Infrastructure;
 using Atelier.Manifest;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -18,6 +19,7 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
     private const string MachineSet = "Machine";
 
     private readonly List<(string Machine, string Host)> _piped = [];
+    private SshConfig? _sshConfig;
 
     /// <summary>Only these machines of the manifest (wildcards allowed).</summary>
     [Parameter(ParameterSetName = ManifestSet, Position = 0)]
@@ -46,7 +48,7 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string? ComputerName { get; set; }
 
-    /// <summary>The SSH port.</summary>
+    /// <summary>The SSH port. Default: ~/.ssh/config's Port for the host, else 22.</summary>
     [Parameter]
     [ValidateRange(1, 65535)]
     public int Port { get; set; } = MachineProbe.DefaultPort;
@@ -73,7 +75,7 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
     {
         try
         {
-            var targets = ParameterSetName == MachineSet ? _piped.Select(p => new MachineTarget(p.Machine, p.Host, Port)).ToList() : ManifestTargets();
+            var targets = ParameterSetName == MachineSet ? _piped.Select(p => Target(p.Machine, p.Host)).ToList() : ManifestTargets();
             if (targets.Count == 0)
             {
                 return;
@@ -83,7 +85,7 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
             var throttle = ThrottleLimit;
             Run((channel, cancellation) =>
             {
-                channel.Verbose($"Probing {targets.Count} machine(s) on port {targets[0].Port}, {throttle} at a time");
+                channel.Verbose($"Probing {targets.Count} machine(s), {throttle} at a time: {string.Join(", ", targets.Select(t => $"{t.Machine} ({t.Host}:{t.Port})"))}");
                 return probe.RunAsync(targets, throttle, channel.Output, cancellation);
             });
         }
@@ -112,6 +114,15 @@ public sealed class TestAtelierMachineCommand : AtelierCmdlet
             }
         }
 
-        return [.. manifest.Machines.Where(m => ManifestLocation.Matches(m.Name, patterns)).Select(m => new MachineTarget(m.Name, m.Host, Port))];
+        return [.. manifest.Machines.Where(m => ManifestLocation.Matches(m.Name, patterns)).Select(m => Target(m.Name, m.Host))];
+    }
+
+    /// <summary>Where a machine is probed: its host through ~/.ssh/config (HostName, Port) like every SSH connection of Atelier; -Port wins.</summary>
+    private MachineTarget Target(string machine, string host)
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        _sshConfig ??= SshConfig.Load(SshConfig.DefaultPath(home), home);
+        var settings = _sshConfig.Resolve(host, Environment.UserName);
+        return new MachineTarget(machine, settings.HostName ?? host, IsBound(nameof(Port)) ? Port : settings.Port ?? MachineProbe.DefaultPort);
     }
 }
