@@ -1,3 +1,5 @@
+using Atelier.Transport;
+
 namespace Atelier.Infra;
 
 /// <summary>Which deploy-rs runs: its words (program first) and where the choice came from.</summary>
@@ -71,19 +73,10 @@ public sealed class DeployRsLocator
         if (program.Contains('/', StringComparison.Ordinal))
         {
             var full = Path.GetFullPath(program, _workingDirectory);
-            return IsExecutable(full) ? full : null;
+            return LocalProgram.IsExecutable(full) ? full : null;
         }
 
-        foreach (var folder in (_path ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Join(folder, program);
-            if (IsExecutable(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
+        return LocalProgram.FindOnPath(program, _path ?? string.Empty);
     }
 
     private DeployRsCommand Given(string text, string source)
@@ -103,20 +96,5 @@ public sealed class DeployRsLocator
             FailureKind.NotInstalled,
             $"The deploy command's program '{words[0]}' ({source}: '{text}') is not {(words[0].Contains('/', StringComparison.Ordinal) ? "an executable file" : "on PATH")}.");
         return new DeployRsCommand([program, .. words.Skip(1)], source);
-    }
-
-    private static bool IsExecutable(string file)
-    {
-        if (!File.Exists(file))
-        {
-            return false;
-        }
-
-        if (OperatingSystem.IsWindows())
-        {
-            return true;
-        }
-
-        return (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
     }
 }

@@ -79,8 +79,7 @@ public static class LocalProgram
         foreach (var folder in (searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(folder, OperatingSystem.IsWindows() ? program + ".exe" : program);
-            if (File.Exists(candidate)
-                && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0))
+            if (IsExecutable(candidate))
             {
                 return candidate;
             }
@@ -88,4 +87,9 @@ public static class LocalProgram
 
         return null;
     }
+
+    /// <summary>Whether <paramref name="file"/> exists and someone may execute it.</summary>
+    public static bool IsExecutable(string file) =>
+        File.Exists(file)
+        && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0);
 }
