@@ -1,53 +1,84 @@
 using System.Diagnostics;
 using System.Globalization;
+using Atelier.History;
 using Atelier.Shell;
 using Atelier.Transport;
 
 namespace Atelier.Deploy;
 
 /// <summary>
-/// A service's deploy lock on its host, held from the first step of a deploy or restore to its end: the folder
-/// <c>~/.atelier/deploy-&lt;service&gt;.lock</c>, created with an atomic <c>mkdir</c> and holding who took it, when,
-/// for which commit, and a private token. Only the holder's own release removes it, so a deploy whose lock was broken
-/// never deletes its successor's. Every remote step is one run of <c>lock.sh</c> with quoted positional arguments.
+/// A service's deploy lock on its host, and the guard that comes with it: the folder
+/// <c>~/.atelier/deploy-&lt;service&gt;.lock</c>, taken under a mutex so that of two deploys (or two breakers) exactly one
+/// wins. It records who holds it, for which commit, the step reached and a private token. While the holder lives it
+/// sends heartbeats (<see cref="StartHeartbeat"/>); a guard started with the lock, detached from the SSH session, takes
+/// over when they stop for <see cref="LockRequest.GuardTimeout"/>: it stops the step left running, runs the put-back
+/// plan written by <see cref="ArmAsync"/>, records why and releases the lock. Every step of the deploy runs through
+/// <see cref="RunStepAsync"/>, which records the step and its process group first and refuses to start once the guard
+/// has taken over. Every remote call is one run of <c>lock.sh</c> with quoted positional arguments.
 /// </summary>
 public sealed class DeployLock : IAsyncDisposable
 {
     /// <summary>The script's exit code for "held by someone else".</summary>
     public const int HeldExitCode = 75;
 
+    /// <summary>The script's exit code for "the guard has taken over this deploy".</summary>
+    public const int TakenOverExitCode = 76;
+
+    /// <summary>The script's exit code for "the lock is no longer this deploy's".</summary>
+    public const int LostExitCode = 77;
+
     private const string Prefix = "atelier-lock ";
     private static readonly CommandOptions Options = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LongestPoll = TimeSpan.FromSeconds(2);
     private static readonly Lazy<string> Script = new(() => EmbeddedScript.Read("Atelier.Deploy.lock.sh"));
+    private static readonly Lazy<string> GuardScript = new(() => EmbeddedScript.Read("Atelier.Deploy.guard.sh"));
+    private static readonly Lazy<string> AppendScript = new(() => EmbeddedScript.Read("Atelier.History.append.sh"));
     private readonly IRemoteHost _host;
     private readonly IReporter _reporter;
+    private readonly CancellationTokenSource _takenOver = new();
+    private CancellationTokenSource? _beating;
+    private Task? _heartbeat;
     private int _released;
 
-    private DeployLock(IRemoteHost host, IReporter reporter, LockHolder holder, LockHolder? broken)
+    private DeployLock(IRemoteHost host, IReporter reporter, LockHolder holder, LockHolder? broken, string? notice, TimeSpan guardTimeout)
     {
         _host = host;
         _reporter = reporter;
         Holder = holder;
         BrokenHolder = broken;
+        Notice = notice;
+        GuardTimeout = guardTimeout;
     }
 
     /// <summary>This lock's own record on the host.</summary>
     public LockHolder Holder { get; }
 
-    /// <summary>The holder whose lock was broken to take this one (with <see cref="LockRequest.Break"/>), else null.</summary>
+    /// <summary>The dead holder whose lock was broken to take this one (with <see cref="LockRequest.Break"/>), else null.</summary>
     public LockHolder? BrokenHolder { get; }
+
+    /// <summary>What the guard of an earlier deploy did, when one took over since the last lock (else null).</summary>
+    public string? Notice { get; }
+
+    /// <summary>How long this holder may fall silent before its guard takes over.</summary>
+    public TimeSpan GuardTimeout { get; }
 
     public string Service => Holder.Service;
 
-    /// <summary>True once <see cref="ReleaseAsync"/> has run to its end.</summary>
+    /// <summary>Cancelled when a heartbeat finds that the guard has taken over (the client was taken for dead).</summary>
+    public CancellationToken TakenOver => _takenOver.Token;
+
+    /// <summary>True once the lock was finished or released (or found no longer ours).</summary>
     public bool IsReleased => Volatile.Read(ref _released) == 1;
 
     /// <summary>Where a service's lock lives on its host.</summary>
     public static string LockPath(string service) => $"~/.atelier/deploy-{RemoteValue.ServiceName(service)}.lock";
 
-    /// <summary>The command that takes the lock once (what runs on the host; for plans).</summary>
+    /// <summary>The interval between heartbeats for a guard timeout: a fifth of it, between 0.5 s and 5 s.</summary>
+    public static TimeSpan HeartbeatInterval(TimeSpan guardTimeout) =>
+        TimeSpan.FromTicks(Math.Clamp(guardTimeout.Ticks / 5, TimeSpan.FromMilliseconds(500).Ticks, TimeSpan.FromSeconds(5).Ticks));
+
+    /// <summary>The command that takes the lock once and starts its guard (what runs on the host; for plans).</summary>
     public static ShellCommand AcquireCommand(LockRequest request, string token, bool breakHeld)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -59,21 +90,69 @@ public sealed class DeployLock : IAsyncDisposable
             request.Operation.ToString().ToLowerInvariant(),
             RemoteValue.OneLineText(request.Holder, "lock holder", LockRequest.MaxTextLength),
             RemoteValue.OneLineText(request.Commit, "lock commit", LockRequest.MaxTextLength, allowEmpty: true),
-            breakHeld ? "break" : "wait");
+            breakHeld ? "break" : "wait",
+            Seconds(request.GuardTimeout),
+            GuardScript.Value,
+            AppendScript.Value,
+            Script.Value);
     }
 
-    /// <summary>The command that removes the lock if its owner still has <paramref name="token"/>.</summary>
-    public static ShellCommand ReleaseCommand(string service, string token) =>
-        ShellCommand.Script(Script.Value, "release", RemoteValue.ServiceName(service), Token(token));
+    /// <summary>The command that ends the lock for its holder: refused once the guard has taken over.</summary>
+    public static ShellCommand FinishCommand(string service, string token, DeployRecord? record = null) =>
+        record is null
+            ? ShellCommand.Script(Script.Value, "finish", RemoteValue.ServiceName(service), Token(token))
+            : ShellCommand.Script(Script.Value, "finish", RemoteValue.ServiceName(service), Token(token), HostHistory.Line(record));
 
-    /// <summary>The command that prints the lock's holder.</summary>
+    /// <summary>The command that prints the lock's holder and its state.</summary>
     public static ShellCommand ReadCommand(string service) =>
         ShellCommand.Script(Script.Value, "read", RemoteValue.ServiceName(service));
 
+    /// <summary>A heartbeat: tells the guard the client lives, and answers whether the guard has taken over.</summary>
+    public static ShellCommand BeatCommand(string service, string token) =>
+        ShellCommand.Script(Script.Value, "beat", RemoteValue.ServiceName(service), Token(token));
+
+    /// <summary>Stops what is left of the step the lock records (after a lost connection).</summary>
+    public static ShellCommand StopStepCommand(string service, string token) =>
+        ShellCommand.Script(Script.Value, "stop-step", RemoteValue.ServiceName(service), Token(token));
+
     /// <summary>
-    /// Takes the service's lock. When it is held: waits up to <see cref="LockRequest.Wait"/> (polling every 100 ms,
-    /// growing to 2 s), then fails with <see cref="DeployLockHeldException"/> naming the holder; with
-    /// <see cref="LockRequest.Break"/>, breaks it first and warns with the broken holder's details.
+    /// Runs <paramref name="command"/> as the step <paramref name="step"/>: the lock records the step, the
+    /// <paramref name="notes"/> (<c>key=value</c>) and the step's process group first, then refuses if the guard has
+    /// taken over, then runs the command.
+    /// </summary>
+    public static ShellCommand StepCommand(string service, string token, string step, IEnumerable<string> notes, ShellCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return ShellCommand.Script(
+            Script.Value,
+            [
+                "step", RemoteValue.ServiceName(service), Token(token), StepName(step),
+                .. notes.Select(Note), "--", command.Text,
+            ]);
+    }
+
+    /// <summary>
+    /// Arms the guard before the code moves: the <paramref name="notes"/>, the deploy's "started" history record (appended
+    /// to the host's history too), and the put-back plan, each item a step name and its command (a null command is the
+    /// health check).
+    /// </summary>
+    public static ShellCommand ArmCommand(string service, string token, IEnumerable<string> notes, DeployRecord started, IEnumerable<PutBackStep> plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return ShellCommand.Script(
+            Script.Value,
+            [
+                "arm", RemoteValue.ServiceName(service), Token(token),
+                .. notes.Select(Note), "--", HostHistory.Line(started),
+                .. plan.SelectMany(s => new[] { StepName(s.Name), s.Command?.Text ?? string.Empty }),
+            ]);
+    }
+
+    /// <summary>
+    /// Takes the service's lock and starts its guard. When it is held: waits up to <see cref="LockRequest.Wait"/>
+    /// (polling every 100 ms, growing to 2 s), then fails with <see cref="DeployLockHeldException"/> naming the holder
+    /// and whether it lives; with <see cref="LockRequest.Break"/>, a dead holder's lock is broken first (with a warning),
+    /// a live holder's never.
     /// </summary>
     /// <exception cref="RemoteValueException">A value is refused (before anything runs on the host).</exception>
     /// <exception cref="DeployLockHeldException">The lock stayed held (<c>DeployLockHeld</c>, ResourceBusy).</exception>
@@ -84,24 +163,26 @@ public sealed class DeployLock : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(reporter);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Wait, TimeSpan.Zero, nameof(request));
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.GuardTimeout, LockRequest.MinimumGuardTimeout, nameof(request));
         var token = Guid.NewGuid().ToString("N");
         var command = AcquireCommand(request, token, request.Break);
         var stopwatch = Stopwatch.StartNew();
         var poll = FirstPoll;
-        LockHolder? broken = null;
         for (var attempt = 1; ; attempt++)
         {
             var result = await host.RunAsync(command, Options, cancellationToken).ConfigureAwait(false);
             var output = Parse(result.Output);
+            LockHolder? broken = null;
             if (output.TryGetValue("broken", out var brokenFields))
             {
                 broken = LockHolder.FromFields(request.Service, brokenFields);
-                reporter.Warning($"Broke the deploy lock of {request.Service} on {host.ComputerName} held by {broken.Describe()}.");
+                reporter.Warning($"Broke the deploy lock of {request.Service} on {host.ComputerName} held by {broken.Describe()}, which was dead ({broken.Why ?? "no owner record"}).");
             }
 
             if (result.ExitCode == 0 && output.TryGetValue("acquired", out var ours))
             {
-                return Taken(host, reporter, request, token, ours, broken);
+                var notice = output.TryGetValue("notice", out var notices) ? string.Join(' ', notices) : null;
+                return Taken(host, reporter, request, token, ours, broken, notice);
             }
 
             if (result.ExitCode != HeldExitCode || !output.TryGetValue("held", out var heldFields))
@@ -113,14 +194,12 @@ public sealed class DeployLock : IAsyncDisposable
             var left = request.Wait - stopwatch.Elapsed;
             if (left <= TimeSpan.Zero)
             {
-                throw new DeployLockHeldException(host.ComputerName, holder, request.Wait);
+                throw new DeployLockHeldException(host.ComputerName, holder, request.Wait, refusedBreak: output.ContainsKey("live"));
             }
 
             if (attempt == 1)
             {
-                reporter.Verbose($"Waiting up to {Seconds(request.Wait)} for the deploy lock of {request.Service} on {host.ComputerName}, held by {holder.Describe()}.");
-                // A held lock is never broken again on a retry: it was taken by someone after the break.
-                command = AcquireCommand(request, token, breakHeld: false);
+                reporter.Verbose($"Waiting up to {Seconds(request.Wait)} s for the deploy lock of {request.Service} on {host.ComputerName}, held by {holder.Describe()}.");
             }
 
             await Task.Delay(poll < left ? poll : left, cancellationToken).ConfigureAwait(false);
@@ -128,7 +207,7 @@ public sealed class DeployLock : IAsyncDisposable
         }
     }
 
-    /// <summary>The current holder of a service's lock, or null when it is free.</summary>
+    /// <summary>The current holder of a service's lock (with whether it lives), or null when it is free.</summary>
     public static async Task<LockHolder?> ReadAsync(IRemoteHost host, string service, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -143,34 +222,134 @@ public sealed class DeployLock : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes the lock if it is still this one's (a lock broken and taken by someone else is left alone, with a
-    /// warning). Returns true when this call removed it; false when it was released before or is no longer ours.
+    /// Runs one step of the deploy on the host through the lock (see <see cref="StepCommand"/>). A non-zero exit of the
+    /// command is returned, like <see cref="IRemoteHost.RunAsync"/> does.
     /// </summary>
-    public async Task<bool> ReleaseAsync(CancellationToken cancellationToken)
+    /// <exception cref="GuardTookOverException">The guard has taken over: the step did not start.</exception>
+    /// <exception cref="DeployLockLostException">The lock is no longer this deploy's: the step did not start.</exception>
+    public async Task<CommandResult> RunStepAsync(string step, ShellCommand command, CommandOptions options, IEnumerable<string> notes, CancellationToken cancellationToken)
     {
+        var result = await _host.RunAsync(StepCommand(Service, Holder.Token!, step, notes, command), options, cancellationToken).ConfigureAwait(false);
+        ThrowIfRefused(result, step);
+        return result;
+    }
+
+    /// <summary>Arms the guard (see <see cref="ArmCommand"/>) and appends the "started" record to the host's history.</summary>
+    public async Task ArmAsync(IEnumerable<string> notes, DeployRecord started, IReadOnlyList<PutBackStep> plan, CancellationToken cancellationToken)
+    {
+        var result = await _host.RunAsync(ArmCommand(Service, Holder.Token!, notes, started, plan), Options, cancellationToken).ConfigureAwait(false);
+        ThrowIfRefused(result, "arm");
+        if (!result.Succeeded || !result.Output.Contains("atelier-lock armed", StringComparison.Ordinal))
+        {
+            throw Failure(result, $"Arming the guard of {Service} on {_host.ComputerName}");
+        }
+    }
+
+    /// <summary>
+    /// Sends a heartbeat every <see cref="HeartbeatInterval"/> until the lock is finished, from a background task over
+    /// the same connection. A heartbeat that fails (a connection lost for a moment) is retried at the next interval;
+    /// one that finds the guard has taken over cancels <see cref="TakenOver"/>.
+    /// </summary>
+    public void StartHeartbeat()
+    {
+        if (_beating is not null)
+        {
+            return;
+        }
+
+        _beating = new CancellationTokenSource();
+        var stop = _beating.Token;
+        var interval = HeartbeatInterval(GuardTimeout);
+        var options = new CommandOptions { Timeout = GuardTimeout };
+        _heartbeat = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(interval, stop).ConfigureAwait(false);
+                    var result = await _host.RunAsync(BeatCommand(Service, Holder.Token!), options, stop).ConfigureAwait(false);
+                    if (result.ExitCode is TakenOverExitCode or LostExitCode)
+                    {
+                        _reporter.Verbose($"[{Service}] heartbeat: {(result.ExitCode == TakenOverExitCode ? "the guard has taken over" : "the lock is no longer ours")}");
+                        await _takenOver.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    _reporter.Verbose($"[{Service}] heartbeat failed ({ex.Message}); trying again in {Seconds(interval)} s");
+                }
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Stops sending heartbeats (before the lock is finished), and waits for the one under way.</summary>
+    public async Task StopHeartbeatAsync()
+    {
+        if (_beating is null)
+        {
+            return;
+        }
+
+        await _beating.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _heartbeat!.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Stops what is left on the host of the step the lock records: for a step whose connection was lost.</summary>
+    public async Task StopStepAsync(CancellationToken cancellationToken)
+    {
+        var result = await _host.RunAsync(StopStepCommand(Service, Holder.Token!), Options, cancellationToken).ConfigureAwait(false);
+        ThrowIfRefused(result, "stop-step");
+        if (result.Output.Contains("atelier-lock stopped-step", StringComparison.Ordinal))
+        {
+            _reporter.Verbose($"[{Service}] stopped the processes the lost step left on {_host.ComputerName}");
+        }
+    }
+
+    /// <summary>
+    /// Ends the lock for its holder: appends <paramref name="record"/> (when given) to the host's history, stops the guard
+    /// and removes the lock, in one step. Returns <see cref="LockEnd.Finished"/>; <see cref="LockEnd.TakenOver"/> when the
+    /// guard took over first (it records the outcome and releases the lock itself); <see cref="LockEnd.Lost"/> when the
+    /// lock was no longer this deploy's.
+    /// </summary>
+    public async Task<LockEnd> FinishAsync(DeployRecord? record, CancellationToken cancellationToken)
+    {
+        await StopHeartbeatAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _released, 1) == 1)
         {
-            return false;
+            return LockEnd.Lost;
         }
 
         try
         {
-            var result = await _host.RunAsync(ReleaseCommand(Service, Holder.Token!), Options, cancellationToken).ConfigureAwait(false);
-            var output = Parse(result.Output);
-            if (result.ExitCode != 0)
+            var result = await _host.RunAsync(FinishCommand(Service, Holder.Token!, record), Options, cancellationToken).ConfigureAwait(false);
+            switch (result.ExitCode)
             {
-                throw Failure(result, $"Releasing the deploy lock of {Service} on {_host.ComputerName}");
-            }
+                case 0 when result.Output.Contains("atelier-lock finished", StringComparison.Ordinal):
+                    foreach (var line in result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        _reporter.Warning($"{_host.ComputerName}: {line.Replace("atelier: ", string.Empty, StringComparison.Ordinal)}");
+                    }
 
-            if (output.ContainsKey("released"))
-            {
-                return true;
+                    return LockEnd.Finished;
+                case TakenOverExitCode:
+                    return LockEnd.TakenOver;
+                case LostExitCode:
+                    return LockEnd.Lost;
+                default:
+                    throw Failure(result, $"Releasing the deploy lock of {Service} on {_host.ComputerName}");
             }
-
-            _reporter.Warning(output.TryGetValue("other", out var fields)
-                ? $"The deploy lock of {Service} on {_host.ComputerName} was broken while this {Holder.Operation} held it; it is now held by {LockHolder.FromFields(Service, fields).Describe()} and was left to them."
-                : $"The deploy lock of {Service} on {_host.ComputerName} was broken while this {Holder.Operation} held it.");
-            return false;
         }
         catch
         {
@@ -179,20 +358,59 @@ public sealed class DeployLock : IAsyncDisposable
         }
     }
 
-    /// <summary>Releases the lock; a failure is reported as a warning, never thrown over the caller's own error.</summary>
+    /// <summary>
+    /// Removes the lock if it is still this one's, recording nothing (a lock broken and taken by someone else, or taken
+    /// over by its guard, is left alone, with a warning). Returns true when this call removed it.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(CancellationToken cancellationToken)
+    {
+        if (IsReleased)
+        {
+            return false;
+        }
+
+        switch (await FinishAsync(null, cancellationToken).ConfigureAwait(false))
+        {
+            case LockEnd.Finished:
+                return true;
+            case LockEnd.TakenOver:
+                _reporter.Warning($"The guard of this {Holder.Operation} of {Service} on {_host.ComputerName} has taken over; it releases the lock when it is done.");
+                return false;
+            default:
+                var now = await ReadAsync(_host, Service, cancellationToken).ConfigureAwait(false);
+                _reporter.Warning(now is not null
+                    ? $"The deploy lock of {Service} on {_host.ComputerName} was broken while this {Holder.Operation} held it; it is now held by {now.Describe()} and was left to them."
+                    : $"The deploy lock of {Service} on {_host.ComputerName} was broken while this {Holder.Operation} held it.");
+                return false;
+        }
+    }
+
+    /// <summary>Releases the lock if nothing ended it; a failure is reported as a warning, never thrown over the caller's own error.</summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+            if (!IsReleased)
+            {
+                await ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await StopHeartbeatAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            _reporter.Warning($"Could not release the deploy lock of {Service} on {_host.ComputerName} ({ex.Message}); the next deploy will need -BreakLock.");
+            _reporter.Warning($"Could not release the deploy lock of {Service} on {_host.ComputerName} ({ex.Message}); its guard releases it after {Seconds(GuardTimeout)} s without a heartbeat.");
+        }
+        finally
+        {
+            _beating?.Dispose();
+            _takenOver.Dispose();
         }
     }
 
-    private static DeployLock Taken(IRemoteHost host, IReporter reporter, LockRequest request, string token, List<string> fields, LockHolder? broken)
+    private static DeployLock Taken(IRemoteHost host, IReporter reporter, LockRequest request, string token, List<string> fields, LockHolder? broken, string? notice)
     {
         var holder = LockHolder.FromFields(request.Service, fields);
         if (holder.Token != token)
@@ -200,8 +418,27 @@ public sealed class DeployLock : IAsyncDisposable
             throw new AtelierException("DeployLockFailed", FailureKind.OperationFailed, $"The deploy lock of {request.Service} on {host.ComputerName} was taken, but its record does not carry this deploy's token.");
         }
 
-        reporter.Verbose($"Took the deploy lock of {request.Service} on {host.ComputerName} ({LockPath(request.Service)}).");
-        return new DeployLock(host, reporter, holder, broken);
+        reporter.Verbose($"Took the deploy lock of {request.Service} on {host.ComputerName} ({LockPath(request.Service)}); its guard takes over after {Seconds(request.GuardTimeout)} s without a heartbeat.");
+        if (notice is not null)
+        {
+            reporter.Warning($"{request.Service} on {host.ComputerName}: the guard of an earlier deploy took over: {notice}");
+        }
+
+        return new DeployLock(host, reporter, holder, broken, notice, request.GuardTimeout);
+    }
+
+    private void ThrowIfRefused(CommandResult result, string step)
+    {
+        if (result.ExitCode == TakenOverExitCode && (result.Error.Contains("the guard has taken over", StringComparison.Ordinal) || result.Output.Contains("atelier-lock taken-over", StringComparison.Ordinal)))
+        {
+            _takenOver.Cancel();
+            throw new GuardTookOverException(Service, _host.ComputerName, step);
+        }
+
+        if (result.ExitCode == LostExitCode && (result.Error.Contains("is no longer this deploy's", StringComparison.Ordinal) || result.Output.Contains("atelier-lock lost", StringComparison.Ordinal)))
+        {
+            throw new DeployLockLostException(Service, _host.ComputerName, step);
+        }
     }
 
     /// <summary>Groups the script's <c>atelier-lock &lt;tag&gt; [key=value]</c> lines by tag.</summary>
@@ -239,18 +476,54 @@ public sealed class DeployLock : IAsyncDisposable
     private static string Token(string token) =>
         token.Length is > 0 and <= 64 && token.All(char.IsAsciiHexDigitLower) ? token : throw new ArgumentException("A lock token is 1 to 64 lowercase hexadecimal digits.", nameof(token));
 
-    internal static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+    /// <summary>A step name as the lock records it: lowercase letters, spaces and colons (e.g. <c>rollback: build</c>).</summary>
+    private static string StepName(string step) =>
+        step.Length is > 0 and <= 64 && step.All(c => c is (>= 'a' and <= 'z') or ' ' or ':')
+            ? step
+            : throw new ArgumentException($"A step name is 1 to 64 lowercase letters, spaces and colons: '{step}'.", nameof(step));
+
+    /// <summary>A <c>key=value</c> note: a lowercase key, and one line of value.</summary>
+    private static string Note(string note)
+    {
+        var equals = note.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0 || !note[..equals].All(char.IsAsciiLetterLower))
+        {
+            throw new ArgumentException($"A lock note is key=value with a lowercase key: '{note}'.", nameof(note));
+        }
+
+        RemoteValue.OneLineText(note[(equals + 1)..], "lock note", 2000, allowEmpty: true);
+        return note;
+    }
+
+    internal static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 }
 
-/// <summary>A service's deploy lock stayed held by another deploy or restore (<c>DeployLockHeld</c>).</summary>
+/// <summary>How <see cref="DeployLock.FinishAsync"/> ended.</summary>
+public enum LockEnd
+{
+    /// <summary>The holder ended it: recorded, guard stopped, lock removed.</summary>
+    Finished,
+
+    /// <summary>The guard took over first: it records the outcome and releases the lock itself.</summary>
+    TakenOver,
+
+    /// <summary>The lock was no longer this holder's (broken by someone else, or removed by hand).</summary>
+    Lost,
+}
+
+/// <summary>One item of a put-back plan: a step name and its command; a null command is the health check.</summary>
+public sealed record PutBackStep(string Name, ShellCommand? Command);
+
+/// <summary>A service's deploy lock stayed held by another deploy or restore, or its live holder was not broken (<c>DeployLockHeld</c>).</summary>
 public sealed class DeployLockHeldException : AtelierException
 {
-    public DeployLockHeldException(string computerName, LockHolder holder, TimeSpan waited)
-        : base("DeployLockHeld", FailureKind.ResourceBusy, Describe(computerName, holder, waited))
+    public DeployLockHeldException(string computerName, LockHolder holder, TimeSpan waited, bool refusedBreak = false)
+        : base("DeployLockHeld", FailureKind.ResourceBusy, Describe(computerName, holder, waited, refusedBreak))
     {
         ComputerName = computerName;
         Holder = holder;
         Waited = waited;
+        RefusedBreak = refusedBreak;
     }
 
     public string ComputerName { get; }
@@ -259,12 +532,34 @@ public sealed class DeployLockHeldException : AtelierException
 
     public TimeSpan Waited { get; }
 
-    private static string Describe(string computerName, LockHolder holder, TimeSpan waited)
+    /// <summary>True when -BreakLock was asked for and refused because the holder lives.</summary>
+    public bool RefusedBreak { get; }
+
+    private static string Describe(string computerName, LockHolder holder, TimeSpan waited, bool refusedBreak)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        var wait = waited > TimeSpan.Zero
-            ? $" Waited {DeployLock.Seconds(waited)} for it."
-            : " Use -LockWait to wait for it.";
-        return $"The deploy lock of {holder.Service} on {computerName} ({DeployLock.LockPath(holder.Service)}) is held by {holder.Describe()}.{wait} If that deploy is dead, run again with -BreakLock.";
+        var wait = waited > TimeSpan.Zero ? $" Waited {DeployLock.Seconds(waited)} s for it." : " Use -LockWait to wait for it.";
+        var head = $"The deploy lock of {holder.Service} on {computerName} ({DeployLock.LockPath(holder.Service)}) is held by {holder.Describe()}";
+        return holder.Alive switch
+        {
+            true when refusedBreak => $"{head}, which is alive: {holder.Why}. -BreakLock breaks only a dead holder's lock.{wait}",
+            true => $"{head}, which is alive: {holder.Why}.{wait}",
+            false => $"{head}, which is dead ({holder.Why}). Run again with -BreakLock to break it.",
+            _ => $"{head}.{wait} If that deploy is dead, run again with -BreakLock.",
+        };
     }
+}
+
+/// <summary>The deploy's guard took over (the client was silent longer than the guard timeout): the step did not run.</summary>
+public sealed class GuardTookOverException(string service, string computerName, string step)
+    : AtelierException("GuardTookOver", FailureKind.OperationFailed, $"The guard of the deploy of {service} on {computerName} has taken over (this client was silent longer than the guard timeout); the {step} step did not run.")
+{
+    public string Step { get; } = step;
+}
+
+/// <summary>The lock is no longer this deploy's (broken by someone else): the step did not run.</summary>
+public sealed class DeployLockLostException(string service, string computerName, string step)
+    : AtelierException("DeployLockLost", FailureKind.OperationFailed, $"The deploy lock of {service} on {computerName} is no longer this deploy's (it was broken); the {step} step did not run.")
+{
+    public string Step { get; } = step;
 }

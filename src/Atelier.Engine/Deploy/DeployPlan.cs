@@ -52,6 +52,9 @@ public sealed record DeployRequest
 
     public bool BreakLock { get; init; }
 
+    /// <summary>How long this client may fall silent before the host's guard takes over and puts the service back.</summary>
+    public TimeSpan GuardTimeout { get; init; } = LockRequest.DefaultGuardTimeout;
+
     /// <summary>Snapshots of the database to keep.</summary>
     public int KeepSnapshots { get; init; } = SnapshotRequest.DefaultKeep;
 
@@ -82,6 +85,11 @@ public sealed record DeployRequest
         if (BuildCommand is not null)
         {
             RemoteValue.OneLineText(BuildCommand, "build command", 1000);
+        }
+
+        if (GuardTimeout < LockRequest.MinimumGuardTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(GuardTimeout), GuardTimeout, $"The guard timeout must be at least {LockRequest.MinimumGuardTimeout.TotalSeconds} s.");
         }
 
         return this;
@@ -154,6 +162,37 @@ public static class DeployCommands
         var unit = RemoteValue.ServiceName(service) + ".service";
         var path = RemoteValue.Path(systemctlPath, "systemctl path");
         return ShellCommand.Format($"if [ -x {path} ]; then exec sudo -n {path} {verb} {unit}; else exec sudo -n systemctl {verb} {unit}; fi");
+    }
+
+    /// <summary>
+    /// The put-back sequence, as the client's rollback, a restore and the host's guard all run it: stop the unit, put
+    /// the snapshot back (when there is one and a database), move the code to <paramref name="commit"/>, install, build,
+    /// start, and check health (the last item, without a command). Each step is named with <paramref name="prefix"/>
+    /// (<c>rollback: </c> for a deploy's rollback). <paramref name="tag"/> names the operation's temporary files.
+    /// </summary>
+    public static IReadOnlyList<PutBackStep> PutBack(DeployRequest request, string commit, string? snapshotPath, string tag, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var steps = new List<PutBackStep> { new(prefix + "stop", Systemctl("stop", request.Service, request.SystemctlPath)) };
+        if (snapshotPath is not null && request.DbPath is not null)
+        {
+            steps.Add(new(prefix + "database", RestoreDatabase(snapshotPath, request.DbPath)));
+        }
+
+        steps.Add(new(prefix + "checkout", Checkout(commit)));
+        if (Install(request) is { } install)
+        {
+            steps.Add(new(prefix + "install", install));
+        }
+
+        if (Build(request) is { } build)
+        {
+            steps.Add(new(prefix + "build", build));
+        }
+
+        steps.Add(new(prefix + "start", Systemctl("start", request.Service, request.SystemctlPath)));
+        steps.Add(new(prefix + "health", null));
+        return steps;
     }
 
     /// <summary>

@@ -24,8 +24,23 @@ public sealed record LockRequest(string Service, LockOperation Operation, string
     /// <summary>How long to wait for a held lock; zero fails at once with the holder's details.</summary>
     public TimeSpan Wait { get; init; } = TimeSpan.Zero;
 
-    /// <summary>Breaks a held lock first (its holder is reported as a warning): for a lock left by a dead deploy.</summary>
+    /// <summary>
+    /// Breaks a held lock first when its holder is dead (no heartbeat, no guard, no step running; the broken holder is
+    /// reported as a warning). A live holder is never broken: the acquire fails naming it.
+    /// </summary>
     public bool Break { get; init; }
+
+    /// <summary>
+    /// How long the client may fall silent before the host's guard takes over: it then stops the step left running,
+    /// puts the service back, records why and releases the lock.
+    /// </summary>
+    public TimeSpan GuardTimeout { get; init; } = DefaultGuardTimeout;
+
+    /// <summary>The guard timeout when none is given.</summary>
+    public static readonly TimeSpan DefaultGuardTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The shortest guard timeout: a client must be able to send a heartbeat in time over a slow link.</summary>
+    public static readonly TimeSpan MinimumGuardTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>
     /// Who is asking, for the lock's record: in GitHub Actions the actor and the run's URL, else <c>user@machine</c>.

@@ -47,6 +47,9 @@ public sealed class ServiceDeployResult
     /// <summary>Why it failed: the step's output tail and, for the app, its last journal lines.</summary>
     public string? Error { get; set; }
 
+    /// <summary>What the guard of an earlier deploy did, when one took over since the last deploy (else null).</summary>
+    public string? Notice { get; set; }
+
     public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
 
     public TimeSpan Duration { get; set; }

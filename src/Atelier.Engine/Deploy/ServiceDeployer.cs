@@ -8,9 +8,11 @@ using Atelier.Transport;
 namespace Atelier.Deploy;
 
 /// <summary>
-/// Deploys one service over one connection: lock, fetch, snapshot the database, move the code, install, build,
-/// restart, check health; and when anything after the fetch fails, roll back (stop, database, code, install, build,
-/// start) and check health again. Every deploy is recorded on the host and on this machine.
+/// Deploys one service over one connection: lock (which starts the host's guard), fetch, snapshot the database, arm
+/// the guard and record the start, move the code, install, build, restart, check health; and when anything after the
+/// code moved fails, roll back (stop, database, code, install, build, start) and check health again. A rollback, once it
+/// has begun, runs to its end whatever the caller does; if this client dies, the guard on the host finishes it. Every
+/// operation is recorded on the host (a "started" record before the code moves, closed with the outcome) and here.
 /// </summary>
 public sealed class ServiceDeployer
 {
@@ -31,7 +33,8 @@ public sealed class ServiceDeployer
     public static IEnumerable<(string Step, string Command)> Plan(DeployRequest request)
     {
         request.Validate();
-        yield return ("lock", DeployLock.LockPath(request.Service) + (request.BreakLock ? " (breaking a held lock)" : string.Empty));
+        yield return ("lock", DeployLock.LockPath(request.Service) + (request.BreakLock ? " (breaking the lock of a dead holder)" : string.Empty)
+            + $", with a guard that puts the service back after {DeployLock.Seconds(request.GuardTimeout)} s without a heartbeat");
         yield return ("fetch", DeployCommands.Fetch(request.Branch).Text);
         if (request.DbPath is not null)
         {
@@ -40,6 +43,7 @@ public sealed class ServiceDeployer
             yield return ("snapshot", "sh -c '<Backup-ServiceDb snapshot script>'" + snapshot[snapshot.LastIndexOf("' atelier ", StringComparison.Ordinal)..][1..]);
         }
 
+        yield return ("arm", "write the put-back plan for the guard and a \"Started\" record to ~/.atelier/deploys.jsonl");
         yield return ("checkout", $"cd ~/app && git reset --quiet --hard <origin/{request.Branch}>");
         if (DeployCommands.Install(request) is { } install)
         {
@@ -52,53 +56,57 @@ public sealed class ServiceDeployer
         }
 
         yield return ("restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath).Text);
-        yield return ("health", request.HealthUrl is null ? $"systemctl show {request.Service}.service (active, running, not restarting)" : $"GET {request.HealthUrl}");
+        yield return ("health", (request.HealthUrl is null ? $"systemctl show {request.Service}.service (active, running, not restarting)" : $"GET {request.HealthUrl}")
+            + ", watching the unit: a crash after the restart fails the step at once");
     }
 
     public async Task<ServiceDeployResult> DeployAsync(DeployRequest request, CancellationToken cancellationToken)
     {
         request.Validate();
         var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, DbPath = request.DbPath };
-        await LockedAsync(request, result, LockOperation.Deploy, async () =>
-        {
-            var fetched = await RunStepAsync(result, "fetch", DeployCommands.Fetch(request.Branch), cancellationToken).ConfigureAwait(false);
-            var commits = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            result.PreviousCommit = commits[^2];
-            result.NewCommit = commits[^1];
-            if (result.PreviousCommit == result.NewCommit && !request.Force)
-            {
-                result.Health = await CheckHealthAsync(request, cancellationToken).ConfigureAwait(false);
-                if (result.Health.Healthy)
-                {
-                    result.Status = DeployStatus.NoChange;
-                    return;
-                }
-
-                _reporter.Warning($"{request.Service}: origin/{request.Branch} is already deployed but unhealthy ({result.Health.Detail}): deploying it again.");
-            }
-
-            await DeployChangesAsync(request, result, cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+        await GuardedAsync(request, result, LockOperation.Deploy, session => DeployStepsAsync(request, session, cancellationToken), cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> holding the service's deploy lock. A failure that escapes it (the lock, the
-    /// connection, a step before anything changed) makes the result Failed; the lock is always released and the
-    /// result always recorded.
+    /// Restores a service on demand: by default to the commit before its newest unfinished deploy (one whose client and
+    /// guard died), else before its last successful one (from the host's history), with the snapshot that deploy took;
+    /// or to <paramref name="commit"/> with <paramref name="snapshotPath"/>. The database is left alone when
+    /// <paramref name="skipDatabase"/> is set. Takes the lock (and its guard) like a deploy; once the unit is stopped,
+    /// the restore runs to its end.
     /// </summary>
-    private async Task LockedAsync(DeployRequest request, ServiceDeployResult result, LockOperation operation, Func<Task> body, CancellationToken cancellationToken)
+    public async Task<ServiceDeployResult> RestoreAsync(DeployRequest request, string? commit, string? snapshotPath, bool skipDatabase, CancellationToken cancellationToken)
+    {
+        request.Validate();
+        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, Operation = DeployOperation.Restore };
+        await GuardedAsync(request, result, LockOperation.Restore, session => RestoreStepsAsync(request, session, commit, snapshotPath, skipDatabase, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> holding the service's lock, with its guard and heartbeat. A failure that escapes it
+    /// (the lock, a step before anything changed) makes the result Failed. The lock always ends with the outcome record
+    /// (or, when the guard took over, with the guard's), and the outcome is recorded here too.
+    /// </summary>
+    private async Task GuardedAsync(DeployRequest request, ServiceDeployResult result, LockOperation operation, Func<DeploySession, Task> body, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        DeployLock? deployLock = null;
+        DeploySession? session = null;
         try
         {
-            deployLock = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
+            var lease = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
                 _host,
-                new LockRequest(request.Service, operation, request.Holder) { Wait = request.LockWait, Break = request.BreakLock },
+                new LockRequest(request.Service, operation, request.Holder) { Wait = request.LockWait, Break = request.BreakLock, GuardTimeout = request.GuardTimeout },
                 _reporter,
                 cancellationToken)).ConfigureAwait(false);
-            await body().ConfigureAwait(false);
+            session = new DeploySession(_host, _reporter, _options, lease, result);
+            result.Notice = lease.Notice;
+            lease.StartHeartbeat();
+            await body(session).ConfigureAwait(false);
+        }
+        catch (GuardTookOverException)
+        {
+            // The guard decides the outcome; FinishAsync below waits for it and reads it.
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -116,38 +124,104 @@ public sealed class ServiceDeployer
         finally
         {
             result.Duration = stopwatch.Elapsed;
-            if (deployLock is not null)
+            var outcome = Record(request, result, session);
+            if (session is not null)
             {
-                await deployLock.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    await session.FinishAsync(outcome).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    _reporter.Warning($"{result.Service}: the outcome could not be recorded on {result.ComputerName}, nor the lock released ({ex.Message}); its guard releases it after {DeployLock.Seconds(request.GuardTimeout)} s without a heartbeat.");
+                }
+
+                await session.Lease.DisposeAsync().ConfigureAwait(false);
+                outcome = Record(request, result, session);
+            }
+            else
+            {
+                await RecordOnHostAsync(outcome).ConfigureAwait(false);
             }
 
-            await RecordAsync(request, result).ConfigureAwait(false);
+            RecordHere(outcome);
         }
     }
 
-    private async Task DeployChangesAsync(DeployRequest request, ServiceDeployResult result, CancellationToken cancellationToken)
+    private async Task DeployStepsAsync(DeployRequest request, DeploySession session, CancellationToken cancellationToken)
     {
+        var result = session.Result;
+        var fetched = await session.StepAsync("fetch", DeployCommands.Fetch(request.Branch), cancellationToken).ConfigureAwait(false);
+        var commits = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        result.PreviousCommit = commits[^2];
+        result.NewCommit = commits[^1];
+        session.Note("commit=" + result.NewCommit);
+
+        // What the history says matters when the lock was taken from a dead holder, and before calling anything unchanged.
+        IReadOnlyList<DeployRecord> history = [];
+        if (session.Lease.BrokenHolder is not null || (result.PreviousCommit == result.NewCommit && !request.Force))
+        {
+            history = await new HostHistory(_host, _reporter, _options with { OnLine = null }).ReadAsync(request.Service, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (DeployHistory.Unfinished(history) is { } unfinished && unfinished.Id != session.RecordId)
+            {
+                var closed = await PutBackUnfinishedAsync(request, session, unfinished, result.PreviousCommit).ConfigureAwait(false);
+                result.PreviousCommit = (await session.StepAsync("current", DeployCommands.Current(), cancellationToken).ConfigureAwait(false)).Output.Trim();
+                history = DeployHistory.Merge([.. history, closed]);
+            }
+        }
+
+        if (result.PreviousCommit == result.NewCommit && !request.Force)
+        {
+            var last = DeployHistory.LastFinishedOf(history, result.NewCommit);
+            if (last is null || last.Status is DeployStatus.Succeeded or DeployStatus.NoChange)
+            {
+                result.Health = await CheckHealthAsync(request, null, cancellationToken).ConfigureAwait(false);
+                if (result.Health.Healthy)
+                {
+                    result.Status = DeployStatus.NoChange;
+                    return;
+                }
+
+                _reporter.Warning($"{request.Service}: origin/{request.Branch} is already deployed but unhealthy ({result.Health.Detail}): deploying it again.");
+            }
+            else
+            {
+                _reporter.Warning($"{request.Service}: origin/{request.Branch} ({result.NewCommit}) is checked out, but its last deploy ended {last.Status}: deploying it again.");
+            }
+        }
+
+        await DeployChangesAsync(request, session, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeployChangesAsync(DeployRequest request, DeploySession session, CancellationToken cancellationToken)
+    {
+        var result = session.Result;
         var codeMoved = false;
         try
         {
             if (request.DbPath is not null)
             {
-                var snapshot = await TimedAsync(result, "snapshot", () => new RemoteSnapshotter(_host, _options)
-                    .TakeAsync(new SnapshotRequest(request.Service, request.DbPath, request.KeepSnapshots), cancellationToken)).ConfigureAwait(false);
-                result.SnapshotPath = snapshot.Path;
+                var snapshotRequest = new SnapshotRequest(request.Service, request.DbPath, request.KeepSnapshots);
+                var taken = await session.StepAsync("snapshot", RemoteSnapshotter.Command(snapshotRequest), cancellationToken).ConfigureAwait(false);
+                result.SnapshotPath = RemoteSnapshotter.Read(taken, snapshotRequest, _host.ComputerName).Path;
             }
 
             if (result.PreviousCommit != result.NewCommit)
             {
-                var log = await RunStepAsync(result, "commits", DeployCommands.Log(result.PreviousCommit!, result.NewCommit!), cancellationToken).ConfigureAwait(false);
+                var log = await session.StepAsync("commits", DeployCommands.Log(result.PreviousCommit!, result.NewCommit!), cancellationToken).ConfigureAwait(false);
                 result.Commits = log.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }
 
-            codeMoved = true; // from here on, a stop leaves the service half deployed unless it is rolled back
-            await RunStepAsync(result, "checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken).ConfigureAwait(false);
-            await InstallAndBuildAsync(request, result, string.Empty, cancellationToken).ConfigureAwait(false);
-            await RunStepAsync(result, "restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
-            result.Health = await TimedAsync(result, "health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
+            // Before the code moves: the guard learns how to put it back, and the host's history that a deploy started.
+            NoteGuard(request, session, session.RecordId, result.PreviousCommit!, result.SnapshotPath, request.DbPath);
+            await session.ArmAsync(Started(request, result, session, "checkout"), DeployCommands.PutBack(request, result.PreviousCommit!, result.SnapshotPath, session.Token, "rollback: ")).ConfigureAwait(false);
+
+            codeMoved = true;
+            await session.StepAsync("checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken, notes: "moved=yes").ConfigureAwait(false);
+            await InstallAndBuildAsync(request, session, string.Empty, cancellationToken).ConfigureAwait(false);
+            await session.StepAsync("restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
+            var baseline = await ReadUnitAsync(request, session, "health", cancellationToken).ConfigureAwait(false);
+            result.Health = await TimedAsync(result, "health", () => CheckHealthAsync(request, baseline, cancellationToken)).ConfigureAwait(false);
             if (!result.Health.Healthy)
             {
                 throw new DeployStepException("health", Describe(result.Health));
@@ -155,47 +229,48 @@ public sealed class ServiceDeployer
 
             result.Status = DeployStatus.Succeeded;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not GuardTookOverException)
         {
             result.FailedStep = ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name;
             result.Error = ex.Message;
+            if (!codeMoved || session.Unreachable)
+            {
+                // Nothing changed on the host (a failed snapshot, fetch...), or it cannot be reached: its guard acts.
+                result.Status = codeMoved ? DeployStatus.RollbackFailed : DeployStatus.Failed;
+                return;
+            }
+
             _reporter.Warning($"{request.Service}: the {result.FailedStep} step failed; rolling back to {result.PreviousCommit}.");
-            await RollBackAsync(request, result, cancellationToken).ConfigureAwait(false);
+            await RollBackAsync(request, session).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (codeMoved && cancellationToken.IsCancellationRequested)
         {
-            // Stopped (Ctrl+C) after the code moved: put the service back before letting go, within a limit of its own.
+            // Stopped (Ctrl+C) after the code moved: put the service back before letting go.
             result.FailedStep = result.Steps.LastOrDefault()?.Name;
             result.Error = $"Stopped during the {result.FailedStep} step.";
             _reporter.Warning($"{request.Service}: stopped during the {result.FailedStep} step; rolling back to {result.PreviousCommit} first.");
-            using var limit = new CancellationTokenSource(StopRollbackLimit);
-            try
-            {
-                await RollBackAsync(request, result, limit.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                result.Status = DeployStatus.RollbackFailed;
-                result.Error += $"\nThe rollback did not finish within {StopRollbackLimit.TotalMinutes:0} minutes.";
-            }
-
+            await RollBackAsync(request, session).ConfigureAwait(false);
             throw;
         }
     }
 
-    /// <summary>How long the rollback of a deploy stopped half way may take.</summary>
-    public static readonly TimeSpan StopRollbackLimit = TimeSpan.FromMinutes(5);
-
-    private async Task RollBackAsync(DeployRequest request, ServiceDeployResult result, CancellationToken cancellationToken)
+    /// <summary>The client's own rollback: the put-back plan the guard holds, run to its end (no caller can cancel it).</summary>
+    private async Task RollBackAsync(DeployRequest request, DeploySession session)
     {
+        var result = session.Result;
         try
         {
-            var healthy = await PutBackAsync(request, result, result.PreviousCommit!, result.SnapshotPath, "rollback: ", cancellationToken).ConfigureAwait(false);
+            var plan = DeployCommands.PutBack(request, result.PreviousCommit!, result.SnapshotPath, session.Token, "rollback: ");
+            var healthy = await PutBackAsync(request, session, plan, CancellationToken.None).ConfigureAwait(false);
             result.Status = healthy ? DeployStatus.RolledBack : DeployStatus.RollbackFailed;
             if (!healthy)
             {
                 result.Error += $"\nAfter the rollback the service is still unhealthy: {Describe(result.Health!)}";
             }
+        }
+        catch (GuardTookOverException)
+        {
+            throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -205,120 +280,168 @@ public sealed class ServiceDeployer
     }
 
     /// <summary>
-    /// Stop, put the snapshot back (when there is one and a database), move the code to <paramref name="commit"/>,
-    /// install, build, start, check health: the rollback of a deploy, and a restore on demand.
+    /// Runs a put-back plan (<see cref="DeployCommands.PutBack"/>) and returns whether the service is healthy after it.
+    /// <paramref name="cancellationToken"/> counts only until the unit is stopped: from then on nothing cancels it before
+    /// the unit runs a known commit again. When a step after the stop fails, the unit is started all the same.
     /// </summary>
-    private async Task<bool> PutBackAsync(DeployRequest request, ServiceDeployResult result, string commit, string? snapshotPath, string prefix, CancellationToken cancellationToken)
+    private async Task<bool> PutBackAsync(DeployRequest request, DeploySession session, IReadOnlyList<PutBackStep> plan, CancellationToken cancellationToken)
     {
-        await RunStepAsync(result, prefix + "stop", DeployCommands.Systemctl("stop", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
-        if (snapshotPath is not null && request.DbPath is not null)
+        var stopped = false;
+        try
         {
-            await RunStepAsync(result, prefix + "database", DeployCommands.RestoreDatabase(snapshotPath, request.DbPath), cancellationToken).ConfigureAwait(false);
+            foreach (var step in plan)
+            {
+                var token = stopped ? CancellationToken.None : cancellationToken;
+                if (step.Command is null)
+                {
+                    var baseline = await ReadUnitAsync(request, session, step.Name, token).ConfigureAwait(false);
+                    session.Result.Health = await TimedAsync(session.Result, step.Name, () => CheckHealthAsync(request, baseline, token)).ConfigureAwait(false);
+                    return session.Result.Health.Healthy;
+                }
+
+                var isStop = step.Name.EndsWith("stop", StringComparison.Ordinal);
+                string[] notes = isStop ? ["moved=yes"] : [];
+                await session.StepAsync(step.Name, step.Command, token, again: true, notes).ConfigureAwait(false);
+                stopped |= isStop;
+            }
+
+            return false;
+        }
+        catch (Exception ex) when (stopped && ex is not GuardTookOverException && !session.Unreachable)
+        {
+            // A down service helps nobody: start whatever is there, and let the failure speak.
+            if (plan.FirstOrDefault(s => s.Name.EndsWith("start", StringComparison.Ordinal)) is { Command: { } start } startStep)
+            {
+                try
+                {
+                    await session.StepAsync(startStep.Name, start, CancellationToken.None, again: true).ConfigureAwait(false);
+                }
+                catch (Exception startFailed) when (startFailed is not GuardTookOverException)
+                {
+                    _reporter.Verbose($"[{request.Service}] starting the unit after the failure failed too: {startFailed.Message}");
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task RestoreStepsAsync(DeployRequest request, DeploySession session, string? commit, string? snapshotPath, bool skipDatabase, CancellationToken cancellationToken)
+    {
+        var result = session.Result;
+        result.PreviousCommit = (await session.StepAsync("current", DeployCommands.Current(), cancellationToken).ConfigureAwait(false)).Output.Trim();
+        var history = await new HostHistory(_host, _reporter, _options with { OnLine = null }).ReadAsync(request.Service, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var unfinished = DeployHistory.Unfinished(history);
+        var dbPath = request.DbPath;
+        if (commit is null)
+        {
+            var last = DeployHistory.LastRestorable(history)
+                ?? throw new AtelierException("NothingToRestore", FailureKind.NotFound, $"{request.Service} on {_host.ComputerName} has no successful or unfinished deploy in its history to restore from: give -Commit.");
+            commit = last.PreviousCommit!;
+            snapshotPath ??= last.SnapshotPath;
+            dbPath ??= last.DbPath;
+            _reporter.Verbose(last.IsUnfinished
+                ? $"[{request.Service}] restoring to {commit}, from the unfinished deploy of {last.NewCommit} at {last.StartedAt:u} (lost at its {last.Step} step)"
+                : $"[{request.Service}] restoring to {commit}, from the deploy of {last.NewCommit} at {last.StartedAt:u}");
         }
 
-        await RunStepAsync(result, prefix + "checkout", DeployCommands.Checkout(commit), cancellationToken).ConfigureAwait(false);
-        await InstallAndBuildAsync(request, result, prefix, cancellationToken).ConfigureAwait(false);
-        await RunStepAsync(result, prefix + "start", DeployCommands.Systemctl("start", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
-        result.Health = await TimedAsync(result, prefix + "health", () => CheckHealthAsync(request, cancellationToken)).ConfigureAwait(false);
-        return result.Health.Healthy;
+        result.NewCommit = RemoteValue.Commit(commit, "commit to restore");
+        result.SnapshotPath = skipDatabase ? null : snapshotPath;
+        result.DbPath = skipDatabase ? null : dbPath;
+        if (result.SnapshotPath is not null && result.DbPath is null)
+        {
+            throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: give -DbPath, the database the snapshot {result.SnapshotPath} goes back to (or -SkipDatabase).");
+        }
+
+        var restore = request with { DbPath = result.DbPath };
+        session.Note("commit=" + result.NewCommit);
+        NoteGuard(restore, session, session.RecordId, result.PreviousCommit, result.SnapshotPath, result.DbPath);
+        var plan = DeployCommands.PutBack(restore, result.NewCommit, result.SnapshotPath, session.Token, string.Empty);
+        await session.ArmAsync(Started(restore, result, session, plan[0].Name), plan).ConfigureAwait(false);
+        var healthy = await PutBackAsync(restore, session, plan, cancellationToken).ConfigureAwait(false);
+        result.Status = healthy ? DeployStatus.Succeeded : DeployStatus.Failed;
+        if (!healthy)
+        {
+            result.FailedStep = "health";
+            result.Error = Describe(result.Health!);
+        }
+
+        if (unfinished is not null)
+        {
+            await RecordOnHostAsync(Closed(unfinished, result)).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
-    /// Restores a service on demand: by default to the commit before its last successful deploy (from the host's
-    /// history), with the snapshot that deploy took; or to <paramref name="commit"/> with <paramref name="snapshotPath"/>.
-    /// The database is left alone when <paramref name="skipDatabase"/> is set. Takes the lock like a deploy.
+    /// A deploy that finds an unfinished one (its client and its guard died) puts it back first: to its previous commit,
+    /// with its snapshot, the guard's own sequence; then closes its record.
     /// </summary>
-    public async Task<ServiceDeployResult> RestoreAsync(DeployRequest request, string? commit, string? snapshotPath, bool skipDatabase, CancellationToken cancellationToken)
+    private async Task<DeployRecord> PutBackUnfinishedAsync(DeployRequest request, DeploySession session, DeployRecord unfinished, string? head)
     {
-        request.Validate();
-        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, Operation = DeployOperation.Restore };
-        await LockedAsync(request, result, LockOperation.Restore, async () =>
+        if (head == unfinished.PreviousCommit || unfinished.PreviousCommit is null)
         {
-            result.PreviousCommit = (await RunStepAsync(result, "current", DeployCommands.Current(), cancellationToken).ConfigureAwait(false)).Output.Trim();
-            var dbPath = request.DbPath;
-            if (commit is null)
-            {
-                var records = await new HostHistory(_host, _reporter, _options with { OnLine = null }).ReadAsync(request.Service, cancellationToken: cancellationToken).ConfigureAwait(false);
-                var last = DeployHistory.LastRestorable(records)
-                    ?? throw new AtelierException("NothingToRestore", FailureKind.NotFound, $"{request.Service} on {_host.ComputerName} has no successful deploy in its history to restore from: give -Commit.");
-                commit = last.PreviousCommit!;
-                snapshotPath ??= last.SnapshotPath;
-                dbPath ??= last.DbPath;
-                _reporter.Verbose($"[{request.Service}] restoring to {commit}, from the deploy of {last.NewCommit} at {last.StartedAt:u}");
-            }
+            _reporter.Warning($"{request.Service}: the {unfinished.Operation.ToLowerInvariant()} of {unfinished.NewCommit} by {unfinished.By} at {unfinished.StartedAt:u} never finished (lost at its {unfinished.Step} step), but its code had not moved: closing its record.");
+            var untouched = Closed(unfinished, null) with { Status = DeployStatus.Failed };
+            await RecordOnHostAsync(untouched).ConfigureAwait(false);
+            return untouched;
+        }
 
-            result.NewCommit = RemoteValue.Commit(commit, "commit to restore");
-            result.SnapshotPath = skipDatabase ? null : snapshotPath;
-            result.DbPath = skipDatabase ? null : dbPath;
-            if (result.SnapshotPath is not null && result.DbPath is null)
-            {
-                throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: give -DbPath, the database the snapshot {result.SnapshotPath} goes back to (or -SkipDatabase).");
-            }
+        _reporter.Warning($"{request.Service}: the {unfinished.Operation.ToLowerInvariant()} of {unfinished.NewCommit} by {unfinished.By} at {unfinished.StartedAt:u} never finished (its client and guard were lost at its {unfinished.Step} step): putting back {unfinished.PreviousCommit} first, with its snapshot.");
+        var putBack = request with { DbPath = unfinished.SnapshotPath is null ? null : unfinished.DbPath ?? request.DbPath };
+        var plan = DeployCommands.PutBack(putBack, unfinished.PreviousCommit, unfinished.SnapshotPath, session.Token, "recover: ");
+        NoteGuard(putBack, session, unfinished.Id, unfinished.PreviousCommit, unfinished.SnapshotPath, putBack.DbPath);
+        await session.ArmAsync(unfinished, plan).ConfigureAwait(false);
+        var healthy = await PutBackAsync(putBack, session, plan, CancellationToken.None).ConfigureAwait(false);
+        var closed = Closed(unfinished, null) with { Status = healthy ? DeployStatus.RolledBack : DeployStatus.RollbackFailed, Healthy = healthy };
+        await RecordOnHostAsync(closed).ConfigureAwait(false);
+        session.Note("moved=no");
+        if (!healthy)
+        {
+            throw new DeployStepException("recover: health", $"the unfinished deploy was put back to {unfinished.PreviousCommit}, but the service is not healthy: {Describe(session.Result.Health!)}");
+        }
 
-            var healthy = await PutBackAsync(request with { DbPath = result.DbPath }, result, result.NewCommit, result.SnapshotPath, string.Empty, cancellationToken).ConfigureAwait(false);
-            result.Status = healthy ? DeployStatus.Succeeded : DeployStatus.Failed;
-            if (!healthy)
-            {
-                result.FailedStep = "health";
-                result.Error = Describe(result.Health!);
-            }
-        }, cancellationToken).ConfigureAwait(false);
-        return result;
+        return closed;
     }
 
-    private async Task InstallAndBuildAsync(DeployRequest request, ServiceDeployResult result, string prefix, CancellationToken cancellationToken)
+    private static void NoteGuard(DeployRequest request, DeploySession session, string recordId, string previous, string? snapshot, string? dbPath) =>
+        session.Note(
+            "record=" + recordId,
+            "previous=" + previous,
+            "snapshot=" + (snapshot ?? string.Empty),
+            "db=" + (dbPath ?? string.Empty),
+            "url=" + (request.HealthUrl?.AbsoluteUri ?? string.Empty),
+            "healthtimeout=" + DeployLock.Seconds(request.Health.Timeout));
+
+    private static async Task InstallAndBuildAsync(DeployRequest request, DeploySession session, string prefix, CancellationToken cancellationToken)
     {
         if (DeployCommands.Install(request) is { } install)
         {
-            await RunStepAsync(result, prefix + "install", install, cancellationToken).ConfigureAwait(false);
+            await session.StepAsync(prefix + "install", install, cancellationToken).ConfigureAwait(false);
         }
 
         if (DeployCommands.Build(request) is { } build)
         {
-            await RunStepAsync(result, prefix + "build", build, cancellationToken).ConfigureAwait(false);
+            await session.StepAsync(prefix + "build", build, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private Task<ServiceHealth> CheckHealthAsync(DeployRequest request, CancellationToken cancellationToken) =>
+    /// <summary>The unit's state right after the restart or start, through the lock as the step <paramref name="step"/>: the baseline the health check watches.</summary>
+    private static async Task<UnitState?> ReadUnitAsync(DeployRequest request, DeploySession session, string step, CancellationToken cancellationToken)
+    {
+        var shown = await session.ReadAsync(step, SystemdProbe.ShowCommand(SystemdProbe.UnitName(request.Service)), cancellationToken).ConfigureAwait(false);
+        return shown.Succeeded ? SystemdProbe.ParseShow(shown.Output) : null;
+    }
+
+    private Task<ServiceHealth> CheckHealthAsync(DeployRequest request, UnitState? baseline, CancellationToken cancellationToken) =>
         new HealthChecker(request.Health, _reporter).CheckAsync(
             new HealthCheck { Service = request.Service, ComputerName = _host.ComputerName, HealthUrl = request.HealthUrl },
             _ => Task.FromResult(_host),
             _options with { OnLine = null },
             cancellationToken);
 
-    private async Task<CommandResult> RunStepAsync(ServiceDeployResult result, string name, ShellCommand command, CancellationToken cancellationToken)
-    {
-        _reporter.Progress(1, $"Deploying {result.Service} to {result.ComputerName}", name, -1);
-        _reporter.Verbose($"[{result.Service}] {name}: {command.Text}");
-        CommandResult run;
-        var stopwatch = Stopwatch.StartNew();
-        try
-        {
-            run = await _host.RunAsync(command, _options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, "stopped"));
-            throw;
-        }
-        catch (Exception ex)
-        {
-            result.Steps.Add(new DeployStep(name, stopwatch.Elapsed, null, ex.Message));
-            throw new DeployStepException(name, ex.Message, ex);
-        }
-
-        result.Steps.Add(new DeployStep(name, run.Duration, run.ExitCode, run.Tail(10)));
-        if (!run.Succeeded)
-        {
-            throw new DeployStepException(name, $"exit code {run.ExitCode}" + (run.Tail(20) is { Length: > 0 } tail ? $":\n{tail}" : "."));
-        }
-
-        return run;
-    }
-
     private async Task<T> TimedAsync<T>(ServiceDeployResult result, string name, Func<Task<T>> step)
     {
-        _reporter.Progress(1, $"Deploying {result.Service} to {result.ComputerName}", name, -1);
+        _reporter.Progress(1, $"{result.Operation} of {result.Service} on {result.ComputerName}", name, -1);
         var stopwatch = Stopwatch.StartNew();
         try
         {
@@ -341,45 +464,66 @@ public sealed class ServiceDeployer
     private static string Describe(ServiceHealth health) =>
         $"{health.Status}: {health.Detail}" + (health.Journal.Length > 0 ? "\nThe app's last journal lines:\n" + string.Join('\n', health.Journal) : string.Empty);
 
-    private async Task RecordAsync(DeployRequest request, ServiceDeployResult result)
+    /// <summary>The "started" record written before anything moves: its outcome replaces it under the same id.</summary>
+    private static DeployRecord Started(DeployRequest request, ServiceDeployResult result, DeploySession session, string step) =>
+        Record(request, result, session) with { Status = DeployStatus.Started, Step = step, FailedStep = null, Error = null, Healthy = null, FinishedAt = default, DurationMs = 0 };
+
+    private static DeployRecord Record(DeployRequest request, ServiceDeployResult result, DeploySession? session) => new()
     {
-        var record = new DeployRecord
-        {
-            Id = DeployRecord.NewId(),
-            Service = result.Service,
-            ComputerName = result.ComputerName,
-            Operation = result.Operation,
-            Status = result.Status,
-            Branch = result.Branch,
-            PreviousCommit = result.PreviousCommit,
-            NewCommit = result.NewCommit,
-            Commits = result.Commits,
-            SnapshotPath = result.SnapshotPath,
-            DbPath = result.DbPath,
-            StartedAt = result.StartedAt,
-            FinishedAt = result.StartedAt + result.Duration,
-            DurationMs = (long)result.Duration.TotalMilliseconds,
-            By = request.Holder,
-            FailedStep = result.FailedStep,
-            Error = result.Error,
-            Healthy = result.Health?.Healthy,
-        };
+        Id = session?.RecordId ?? DeployRecord.NewId(),
+        Service = result.Service,
+        ComputerName = result.ComputerName,
+        Operation = result.Operation,
+        Status = result.Status,
+        Branch = result.Branch,
+        PreviousCommit = result.PreviousCommit,
+        NewCommit = result.NewCommit,
+        Commits = result.Commits,
+        SnapshotPath = result.SnapshotPath,
+        DbPath = result.DbPath,
+        StartedAt = result.StartedAt,
+        FinishedAt = result.StartedAt + result.Duration,
+        DurationMs = (long)result.Duration.TotalMilliseconds,
+        By = request.Holder,
+        FailedStep = result.FailedStep,
+        Error = result.Error,
+        Healthy = result.Health?.Healthy,
+        LockToken = session?.Token,
+    };
+
+    /// <summary>An unfinished record, closed by a later operation (<paramref name="by"/>; null for the one at hand).</summary>
+    private static DeployRecord Closed(DeployRecord unfinished, ServiceDeployResult? by) => unfinished with
+    {
+        Status = by is null || by.Status == DeployStatus.Succeeded && by.NewCommit == unfinished.PreviousCommit ? DeployStatus.RolledBack : DeployStatus.Failed,
+        Step = null,
+        FinishedAt = DateTimeOffset.UtcNow,
+        FailedStep = unfinished.Step,
+        Error = $"Never finished: its client and its guard were lost at the {unfinished.Step} step."
+            + (by is null ? $" Put back to {unfinished.PreviousCommit} by the next deploy." : $" The service was then restored to {by.NewCommit} ({by.Status}).")
+            + (unfinished.Error is null ? string.Empty : "\n" + unfinished.Error),
+    };
+
+    private async Task RecordOnHostAsync(DeployRecord record)
+    {
         try
         {
             await new HostHistory(_host, _reporter, _options with { OnLine = null }).AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            _reporter.Warning($"{result.Service}: the deploy could not be recorded on {result.ComputerName}: {ex.Message}");
+            _reporter.Warning($"{record.Service}: the {record.Operation.ToLowerInvariant()} could not be recorded on {record.ComputerName}: {ex.Message}");
         }
+    }
 
+    private void RecordHere(DeployRecord record)
+    {
         try
         {
             _localHistory?.Add(record);
         }
         catch (Exception ex)
         {
-            _reporter.Warning($"{result.Service}: the deploy could not be recorded in {_localHistory?.Path}: {ex.Message}");
+            _reporter.Warning($"{record.Service}: the {record.Operation.ToLowerInvariant()} could not be recorded in {_localHistory?.Path}: {ex.Message}");
         }
     }
 }

@@ -76,21 +76,68 @@ public static class DeployHistory
     }
 
     /// <summary>
-    /// What a default <c>Restore-ServiceDeploy</c> undoes: the newest record (by start time) of a
-    /// <see cref="DeployOperation.Deploy"/> that <see cref="DeployStatus.Succeeded"/> and names a
+    /// The records as they stand: a record is written when its operation starts (<see cref="DeployStatus.Started"/>)
+    /// and again, under the same id, when it ends; the last line of an id is the record, in the place of its first.
+    /// </summary>
+    public static IReadOnlyList<DeployRecord> Merge(IEnumerable<DeployRecord> lines)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var order = new List<string>();
+        var latest = new Dictionary<string, DeployRecord>(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            if (!latest.ContainsKey(line.Id))
+            {
+                order.Add(line.Id);
+            }
+
+            latest[line.Id] = line;
+        }
+
+        return order.Select(id => latest[id]).ToList();
+    }
+
+    /// <summary>
+    /// What a default <c>Restore-ServiceDeploy</c> undoes: the newest deploy (by start time) that is still
+    /// <see cref="DeployStatus.Started"/> (it never finished: its client died and nothing put it back), else the newest
+    /// <see cref="DeployOperation.Deploy"/> that <see cref="DeployStatus.Succeeded"/>; either must name a
     /// <see cref="DeployRecord.PreviousCommit"/>. The restore goes to that record's <c>PreviousCommit</c> with its
     /// <c>SnapshotPath</c> (none when the deploy took no snapshot). Failed, rolled-back and unchanged deploys are
     /// skipped (the code they found is still or again live), and so are restores. Null when no record qualifies.
-    /// Pass the records of one service on one host.
+    /// Pass the merged records (<see cref="Merge"/>) of one service on one host.
     /// </summary>
     public static DeployRecord? LastRestorable(IEnumerable<DeployRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        var restorable = Filter(records.Where(r =>
+        var deploys = records.Where(r =>
             string.Equals(r.Operation, DeployOperation.Deploy, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(r.Status, DeployStatus.Succeeded, StringComparison.OrdinalIgnoreCase)
-            && !string.IsNullOrWhiteSpace(r.PreviousCommit)), last: 1);
-        return restorable.Count > 0 ? restorable[0] : null;
+            && !string.IsNullOrWhiteSpace(r.PreviousCommit)).ToList();
+        return Newest(deploys.Where(r => r.IsUnfinished))
+            ?? Newest(deploys.Where(r => string.Equals(r.Status, DeployStatus.Succeeded, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    /// <summary>The newest unfinished record (<see cref="DeployStatus.Started"/>) of the merged records, or null.</summary>
+    public static DeployRecord? Unfinished(IEnumerable<DeployRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return Newest(records.Where(r => r.IsUnfinished));
+    }
+
+    /// <summary>
+    /// The newest finished deploy or restore (of the merged records) that left <paramref name="commit"/> running: the
+    /// one that says whether that commit is known good. Null when none did.
+    /// </summary>
+    public static DeployRecord? LastFinishedOf(IEnumerable<DeployRecord> records, string commit)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentException.ThrowIfNullOrEmpty(commit);
+        return Newest(records.Where(r => !r.IsUnfinished && string.Equals(r.NewCommit, commit, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    private static DeployRecord? Newest(IEnumerable<DeployRecord> records)
+    {
+        var newest = Filter(records, last: 1);
+        return newest.Count > 0 ? newest[0] : null;
     }
 
     internal static void CheckLast(int? last)

@@ -69,6 +69,16 @@ public sealed record DeployRecord
     /// <summary>The health check's verdict after the operation; null when none ran.</summary>
     public bool? Healthy { get; init; }
 
+    /// <summary>The step reached, while the record is <see cref="DeployStatus.Started"/> (null once it is closed).</summary>
+    public string? Step { get; init; }
+
+    /// <summary>The private token of the deploy lock the operation held (names the lock and its guard on the host).</summary>
+    public string? LockToken { get; init; }
+
+    /// <summary>True while the record is <see cref="DeployStatus.Started"/>: the operation has not been closed with an outcome.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsUnfinished => string.Equals(Status, DeployStatus.Started, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A new record id.</summary>
     public static string NewId() => Guid.NewGuid().ToString("D");
 
@@ -99,4 +109,10 @@ public static class DeployStatus
 
     /// <summary>The deploy stopped before it changed anything (lock held, fetch failed, ...).</summary>
     public const string Failed = nameof(Failed);
+
+    /// <summary>
+    /// Written before the code moves and replaced by the outcome when the operation ends. A record still Started
+    /// when no one holds the lock is unfinished: its client (and guard) died, and a default restore goes back from it.
+    /// </summary>
+    public const string Started = nameof(Started);
 }

@@ -33,7 +33,13 @@ public sealed class HostHistory
     }
 
     /// <summary>The command that appends a record (what runs on the host): the script, and the JSON line as <c>$1</c>.</summary>
-    public static ShellCommand AppendCommand(DeployRecord record)
+    public static ShellCommand AppendCommand(DeployRecord record) => ShellCommand.Script(AppendScript.Value, Line(record));
+
+    /// <summary>
+    /// The record as the history file holds it: one line of plain-ASCII JSON (every quote inside a value is written
+    /// <c>\u0022</c>, so a host-side script can match a key's text safely), shortened to fit (see <see cref="Fit"/>).
+    /// </summary>
+    public static string Line(DeployRecord record)
     {
         var line = Fit(record);
         if (line.Contains('\n', StringComparison.Ordinal) || line.Contains('\r', StringComparison.Ordinal))
@@ -42,7 +48,7 @@ public sealed class HostHistory
             throw new InvalidOperationException("A deploy record's JSON holds a raw line break.");
         }
 
-        return ShellCommand.Script(AppendScript.Value, line);
+        return line;
     }
 
     /// <summary>The command that prints the history file (nothing when there is none yet).</summary>
@@ -69,7 +75,7 @@ public sealed class HostHistory
     }
 
     /// <summary>
-    /// Reads the host's history, newest first, keeping the records of <paramref name="service"/> (exact) with
+    /// Reads the host's history (each record as it stands: see <see cref="DeployHistory.Merge"/>), newest first, keeping the records of <paramref name="service"/> (exact) with
     /// <paramref name="status"/> (any case), at most <paramref name="last"/>. A line that is not a whole record
     /// (cut short, edited by hand) is skipped with a warning naming its line number.
     /// </summary>
@@ -83,7 +89,7 @@ public sealed class HostHistory
             throw new AtelierException("HistoryReadFailed", FailureKind.OperationFailed, $"Could not read {FilePath} on {_host.ComputerName} (exit code {result.ExitCode}):\n{result.Tail(10)}");
         }
 
-        return DeployHistory.Filter(Parse(result.Output), service, computerName: null, status, last);
+        return DeployHistory.Filter(DeployHistory.Merge(Parse(result.Output)), service, computerName: null, status, last);
     }
 
     /// <summary>

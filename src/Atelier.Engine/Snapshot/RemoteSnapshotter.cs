@@ -30,9 +30,15 @@ public sealed class RemoteSnapshotter : ISnapshotter
             request.Tool.ToString().ToLowerInvariant(),
             plan ? "plan" : "run");
 
-    public async Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    public async Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken) =>
+        Read(await _host.RunAsync(Command(request), _options, cancellationToken).ConfigureAwait(false), request, _host.ComputerName);
+
+    /// <summary>The snapshot a run of <see cref="Command"/> took, or the failure it reported.</summary>
+    /// <exception cref="AtelierException">The snapshot failed (<c>SnapshotFailed</c>, <c>SnapshotToolMissing</c>, ...).</exception>
+    public static ServiceDbSnapshot Read(CommandResult result, SnapshotRequest request, string computerName)
     {
-        var result = await _host.RunAsync(Command(request), _options, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(request);
         if (!result.Succeeded)
         {
             throw Failure(result, request);
@@ -50,7 +56,7 @@ public sealed class RemoteSnapshotter : ISnapshotter
         return new ServiceDbSnapshot
         {
             Service = request.Service,
-            ComputerName = _host.ComputerName,
+            ComputerName = computerName,
             Database = database,
             Path = path,
             CreatedAt = createdAt,

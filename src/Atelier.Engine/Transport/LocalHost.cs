@@ -7,6 +7,7 @@ namespace Atelier.Transport;
 /// <summary>Runs the same steps on this machine, without SSH: for an admin working on the host itself.</summary>
 public sealed class LocalHost : IRemoteHost
 {
+    private static readonly Lazy<string?> Setsid = new(() => LocalProgram.FindOnPath("setsid"));
     private readonly string _home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
     public string ComputerName => "localhost";
@@ -16,7 +17,9 @@ public sealed class LocalHost : IRemoteHost
     public async Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        var start = new ProcessStartInfo("/bin/sh")
+        // Like sshd, each command runs in a session of its own (setsid, when this machine has it): a deploy step's process
+        // group is then the step's alone, so stopping it never reaches the caller.
+        var start = new ProcessStartInfo(Setsid.Value ?? "/bin/sh")
         {
             WorkingDirectory = _home,
             RedirectStandardOutput = true,
@@ -26,6 +29,12 @@ public sealed class LocalHost : IRemoteHost
             StandardOutputEncoding = new UTF8Encoding(false),
             StandardErrorEncoding = new UTF8Encoding(false),
         };
+        if (Setsid.Value is not null)
+        {
+            start.ArgumentList.Add("--wait");
+            start.ArgumentList.Add("/bin/sh");
+        }
+
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(command.Text);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh.");

@@ -14,11 +14,13 @@ namespace Atelier.Transport;
 public sealed class SshRemoteHost : IRemoteHost
 {
     private const string PgidMarker = "\u001eatelier-pgid ";
-    private readonly SshClient _client;
     private readonly ConnectionInfo _connectionInfo;
     private readonly byte[] _hostKey;
     private readonly SemaphoreSlim _sftpLock = new(1, 1);
+    private readonly SemaphoreSlim _reconnectLock = new(1, 1);
+    private SshClient _client;
     private SftpClient? _sftp;
+    private int _reconnects;
 
     private SshRemoteHost(string computerName, SshClient client, ConnectionInfo connectionInfo, byte[] hostKey)
     {
@@ -27,6 +29,9 @@ public sealed class SshRemoteHost : IRemoteHost
         _connectionInfo = connectionInfo;
         _hostKey = hostKey;
     }
+
+    /// <summary>How many times the connection was opened again after it was lost.</summary>
+    public int Reconnects => Volatile.Read(ref _reconnects);
 
     public string ComputerName { get; }
 
@@ -121,11 +126,71 @@ public sealed class SshRemoteHost : IRemoteHost
         return new SshRemoteHost(request.ComputerName, client, connectionInfo, accepted);
     }
 
+    /// <summary>
+    /// Runs a command. A connection found lost is opened again first (to the same host key); a command whose connection
+    /// is lost while it runs fails with <see cref="HostConnectionLostException"/> (what it left running on the host is
+    /// not stopped: sshd does not stop it either).
+    /// </summary>
     public async Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
+    {
+        var client = await ConnectedClientAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await RunOnAsync(client, command, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SshConnectionException or SshOperationTimeoutException
+            || (ex is SshException or ObjectDisposedException or InvalidOperationException && !client.IsConnected))
+        {
+            throw new HostConnectionLostException($"The connection to {ComputerName} was lost while a command ran: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<SshClient> ConnectedClientAsync(CancellationToken cancellationToken)
+    {
+        var client = Volatile.Read(ref _client);
+        if (client.IsConnected)
+        {
+            return client;
+        }
+
+        await _reconnectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_client.IsConnected)
+            {
+                return _client;
+            }
+
+            // The same host, the same credentials, and it must show the very key the first connection verified.
+            var fresh = new SshClient(_connectionInfo) { KeepAliveInterval = TimeSpan.FromSeconds(15) };
+            fresh.HostKeyReceived += (_, e) => e.CanTrust = e.HostKey.AsSpan().SequenceEqual(_hostKey);
+            try
+            {
+                await fresh.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                fresh.Dispose();
+                throw new HostConnectionLostException($"The connection to {ComputerName} was lost and could not be opened again: {ex.Message}", ex);
+            }
+
+            var old = _client;
+            Volatile.Write(ref _client, fresh);
+            Interlocked.Increment(ref _reconnects);
+            old.Dispose();
+            return fresh;
+        }
+        finally
+        {
+            _reconnectLock.Release();
+        }
+    }
+
+    private async Task<CommandResult> RunOnAsync(SshClient client, ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         // sshd starts each command in a new session, so the shell's pid is the process group of all it starts.
-        using var cmd = _client.CreateCommand("printf '\\036atelier-pgid %s\\n' \"$$\"; " + command.Text);
+        using var cmd = client.CreateCommand("printf '\\036atelier-pgid %s\\n' \"$$\"; " + command.Text);
         cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
         var pgid = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new StringBuilder();
@@ -142,7 +207,7 @@ public sealed class SshRemoteHost : IRemoteHost
             var first = await Task.WhenAny(execution, stopped.Task).ConfigureAwait(false);
             if (first != execution)
             {
-                await StopProcessGroupAsync(pgid.Task).ConfigureAwait(false);
+                await StopProcessGroupAsync(client, pgid.Task).ConfigureAwait(false);
                 try
                 {
                     cmd.CancelAsync(forceKill: true, millisecondsTimeout: 2000);
@@ -164,6 +229,16 @@ public sealed class SshRemoteHost : IRemoteHost
 
         await execution.ConfigureAwait(false);
         await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
+        if (cmd.ExitStatus is null && cmd.ExitSignal is null)
+        {
+            // A channel closed without an exit status: the connection went down under the command.
+            await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
+            if (!client.IsConnected)
+            {
+                throw new HostConnectionLostException($"The connection to {ComputerName} was lost while a command ran.");
+            }
+        }
+
         var exit = cmd.ExitStatus ?? (cmd.ExitSignal is null ? -1 : 128 + SignalNumber(cmd.ExitSignal));
         return new CommandResult(command.Text, exit, output.ToString(), error.ToString(), stopwatch.Elapsed);
     }
@@ -182,6 +257,7 @@ public sealed class SshRemoteHost : IRemoteHost
         _sftp?.Dispose();
         _client.Dispose();
         _sftpLock.Dispose();
+        _reconnectLock.Dispose();
     }
 
     private static AuthenticationMethod[] AuthenticationMethods(ResolvedHost target, string? passphrase)
@@ -272,18 +348,18 @@ public sealed class SshRemoteHost : IRemoteHost
     }
 
     /// <summary>Stops the command's whole process group on the host: TERM, then KILL after a second.</summary>
-    private async Task StopProcessGroupAsync(Task<int> pgidTask)
+    private static async Task StopProcessGroupAsync(SshClient client, Task<int> pgidTask)
     {
         var pgid = await Task.WhenAny(pgidTask, Task.Delay(2000)).ConfigureAwait(false) == pgidTask ? pgidTask.Result : 0;
-        if (pgid <= 1 || !_client.IsConnected)
+        if (pgid <= 1 || !client.IsConnected)
         {
             return;
         }
 
-        var kill = ShellCommand.Format($"kill -TERM -- -{pgid} 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -{pgid} 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL -- -{pgid} 2>/dev/null; true");
+        var kill = ShellCommand.Format($"kill -TERM -{pgid} 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -{pgid} 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL -{pgid} 2>/dev/null; true");
         try
         {
-            using var stopper = _client.CreateCommand(kill.Text);
+            using var stopper = client.CreateCommand(kill.Text);
             stopper.CommandTimeout = TimeSpan.FromSeconds(10);
             await stopper.ExecuteAsync(CancellationToken.None).ConfigureAwait(false);
         }

@@ -42,6 +42,18 @@ public class HostConnectionException : Exception
     }
 }
 
+/// <summary>
+/// The connection to a host was lost (while a command ran, or before the next one could be sent) and could not be
+/// opened again. What the command left running on the host was not stopped.
+/// </summary>
+public sealed class HostConnectionLostException : HostConnectionException
+{
+    public HostConnectionLostException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}
+
 /// <summary>The host's key is not the one recorded, or the host is unknown and new keys are not accepted.</summary>
 public sealed class HostKeyException : HostConnectionException
 {

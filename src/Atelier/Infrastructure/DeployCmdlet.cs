@@ -44,9 +44,17 @@ public abstract class DeployCmdlet : RemoteCmdlet
     [ValidateRange(0, 86400)]
     public int LockWait { get; set; }
 
-    /// <summary>Breaks a lock left by a deploy that died.</summary>
+    /// <summary>Breaks a lock left by a deploy that died (a live holder's lock is never broken).</summary>
     [Parameter]
     public SwitchParameter BreakLock { get; set; }
+
+    /// <summary>
+    /// Seconds this client may fall silent (killed, cut off) before the host's guard takes over: it stops the step left
+    /// running, puts the previous commit and the database back, records why and releases the lock.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(3, 3600)]
+    public int GuardTimeout { get; set; } = (int)LockRequest.DefaultGuardTimeout.TotalSeconds;
 
     /// <summary>Seconds the health check may take before the service counts as unhealthy.</summary>
     [Parameter]
@@ -72,6 +80,7 @@ public abstract class DeployCmdlet : RemoteCmdlet
         Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(HealthTimeout) },
         LockWait = TimeSpan.FromSeconds(LockWait),
         BreakLock = BreakLock,
+        GuardTimeout = TimeSpan.FromSeconds(GuardTimeout),
         KeepSnapshots = Settings.Keep,
         SystemctlPath = Settings.SystemctlPath,
     };

@@ -47,7 +47,7 @@ public sealed class DeployLockTests : IDisposable
         Assert.Contains("\nset -eu\n", text, StringComparison.Ordinal);
         Assert.EndsWith(@"' atelier acquire web 0123abcd restore 'it'\''s $(id) `id`' abc123 break", text, StringComparison.Ordinal);
         Assert.Equal(1, CountOf(text, "$(id)"));
-        Assert.EndsWith("' atelier release web 0123abcd", DeployLock.ReleaseCommand(Service, "0123abcd").Text, StringComparison.Ordinal);
+        Assert.EndsWith("' atelier finish web 0123abcd", DeployLock.FinishCommand(Service, "0123abcd").Text, StringComparison.Ordinal);
         Assert.EndsWith("' atelier read web", DeployLock.ReadCommand(Service).Text, StringComparison.Ordinal);
         Assert.Equal("~/.atelier/deploy-web.lock", DeployLock.LockPath(Service));
     }
