@@ -38,7 +38,7 @@ public sealed class SystemdProbe : IHealthProbe
 
     /// <summary>The command that reads a unit's state.</summary>
     public static ShellCommand ShowCommand(string unit) =>
-        ShellCommand.Format($"systemctl show {unit} --property=LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus");
+        ShellCommand.Format($"systemctl show {unit} --property=LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus,MainPID");
 
     public async Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -70,7 +70,10 @@ public sealed class SystemdProbe : IHealthProbe
         }
     }
 
-    /// <summary>Reads <c>systemctl show</c>'s <c>key=value</c> lines.</summary>
+    /// <summary>
+    /// Reads <c>systemctl show</c>'s <c>key=value</c> lines, in any order; a property that is missing, empty or (for the
+    /// numbers) not a number is null.
+    /// </summary>
     public static UnitState ParseShow(string output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -89,9 +92,12 @@ public sealed class SystemdProbe : IHealthProbe
             values.GetValueOrDefault("LoadState"),
             values.GetValueOrDefault("ActiveState"),
             values.GetValueOrDefault("SubState"),
-            int.TryParse(values.GetValueOrDefault("NRestarts"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null,
+            Number(values.GetValueOrDefault("NRestarts")),
             values.GetValueOrDefault("Result"),
-            values.GetValueOrDefault("ExecMainStatus"));
+            values.GetValueOrDefault("ExecMainStatus"),
+            Number(values.GetValueOrDefault("MainPID")));
+
+        static int? Number(string? text) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
     /// <summary>
@@ -172,8 +178,13 @@ public sealed class SystemdProbe : IHealthProbe
     private sealed class SystemctlException(string message) : Exception(message);
 }
 
-/// <summary>What <c>systemctl show</c> says about a unit.</summary>
-public sealed record UnitState(string? LoadState, string? ActiveState, string? SubState, int? NRestarts, string? Result, string? ExecMainStatus)
+/// <summary>
+/// What <c>systemctl show</c> says about a unit (<see cref="SystemdProbe.ShowCommand"/>, read by
+/// <see cref="SystemdProbe.ParseShow"/>); each property is null when systemctl did not give it.
+/// <paramref name="MainPid"/> is <c>MainPID</c>: the unit's main process, 0 when it has none (stopped, failed, or
+/// waiting to be restarted).
+/// </summary>
+public sealed record UnitState(string? LoadState, string? ActiveState, string? SubState, int? NRestarts, string? Result, string? ExecMainStatus, int? MainPid)
 {
     /// <summary><c>ActiveState=active</c> and <c>SubState=running</c>.</summary>
     public bool IsRunning => ActiveState == "active" && SubState == "running";
