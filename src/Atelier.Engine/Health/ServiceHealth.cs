@@ -73,6 +73,13 @@ public sealed class ServiceHealth
     /// </summary>
     public bool Conclusive { get; init; }
 
+    /// <summary>
+    /// The check ended early, unhealthy, because systemd saw the unit exit, fail, restart or change its main process
+    /// after the deploy's own restart (only checks given a <see cref="HealthCheck.Baseline"/> watch for this).
+    /// <see cref="Detail"/> says what it saw; such a result is <see cref="HealthStatus.Down"/> and <see cref="Conclusive"/>.
+    /// </summary>
+    public bool UnitCrashed { get; init; }
+
     /// <summary>The unit's last journal lines when the check failed and the host could be reached; else empty.</summary>
 #pragma warning disable CA1819 // An array binds and formats naturally in PowerShell; the result is a plain record.
     public string[] Journal { get; internal set; } = [];
