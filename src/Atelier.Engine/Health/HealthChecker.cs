@@ -6,7 +6,8 @@ namespace Atelier.Health;
 /// <summary>
 /// Checks one service: HTTP when it has a URL, else its systemd unit over the host's connection; polls with
 /// <see cref="HealthPoller"/>; and, when the service ends unhealthy and its host can be reached, adds the unit's last
-/// journal lines, so the result shows why.
+/// journal lines, so the result shows why. A check with a <see cref="HealthCheck.Baseline"/> also watches the unit
+/// while it polls (<see cref="UnitWatch"/>), and ends at once when it crashed.
 /// </summary>
 public sealed class HealthChecker
 {
@@ -26,6 +27,13 @@ public sealed class HealthChecker
     /// Checks <paramref name="check"/>. <paramref name="host"/> opens the service's host: required for a systemd
     /// check, and used for the journal of an unhealthy HTTP check when given (a failure to open it then only costs the
     /// journal). <paramref name="commandOptions"/> apply to the commands on the host.
+    /// <para>
+    /// With a <see cref="HealthCheck.Baseline"/> and a host, every try also reads the unit's state once over that host
+    /// (an HTTP try alongside its request, a systemd try from its own reads) and the check ends at once, unhealthy, with
+    /// <see cref="ServiceHealth.UnitCrashed"/> and the journal, when the unit exited, failed, is restarting or changed its
+    /// main process since the baseline. A read that fails or times out concludes nothing; a host that cannot be opened
+    /// for an HTTP check only costs the watch. Without a baseline, no command runs on the host during an HTTP check.
+    /// </para>
     /// </summary>
     /// <exception cref="AtelierException">A systemd check without a host (<c>SystemdCheckNeedsHost</c>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -35,9 +43,24 @@ public sealed class HealthChecker
         commandOptions ??= new CommandOptions();
         IHealthProbe probe;
         IRemoteHost? opened = null;
+        var prefix = $"[{check.Service}{(check.ComputerName is null ? string.Empty : "@" + check.ComputerName)}]";
+        var watching = string.Empty;
         if (check.HealthUrl is not null)
         {
             probe = new HttpProbe(check, _options, _time);
+            if (check.Baseline is not null && host is not null)
+            {
+                try
+                {
+                    opened = await host(cancellationToken).ConfigureAwait(false);
+                    probe = new WatchedProbe(probe, new UnitWatch(opened, check, commandOptions, _time, m => _reporter.Verbose($"{prefix} {m}")));
+                    watching = $", watching {SystemdProbe.UnitName(check.Service)}";
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _reporter.Verbose($"{prefix} could not reach the host to watch the unit: {ex.Message}");
+                }
+            }
         }
         else
         {
@@ -50,8 +73,7 @@ public sealed class HealthChecker
             probe = new SystemdProbe(opened, check, _options, commandOptions, _time);
         }
 
-        var prefix = $"[{check.Service}{(check.ComputerName is null ? string.Empty : "@" + check.ComputerName)}]";
-        _reporter.Verbose($"{prefix} checking {(check.HealthUrl is null ? SystemdProbe.UnitName(check.Service) + " with systemctl" : "GET " + check.HealthUrl)}");
+        _reporter.Verbose($"{prefix} checking {(check.HealthUrl is null ? SystemdProbe.UnitName(check.Service) + " with systemctl" : "GET " + check.HealthUrl)}{watching}");
         var result = await new HealthPoller(_options, _time).PollAsync(
             probe,
             r => _reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"{prefix} try {r.Tries}: {r.Status}{(r.LatencyMs is { } ms ? $" in {ms:0} ms" : string.Empty)}: {r.Detail}")),

@@ -53,13 +53,24 @@ public sealed record HealthCheck
     /// <summary>An absolute http or https URL, or null for a systemd check.</summary>
     public Uri? HealthUrl { get; init; }
 
+    /// <summary>
+    /// The unit's state read right after the deploy's own restart or start (<see cref="SystemdProbe.ShowCommand"/> read
+    /// by <see cref="SystemdProbe.ParseShow"/>), or null. When set and the check has a host, the check watches the unit
+    /// while it polls (<see cref="UnitWatch"/>) and ends at once, with <see cref="ServiceHealth.UnitCrashed"/>, when the
+    /// unit exits, fails, is restarting or changes its main process after it; when null, no watch runs at all.
+    /// </summary>
+    public UnitState? Baseline { get; init; }
+
     public string Method => HealthUrl is null ? SystemdProbe.MethodName : HttpProbe.MethodName;
 }
 
 /// <summary>One way of looking at a service once. Implementations are safe to call repeatedly, not concurrently.</summary>
 public interface IHealthProbe
 {
-    /// <summary>Makes one try that gives up after <paramref name="timeout"/>; a failed try is a result, not an exception.</summary>
+    /// <summary>
+    /// Makes one try that gives up after <paramref name="timeout"/>; a failed try is a result, not an exception. A result
+    /// marked <see cref="ServiceHealth.Conclusive"/> says no later try can change the outcome (the poll then ends).
+    /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken);
 }

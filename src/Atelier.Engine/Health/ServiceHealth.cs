@@ -61,8 +61,24 @@ public sealed class ServiceHealth
     /// <summary>How many tries the check took.</summary>
     public int Tries { get; internal set; }
 
-    /// <summary>What the last try saw, in words.</summary>
-    public string Detail { get; init; } = string.Empty;
+    /// <summary>
+    /// What the last try saw, in words. When the check ran out of time after several tries, it ends with how long the
+    /// last answer had been given, e.g. <c>, for 6.0 s (14 tries)</c> (see <see cref="HealthPoller"/>).
+    /// </summary>
+    public string Detail { get; internal set; } = string.Empty;
+
+    /// <summary>
+    /// The try settled the check, whatever time is left: <see cref="HealthPoller"/> returns it at once instead of
+    /// trying again (a unit that crashed cannot become healthy by waiting). A healthy result ends the check anyway.
+    /// </summary>
+    public bool Conclusive { get; init; }
+
+    /// <summary>
+    /// The check ended early, unhealthy, because systemd saw the unit exit, fail, restart or change its main process
+    /// after the deploy's own restart (only checks given a <see cref="HealthCheck.Baseline"/> watch for this).
+    /// <see cref="Detail"/> says what it saw; such a result is <see cref="HealthStatus.Down"/> and <see cref="Conclusive"/>.
+    /// </summary>
+    public bool UnitCrashed { get; init; }
 
     /// <summary>The unit's last journal lines when the check failed and the host could be reached; else empty.</summary>
 #pragma warning disable CA1819 // An array binds and formats naturally in PowerShell; the result is a plain record.

@@ -7,7 +7,10 @@ namespace Atelier.Health;
 /// <summary>
 /// A unit's state over <see cref="IRemoteHost"/>: <c>systemctl show</c> as the service's own user (no privilege
 /// needed). Healthy when <c>ActiveState=active</c>, <c>SubState=running</c> and <c>NRestarts</c> stays the same over
-/// the settle window, so a crash-looping unit caught between two crashes is not taken for a running one.
+/// the settle window, so a crash-looping unit caught between two crashes is not taken for a running one. When the
+/// check has a <see cref="HealthCheck.Baseline"/>, every state read is also held against it (<see cref="UnitWatch"/>):
+/// a unit that exited, failed, is restarting or changed its main process since then ends the check at once, with a
+/// <see cref="ServiceHealth.Conclusive"/> result.
 /// </summary>
 public sealed class SystemdProbe : IHealthProbe
 {
@@ -19,6 +22,7 @@ public sealed class SystemdProbe : IHealthProbe
     private readonly CommandOptions _commandOptions;
     private readonly TimeProvider _time;
     private readonly string _unit;
+    private readonly UnitWatch? _watch;
     private int? _firstRestarts;
 
     public SystemdProbe(IRemoteHost host, HealthCheck check, HealthOptions options, CommandOptions? commandOptions = null, TimeProvider? time = null)
@@ -31,6 +35,8 @@ public sealed class SystemdProbe : IHealthProbe
         _commandOptions = commandOptions ?? new CommandOptions();
         _time = time ?? TimeProvider.System;
         _unit = UnitName(check.Service);
+        _watch = check.Baseline is null ? null : new UnitWatch(host, check, _commandOptions, _time);
+        _firstRestarts = check.Baseline?.NRestarts;
     }
 
     /// <summary>The unit of a service: <c>&lt;name&gt;.service</c>, the name checked by <see cref="RemoteValue.ServiceName"/>.</summary>
@@ -38,22 +44,32 @@ public sealed class SystemdProbe : IHealthProbe
 
     /// <summary>The command that reads a unit's state.</summary>
     public static ShellCommand ShowCommand(string unit) =>
-        ShellCommand.Format($"systemctl show {unit} --property=LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus");
+        ShellCommand.Format($"systemctl show {unit} --property=LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus,MainPID");
 
     public async Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var options = _commandOptions with { Timeout = timeout < _commandOptions.Timeout ? timeout : _commandOptions.Timeout };
         try
         {
-            var first = await ShowAsync(options, cancellationToken).ConfigureAwait(false);
+            var first = await ShowAsync(_host, _unit, options, cancellationToken).ConfigureAwait(false);
             _firstRestarts ??= first.NRestarts;
+            if (_watch?.CrashOf(first) is { } crashed)
+            {
+                return crashed;
+            }
+
             if (!first.IsRunning || _options.Settle <= TimeSpan.Zero)
             {
                 return Result(first, first.IsRunning, first.IsRunning ? string.Empty : null);
             }
 
             await Task.Delay(_options.Settle, _time, cancellationToken).ConfigureAwait(false);
-            var second = await ShowAsync(options, cancellationToken).ConfigureAwait(false);
+            var second = await ShowAsync(_host, _unit, options, cancellationToken).ConfigureAwait(false);
+            if (_watch?.CrashOf(second) is { } crashedSettling)
+            {
+                return crashedSettling;
+            }
+
             var steady = second.IsRunning && second.NRestarts == first.NRestarts;
             var note = steady
                 ? string.Create(CultureInfo.InvariantCulture, $"steady for {_options.Settle.TotalSeconds:0.###} s")
@@ -70,7 +86,10 @@ public sealed class SystemdProbe : IHealthProbe
         }
     }
 
-    /// <summary>Reads <c>systemctl show</c>'s <c>key=value</c> lines.</summary>
+    /// <summary>
+    /// Reads <c>systemctl show</c>'s <c>key=value</c> lines, in any order; a property that is missing, empty or (for the
+    /// numbers) not a number is null.
+    /// </summary>
     public static UnitState ParseShow(string output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -89,9 +108,12 @@ public sealed class SystemdProbe : IHealthProbe
             values.GetValueOrDefault("LoadState"),
             values.GetValueOrDefault("ActiveState"),
             values.GetValueOrDefault("SubState"),
-            int.TryParse(values.GetValueOrDefault("NRestarts"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null,
+            Number(values.GetValueOrDefault("NRestarts")),
             values.GetValueOrDefault("Result"),
-            values.GetValueOrDefault("ExecMainStatus"));
+            values.GetValueOrDefault("ExecMainStatus"),
+            Number(values.GetValueOrDefault("MainPID")));
+
+        static int? Number(string? text) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
     /// <summary>
@@ -122,18 +144,22 @@ public sealed class SystemdProbe : IHealthProbe
         return text;
     }
 
-    private async Task<UnitState> ShowAsync(CommandOptions options, CancellationToken cancellationToken)
+    /// <summary>Reads <paramref name="unit"/>'s state once with <see cref="ShowCommand"/>.</summary>
+    /// <exception cref="RemoteCommandTimeoutException">systemctl did not answer within the options' timeout.</exception>
+    /// <exception cref="SystemctlException">systemctl failed, or gave no <c>ActiveState</c>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    internal static async Task<UnitState> ShowAsync(IRemoteHost host, string unit, CommandOptions options, CancellationToken cancellationToken)
     {
-        var result = await _host.RunAsync(ShowCommand(_unit), options, cancellationToken).ConfigureAwait(false);
+        var result = await host.RunAsync(ShowCommand(unit), options, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
         {
-            throw new SystemctlException(string.Create(CultureInfo.InvariantCulture, $"systemctl show {_unit} failed with exit code {result.ExitCode}: {result.Tail(3).Replace('\n', ' ')}"));
+            throw new SystemctlException(string.Create(CultureInfo.InvariantCulture, $"systemctl show {unit} failed with exit code {result.ExitCode}: {result.Tail(3).Replace('\n', ' ')}"));
         }
 
         var state = ParseShow(result.Output);
         if (state.ActiveState is null)
         {
-            throw new SystemctlException($"systemctl show {_unit} gave no ActiveState: {result.Tail(3).Replace('\n', ' ')}");
+            throw new SystemctlException($"systemctl show {unit} gave no ActiveState: {result.Tail(3).Replace('\n', ' ')}");
         }
 
         return state;
@@ -169,11 +195,16 @@ public sealed class SystemdProbe : IHealthProbe
     };
 
     /// <summary>systemctl itself failed (no bus, no systemctl): the try is down, with systemctl's words.</summary>
-    private sealed class SystemctlException(string message) : Exception(message);
+    internal sealed class SystemctlException(string message) : Exception(message);
 }
 
-/// <summary>What <c>systemctl show</c> says about a unit.</summary>
-public sealed record UnitState(string? LoadState, string? ActiveState, string? SubState, int? NRestarts, string? Result, string? ExecMainStatus)
+/// <summary>
+/// What <c>systemctl show</c> says about a unit (<see cref="SystemdProbe.ShowCommand"/>, read by
+/// <see cref="SystemdProbe.ParseShow"/>); each property is null when systemctl did not give it.
+/// <paramref name="MainPid"/> is <c>MainPID</c>: the unit's main process, 0 when it has none (stopped, failed, or
+/// waiting to be restarted).
+/// </summary>
+public sealed record UnitState(string? LoadState, string? ActiveState, string? SubState, int? NRestarts, string? Result, string? ExecMainStatus, int? MainPid)
 {
     /// <summary><c>ActiveState=active</c> and <c>SubState=running</c>.</summary>
     public bool IsRunning => ActiveState == "active" && SubState == "running";

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Atelier.Health;
 
 namespace Atelier.Tests.Health;
@@ -59,6 +61,63 @@ public sealed class HealthPollerTests
         Assert.InRange(result.Tries, 3, 20);
         Assert.Equal(result.Tries, server.Requests.Count);
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.4), TimeSpan.FromSeconds(6));
+
+        // The detail says what came back, for how long and over how many tries: all of them, from the first to the last.
+        var match = Regex.Match(result.Detail, @"^503 Service Unavailable, expected 2xx, for (\d+\.\d) s \((\d+) tries\)$");
+        Assert.True(match.Success, result.Detail);
+        Assert.Equal(result.Tries, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
+        Assert.InRange(double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), 1.3, watch.Elapsed.TotalSeconds + 0.1);
+    }
+
+    [Fact]
+    public async Task The_detail_counts_only_the_last_tries_that_gave_the_same_answer()
+    {
+        // A 503 three times, then a 500 until the deadline.
+        await using var server = new TestHttpServer((_, n) => new TestResponse(n <= 3 ? 503 : 500, "down"));
+        var options = new HealthOptions { Timeout = TimeSpan.FromSeconds(2.5) };
+        var details = new List<string>();
+
+        var result = await new HealthPoller(options).PollAsync(new HttpProbe(Demo with { HealthUrl = server.Url("/health") }, options), t => details.Add(t.Detail));
+
+        Assert.Equal(500, result.StatusCode);
+        var match = Regex.Match(result.Detail, @"^500 Internal Server Error, expected 2xx, for (\d+\.\d) s \(the last (\d+) of (\d+) tries\)$");
+        Assert.True(match.Success, result.Detail);
+        Assert.Equal(result.Tries - 3, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
+        Assert.Equal(result.Tries, int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture));
+        Assert.True(double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) < 2.5, result.Detail);
+
+        // Each try's own detail, as the verbose stream shows it, is only what that try saw.
+        Assert.Equal(result.Tries, details.Count);
+        Assert.All(details, d => Assert.Matches(@"^50[03] [A-Za-z ]+, expected 2xx$", d));
+    }
+
+    [Fact]
+    public async Task A_conclusive_try_ends_the_poll_at_once_however_much_time_is_left()
+    {
+        var probe = new ScriptedProbe(
+            new ServiceHealth { Service = "demo", Method = "http", Status = HealthStatus.Down, Detail = "connection refused" },
+            new ServiceHealth { Service = "demo", Method = "http", Status = HealthStatus.Down, Detail = "the unit crashed", Conclusive = true },
+            new ServiceHealth { Service = "demo", Method = "http", Status = HealthStatus.Up, Healthy = true });
+        var options = new HealthOptions { Timeout = TimeSpan.FromSeconds(30) };
+        var watch = Stopwatch.StartNew();
+
+        var result = await new HealthPoller(options).PollAsync(probe);
+
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        Assert.Equal(2, probe.Calls);
+        Assert.Equal(2, result.Tries);
+        Assert.False(result.Healthy);
+        Assert.Equal("the unit crashed", result.Detail);
+    }
+
+    [Fact]
+    public async Task One_try_that_runs_out_of_time_keeps_its_own_detail()
+    {
+        await using var server = new TestHttpServer((_, _) => new TestResponse(503));
+        var options = new HealthOptions { Timeout = TimeSpan.Zero };
+        var result = await new HealthPoller(options).PollAsync(new HttpProbe(Demo with { HealthUrl = server.Url("/health") }, options));
+        Assert.Equal(1, result.Tries);
+        Assert.Equal("503 Service Unavailable, expected 2xx", result.Detail);
     }
 
     [Fact]
@@ -104,5 +163,19 @@ public sealed class HealthPollerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             new HealthPoller(options).PollAsync(new HttpProbe(Demo with { HealthUrl = server.Url("/hang") }, options), cancellationToken: cancel.Token));
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(5));
+    }
+}
+
+/// <summary>A probe that gives the results it was handed, one a try (the last one again once they run out).</summary>
+internal sealed class ScriptedProbe(params ServiceHealth[] results) : IHealthProbe
+{
+    public int Calls { get; private set; }
+
+    public Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = results[Math.Min(Calls, results.Length - 1)];
+        Calls++;
+        return Task.FromResult(result);
     }
 }
