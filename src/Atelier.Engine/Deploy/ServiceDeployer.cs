@@ -429,12 +429,12 @@ public sealed class ServiceDeployer
     private static async Task<UnitState?> ReadUnitAsync(DeployRequest request, DeploySession session, string step, CancellationToken cancellationToken)
     {
         var shown = await session.ReadAsync(step, SystemdProbe.ShowCommand(SystemdProbe.UnitName(request.Service)), cancellationToken).ConfigureAwait(false);
-        return shown.Succeeded ? SystemdProbe.ParseShow(shown.Output) : null;
+        return shown.Succeeded && SystemdProbe.ParseShow(shown.Output) is { ActiveState: not null } state ? state : null;
     }
 
     private Task<ServiceHealth> CheckHealthAsync(DeployRequest request, UnitState? baseline, CancellationToken cancellationToken) =>
         new HealthChecker(request.Health, _reporter).CheckAsync(
-            new HealthCheck { Service = request.Service, ComputerName = _host.ComputerName, HealthUrl = request.HealthUrl },
+            new HealthCheck { Service = request.Service, ComputerName = _host.ComputerName, HealthUrl = request.HealthUrl, Baseline = baseline },
             _ => Task.FromResult(_host),
             _options with { OnLine = null },
             cancellationToken);
