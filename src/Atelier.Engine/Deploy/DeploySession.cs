@@ -183,6 +183,9 @@ internal sealed class DeploySession
                         GuardTookOver = true;
                         await AdoptGuardOutcomeAsync().ConfigureAwait(false);
                         return;
+                    case LockEnd.Lost when await ReadGuardOutcomeAsync().ConfigureAwait(false):
+                        GuardTookOver = true;
+                        return;
                     case LockEnd.Lost:
                         _reporter.Warning($"{Result.Service}: the deploy lock on {Result.ComputerName} was broken while this {Result.Operation.ToLowerInvariant()} held it; its outcome was recorded here only.");
                         return;
@@ -259,6 +262,18 @@ internal sealed class DeploySession
             await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false);
         }
 
+        if (await ReadGuardOutcomeAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+
+        Result.Status = Result.Operation == DeployOperation.Restore ? DeployStatus.Failed : DeployStatus.RollbackFailed;
+        Result.Error += $"\nThe host's guard took over and had not recorded an outcome after {GuardWaitLimit.TotalMinutes:0} minutes (see ~/.atelier/guard-{Result.Service}.log on {Result.ComputerName}).";
+    }
+
+    /// <summary>Takes the outcome the guard recorded for this operation into the result; false when there is none.</summary>
+    private async Task<bool> ReadGuardOutcomeAsync()
+    {
         try
         {
             var records = await new HostHistory(_host, _reporter, _options with { OnLine = null }).ReadAsync(Result.Service).ConfigureAwait(false);
@@ -267,7 +282,7 @@ internal sealed class DeploySession
                 Result.Status = outcome.Status;
                 Result.FailedStep = outcome.FailedStep;
                 Result.Error = (Result.Error is null ? string.Empty : Result.Error + "\n") + outcome.Error;
-                return;
+                return true;
             }
         }
         catch (Exception ex) when (ex is AtelierException or HostConnectionException or RemoteCommandTimeoutException)
@@ -275,8 +290,7 @@ internal sealed class DeploySession
             _reporter.Verbose($"[{Result.Service}] could not read the guard's outcome: {ex.Message}");
         }
 
-        Result.Status = Result.Operation == DeployOperation.Restore ? DeployStatus.Failed : DeployStatus.RollbackFailed;
-        Result.Error += $"\nThe host's guard took over and had not recorded an outcome after {GuardWaitLimit.TotalMinutes:0} minutes (see ~/.atelier/guard-{Result.Service}.log on {Result.ComputerName}).";
+        return false;
     }
 
     /// <summary>The longest wait for a guard that took over to finish its put-back.</summary>

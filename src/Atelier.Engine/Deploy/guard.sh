@@ -149,7 +149,8 @@ take_over() {
   fi
   close_record "$status" "$detail"
   say "$status: $detail"
-  printf '%s %s of %s by %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$operation" "$(field commit)" "$(field by)" "$status." "$detail" > "$notice"
+  # The notice starts with this lock's token: a client that finishes late learns from it that its guard took over.
+  printf '%s %s %s of %s by %s: %s %s\n' "$token" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$operation" "$(field commit)" "$(field by)" "$status." "$detail" > "$notice"
   sh "$lock/lock.sh" release "$service" "$token" > /dev/null || say "could not release the lock"
   say "done"
   exit 0

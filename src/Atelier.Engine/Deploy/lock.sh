@@ -203,7 +203,7 @@ take() {
   start_guard
   show acquired "$lock"
   if [ -f "$notice" ]; then
-    sed 's/^/atelier-lock notice /' "$notice"
+    sed 's/^[0-9a-f]* /atelier-lock notice /' "$notice"
     rm -f "$notice"
   fi
 }
@@ -228,7 +228,13 @@ start_guard() {
 
 # The client ends its deploy: it wins unless the guard has taken over; the guard is stopped and the lock removed.
 finish() {
-  ours || { echo "atelier-lock lost"; exit 77; }
+  if ! ours; then
+    # Not ours any more: either the guard took over, finished and released it (its notice names our token), or
+    # someone broke it.
+    if grep -q "^$token " "$notice" 2>/dev/null; then echo "atelier-lock taken-over"; exit 76; fi
+    echo "atelier-lock lost"
+    exit 77
+  fi
   if ! mkdir "$lock/decided" 2>/dev/null; then
     show taken-over "$lock"
     exit 76

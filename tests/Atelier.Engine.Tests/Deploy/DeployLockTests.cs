@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.Versioning;
 using Atelier.Deploy;
 using Atelier.Shell;
+using Atelier.Tests.Shell;
 using Atelier.Tests.Transport;
 
 namespace Atelier.Tests.Deploy;
@@ -45,7 +46,7 @@ public sealed class DeployLockTests : IDisposable
 
         Assert.StartsWith("sh -c '# ", text, StringComparison.Ordinal);
         Assert.Contains("\nset -eu\n", text, StringComparison.Ordinal);
-        Assert.EndsWith(@"' atelier acquire web 0123abcd restore 'it'\''s $(id) `id`' abc123 break", text, StringComparison.Ordinal);
+        Assert.Contains(@"' atelier acquire web 0123abcd restore 'it'\''s $(id) `id`' abc123 break 30 '# The guard of one deploy", text, StringComparison.Ordinal);
         Assert.Equal(1, CountOf(text, "$(id)"));
         Assert.EndsWith("' atelier finish web 0123abcd", DeployLock.FinishCommand(Service, "0123abcd").Text, StringComparison.Ordinal);
         Assert.EndsWith("' atelier read web", DeployLock.ReadCommand(Service).Text, StringComparison.Ordinal);
@@ -65,15 +66,18 @@ public sealed class DeployLockTests : IDisposable
         Assert.Equal(["service=web", "operation=deploy", "by=alice@laptop", "commit=abc123"], owner[..4]);
         Assert.Matches("^since=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", owner[4]);
         Assert.Equal("token=" + taken.Holder.Token, owner[5]);
-        Assert.Equal(6, owner.Length);
+        Assert.Equal("timeout=30", owner[6]);
+        Assert.Equal(7, owner.Length);
         Assert.Equal(Service, taken.Service);
         Assert.Equal("alice@laptop", taken.Holder.By);
         Assert.Equal("abc123", taken.Holder.Commit);
         Assert.Equal("deploy", taken.Holder.Operation);
         Assert.InRange(taken.Holder.Since!.Value, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
         Assert.Null(taken.BrokenHolder);
-        Assert.Equal(taken.Holder, await DeployLock.ReadAsync(_host, Service, CancellationToken.None));
-        Assert.Empty(Directory.GetFiles(Path.Combine(Home, ".atelier")));
+        Assert.Equal(taken.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
+        Assert.True(taken.Holder.Alive);
+        Assert.Equal("lock", taken.Holder.Step);
+        Assert.Equal([".deploy-web.mutex", "guard-web.log"], Directory.GetFiles(Path.Combine(Home, ".atelier")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Empty(_reporter.Warnings);
     }
 
@@ -88,13 +92,13 @@ public sealed class DeployLockTests : IDisposable
         Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.Equal("DeployLockHeld", ex.ErrorId);
         Assert.Equal(FailureKind.ResourceBusy, ex.Kind);
-        Assert.Equal(first.Holder, ex.Holder);
+        Assert.Equal(first.Holder.Token, ex.Holder.Token);
         Assert.Equal("localhost", ex.ComputerName);
         var since = first.Holder.Since!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        Assert.Equal(
-            $"The deploy lock of web on localhost (~/.atelier/deploy-web.lock) is held by alice@laptop (deploy of commit abc123, since {since}). Use -LockWait to wait for it. If that deploy is dead, run again with -BreakLock.",
+        Assert.Matches(
+            $@"^The deploy lock of web on localhost \(~/\.atelier/deploy-web\.lock\) is held by alice@laptop \(deploy of commit abc123, at the lock step, since {since}\), which is alive: its client's last heartbeat was [0-9]+ s ago\. Use -LockWait to wait for it\.$",
             ex.Message);
-        Assert.Equal(first.Holder, await DeployLock.ReadAsync(_host, Service, CancellationToken.None));
+        Assert.Equal(first.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
     }
 
     [Fact]
@@ -127,8 +131,8 @@ public sealed class DeployLockTests : IDisposable
 
         Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(10));
         Assert.Equal(TimeSpan.FromSeconds(2), ex.Waited);
-        Assert.Contains("is held by alice@laptop (deploy of an unnamed commit, since ", ex.Message, StringComparison.Ordinal);
-        Assert.Contains(" Waited 2 s for it. If that deploy is dead, run again with -BreakLock.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("is held by alice@laptop (deploy of an unnamed commit, at the lock step, since ", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith(" s ago. Waited 2 s for it.", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -145,19 +149,69 @@ public sealed class DeployLockTests : IDisposable
     }
 
     [Fact]
-    public async Task Break_takes_a_held_lock_and_warns_with_the_broken_holder()
+    public async Task Break_takes_a_dead_holders_lock_and_warns_with_the_broken_holder()
     {
         var first = await AcquireAsync(new LockRequest(Service, LockOperation.Deploy, "alice@laptop") { Commit = "abc123" });
+        KillHolder();
 
         var second = await AcquireAsync(new LockRequest(Service, LockOperation.Restore, "bob@ci") { Break = true });
 
-        Assert.Equal(first.Holder, second.BrokenHolder);
+        Assert.Equal(first.Holder.Token, second.BrokenHolder?.Token);
+        Assert.False(second.BrokenHolder?.Alive);
         var warning = Assert.Single(_reporter.Warnings);
-        Assert.StartsWith("Broke the deploy lock of web on localhost held by alice@laptop (deploy of commit abc123, since ", warning, StringComparison.Ordinal);
+        Assert.StartsWith("Broke the deploy lock of web on localhost held by alice@laptop (deploy of commit abc123, at the lock step, since ", warning, StringComparison.Ordinal);
+        Assert.EndsWith("which was dead (no heartbeat for 3600 s, no guard and no step running).", warning, StringComparison.Ordinal);
         var now = await DeployLock.ReadAsync(_host, Service, CancellationToken.None);
-        Assert.Equal(second.Holder, now);
+        Assert.Equal(second.Holder.Token, now?.Token);
         Assert.Equal("restore", now?.Operation);
-        Assert.Equal([LockFolder], Directory.GetFileSystemEntries(Path.Combine(Home, ".atelier")));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(Path.Combine(Home, ".atelier")), e => Path.GetFileName(e).StartsWith(".lock-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Break_refuses_a_live_holder_and_says_why_it_lives()
+    {
+        var first = await AcquireAsync(new LockRequest(Service, LockOperation.Deploy, "alice@laptop") { Commit = "abc123" });
+
+        var ex = await Assert.ThrowsAsync<DeployLockHeldException>(() => AcquireAsync(new LockRequest(Service, LockOperation.Restore, "bob@ci") { Break = true }));
+
+        Assert.True(ex.RefusedBreak);
+        Assert.Matches(@"which is alive: its client's last heartbeat was [0-9]+ s ago\. -BreakLock breaks only a dead holder's lock\.", ex.Message);
+        Assert.Equal(first.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
+
+        // Silent, no guard, but its step still runs (a build the dead client left behind): still alive.
+        var step = StartOrphanStep(first, "build", "sleep 30");
+        await WaitUntilAsync(() => File.Exists(Path.Combine(LockFolder, "step.pgid")));
+        KillHolder();
+        ex = await Assert.ThrowsAsync<DeployLockHeldException>(() => AcquireAsync(new LockRequest(Service, LockOperation.Restore, "bob@ci") { Break = true }));
+        Assert.Contains("which is alive: its build step is still running (process group ", ex.Message, StringComparison.Ordinal);
+        step.Kill(entireProcessTree: true);
+    }
+
+    [Fact]
+    public async Task Of_two_concurrent_breakers_only_one_wins()
+    {
+        for (var round = 0; round < 8; round++)
+        {
+            var dead = await AcquireAsync(new LockRequest(Service, LockOperation.Deploy, "alice@laptop"));
+            KillHolder();
+
+            var breakers = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => Task.Run(async () =>
+            {
+                try
+                {
+                    return await AcquireAsync(new LockRequest(Service, LockOperation.Restore, $"breaker-{i}") { Break = true });
+                }
+                catch (DeployLockHeldException ex)
+                {
+                    Assert.True(ex.RefusedBreak, ex.Message);
+                    return null;
+                }
+            })));
+
+            var winner = Assert.Single(breakers, b => b is not null)!;
+            Assert.Equal(winner.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
+            Assert.True(await winner.ReleaseAsync(CancellationToken.None));
+        }
     }
 
     [Fact]
@@ -174,11 +228,12 @@ public sealed class DeployLockTests : IDisposable
     public async Task A_release_after_the_lock_was_broken_leaves_the_new_holders_lock()
     {
         var first = await AcquireAsync(new LockRequest(Service, LockOperation.Deploy, "alice@laptop"));
+        KillHolder();
         var second = await AcquireAsync(new LockRequest(Service, LockOperation.Deploy, "bob@ci") { Break = true });
 
         Assert.False(await first.ReleaseAsync(CancellationToken.None));
 
-        Assert.Equal(second.Holder, await DeployLock.ReadAsync(_host, Service, CancellationToken.None));
+        Assert.Equal(second.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
         Assert.Contains(_reporter.Warnings, w => w.StartsWith("The deploy lock of web on localhost was broken while this deploy held it; it is now held by bob@ci (", StringComparison.Ordinal));
         Assert.True(await second.ReleaseAsync(CancellationToken.None));
         Assert.Null(await DeployLock.ReadAsync(_host, Service, CancellationToken.None));
@@ -292,7 +347,7 @@ public sealed class DeployLockTests : IDisposable
         Assert.Equal(holder, taken.Holder.By);
         Assert.Equal(commit, taken.Holder.Commit);
         Assert.Equal(holder, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.By);
-        Assert.Contains($"held by {holder} (deploy of commit {commit}, since ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"held by {holder} (deploy of commit {commit}, at the lock step, since ", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -337,6 +392,36 @@ public sealed class DeployLockTests : IDisposable
 
         Assert.Equal("octocat (https://github.com/me/app/actions/runs/42)", LockRequest.CurrentHolder(actions.GetValueOrDefault));
         Assert.Equal($"{Environment.UserName}@{Environment.MachineName}", LockRequest.CurrentHolder(_ => null));
+    }
+
+    /// <summary>Makes the lock's holder dead: its guard killed, its heartbeat an hour old.</summary>
+    private void KillHolder()
+    {
+        var guard = File.ReadAllText(Path.Combine(LockFolder, "guard.pid")).Split(' ')[0];
+        Sh.Run($"kill -9 {guard}; while kill -0 {guard} 2>/dev/null; do sleep 0.05; done");
+        File.SetLastWriteTimeUtc(Path.Combine(LockFolder, "heartbeat"), DateTime.UtcNow.AddHours(-1));
+    }
+
+    /// <summary>Starts a step through the lock in a session of its own, and lets it run on as if its client had died.</summary>
+    private Process StartOrphanStep(DeployLock lease, string step, string command, params string[] notes)
+    {
+        var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var word in new[] { "env", $"HOME={Home}", "/bin/sh", "-c", DeployLock.StepCommand(Service, lease.Holder.Token!, step, notes, ShellCommand.Format($"{new RemotePath("/bin/sh")} -c {command}")).Text })
+        {
+            start.ArgumentList.Add(word);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, int seconds = 20)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(seconds), "timed out waiting");
+            await Task.Delay(50);
+        }
     }
 
     private static void Append(string path, object gate, string line)
