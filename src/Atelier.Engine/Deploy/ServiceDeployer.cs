@@ -160,7 +160,10 @@ public sealed class ServiceDeployer
             result.FailedStep = ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name;
             result.Error = ex.Message;
             _reporter.Warning($"{request.Service}: the {result.FailedStep} step failed; rolling back to {result.PreviousCommit}.");
-            await RollBackAsync(request, result, cancellationToken).ConfigureAwait(false);
+
+            // Not the caller's token: a Ctrl+C in the middle of the rollback would leave the unit stopped. Each of its
+            // commands still has its own time limit.
+            await RollBackAsync(request, result, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (codeMoved && cancellationToken.IsCancellationRequested)
         {
@@ -255,7 +258,9 @@ public sealed class ServiceDeployer
                 throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: give -DbPath, the database the snapshot {result.SnapshotPath} goes back to (or -SkipDatabase).");
             }
 
-            var healthy = await PutBackAsync(request with { DbPath = result.DbPath }, result, result.NewCommit, result.SnapshotPath, string.Empty, cancellationToken).ConfigureAwait(false);
+            // Ctrl+C can stop a restore up to here, not once its stop step has run: it would leave the unit stopped.
+            cancellationToken.ThrowIfCancellationRequested();
+            var healthy = await PutBackAsync(request with { DbPath = result.DbPath }, result, result.NewCommit, result.SnapshotPath, string.Empty, CancellationToken.None).ConfigureAwait(false);
             result.Status = healthy ? DeployStatus.Succeeded : DeployStatus.Failed;
             if (!healthy)
             {
