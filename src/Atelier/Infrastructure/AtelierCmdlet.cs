@@ -85,6 +85,10 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// to finish, so its connections are not closed under it, then throws the write's exception, so the caller sees
     /// the stop it asked for rather than what the work made of the cancellation.
     /// </para>
+    /// <para>
+    /// No write asks anything (<see cref="PromptFreeWriter"/>): Inquire, which <c>-Debug</c> sets for verbose lines and
+    /// warnings, writes them as Continue does. A cmdlet asks in <c>ShouldProcess</c>, before it changes anything.
+    /// </para>
     /// </remarks>
     protected T Run<T>(Func<CmdletChannel, CancellationToken, Task<T>> work)
     {
@@ -202,12 +206,12 @@ public sealed class CmdletChannel : IDisposable
     /// <summary>This channel as the engine's <see cref="IReporter"/>.</summary>
     public IReporter Reporter => _reporter ??= new ChannelReporter(this);
 
-    public void Verbose(string message) => Add(c => c.WriteVerbose(message));
+    public void Verbose(string message) => Add(c => PromptFreeWriter.Verbose(c, message));
 
-    public void Warning(string message) => Add(c => c.WriteWarning(message));
+    public void Warning(string message) => Add(c => PromptFreeWriter.Warning(c, message));
 
     public void Progress(int activityId, string activity, string status, int percent) =>
-        Add(c => c.WriteProgress(new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
+        Add(c => PromptFreeWriter.Progress(c, new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
         {
             PercentComplete = percent,
             RecordType = percent >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
@@ -217,7 +221,7 @@ public sealed class CmdletChannel : IDisposable
     public void Output(object value) => Add(c => c.WriteObject(value));
 
     /// <summary>Writes a non-terminating error.</summary>
-    public void Error(ErrorRecord record) => Add(c => c.WriteError(record));
+    public void Error(ErrorRecord record) => Add(c => PromptFreeWriter.Error(c, record));
 
     internal IEnumerable<Action<Cmdlet>> Records() => _records.GetConsumingEnumerable();
 
