@@ -141,4 +141,37 @@ Describe 'A stop in the middle of a deploy' {
         }
         finally { $ps.Dispose() }
     }
+
+    It 'with Ctrl+C while a restore runs its build, Stop() returns once the restore has put the service back' {
+        $old = $Old
+        $restore = @{
+            Service = 'demo'; Commit = $old; SkipDatabase = $true; HealthUrl = $Deploy.HealthUrl; HealthTimeout = 6
+            HistoryPath = $Deploy.HistoryPath; BuildCommand = "if [ `$(git rev-parse HEAD) = $old ]; then sleep 10; fi; bun run build"
+            Confirm = $false
+        } + $Demo
+        $ps = [powershell]::Create()
+        [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).Invoke()
+        $ps.Commands.Clear()
+        [void] $ps.AddCommand('Restore-ServiceDeploy').AddParameters($restore)
+        $handle = $ps.BeginInvoke()
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true" | Should -Not -BeNullOrEmpty -Because "the restore's build must be running when it is stopped"
+            (Invoke-TestHostRoot 'systemctl is-active demo.service || true')[-1] | Should -Not -Be 'active' -Because 'the restore has stopped the unit'
+
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true" | Should -BeNullOrEmpty -Because 'the build ran to its end'
+            $state = Get-TestDeployState -Service demo
+            $state.Commit | Should -Be $old
+            $state.ActiveState | Should -Be 'active'
+            $state.Health | Should -Be 200
+            Invoke-TestHostRoot 'test -e /var/lib/demo/.atelier/deploy-demo.lock && echo held || true' | Should -BeNullOrEmpty
+            $record = Get-ServiceDeployHistory -Service demo @Demo -FromHost -Last 1 -ErrorAction Stop
+            $record.Operation | Should -Be 'Restore'
+            $record.Status | Should -Be 'Succeeded'
+        }
+        finally { $ps.Dispose() }
+    }
 }
