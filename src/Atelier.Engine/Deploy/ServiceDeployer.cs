@@ -291,7 +291,9 @@ public sealed class ServiceDeployer
         {
             foreach (var step in plan)
             {
-                var token = stopped ? CancellationToken.None : cancellationToken;
+                // The stop itself is not cancelled either: systemd stops the unit whether or not the command waits for it.
+                var isStop = step.Name.EndsWith("stop", StringComparison.Ordinal);
+                var token = stopped || isStop ? CancellationToken.None : cancellationToken;
                 if (step.Command is null)
                 {
                     var baseline = await ReadUnitAsync(request, session, step.Name, token).ConfigureAwait(false);
@@ -299,7 +301,6 @@ public sealed class ServiceDeployer
                     return session.Result.Health.Healthy;
                 }
 
-                var isStop = step.Name.EndsWith("stop", StringComparison.Ordinal);
                 string[] notes = isStop ? ["moved=yes"] : [];
                 await session.StepAsync(step.Name, step.Command, token, again: true, notes).ConfigureAwait(false);
                 stopped |= isStop;

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
+using System.Runtime.ExceptionServices;
 using Atelier.Commands.Completion;
 using Atelier.Manifest;
 using Atelier.Settings;
@@ -10,7 +12,8 @@ namespace Atelier.Commands.Infrastructure;
 
 /// <summary>
 /// Base of every Atelier cmdlet: runs engine work off the pipeline thread, replays what it reports (verbose lines,
-/// progress, objects, errors) on the pipeline thread as it happens, and cancels it on Ctrl+C (<see cref="StopProcessing"/>).
+/// progress, objects, errors) on the pipeline thread as it happens, and cancels it on Ctrl+C (<see cref="StopProcessing"/>)
+/// or when a write fails.
 /// </summary>
 public abstract class AtelierCmdlet : PSCmdlet, IDisposable
 {
@@ -74,42 +77,89 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// channel. Returns the work's result, or rethrows its exception.
     /// </summary>
     /// <remarks>
-    /// When the pipeline stops (Ctrl+C), writing fails; the work has been cancelled and may still be cleaning up on a
-    /// host (killing a remote command, rolling a deploy back, releasing a lock). This waits for it to finish before the
-    /// cmdlet lets go, so its connections are not closed under it.
+    /// <para>
+    /// A write that fails stops the work as Ctrl+C does, whatever the reason: the pipeline stopping (Ctrl+C, a Stop
+    /// preference such as <c>-WarningAction Stop</c>, a downstream <c>Select-Object -First</c>), a downstream command
+    /// that threw, a prompt with no console to ask on, a host that could not show the record. The work is cancelled and may still be cleaning up on a host
+    /// (killing a remote command, rolling a deploy back, releasing a lock): this writes nothing more and waits for it
+    /// to finish, so its connections are not closed under it, then throws the write's exception, so the caller sees
+    /// the stop it asked for rather than what the work made of the cancellation.
+    /// </para>
+    /// <para>
+    /// No write asks anything (<see cref="PromptFreeWriter"/>): Inquire, which <c>-Debug</c> sets for verbose lines and
+    /// warnings, writes them as Continue does. A cmdlet asks in <c>ShouldProcess</c>, before it changes anything.
+    /// </para>
     /// </remarks>
     protected T Run<T>(Func<CmdletChannel, CancellationToken, Task<T>> work)
     {
         using var channel = new CmdletChannel();
         var task = Task.Run(() => work(channel, Cancellation), Cancellation);
         task.ContinueWith(_ => channel.Complete(), TaskScheduler.Default);
-        PipelineStoppedException? stopped = null;
+        Exception? failedWrite = null;
         foreach (var write in channel.Records())
         {
-            if (stopped is not null)
+            if (failedWrite is not null)
             {
-                continue; // drain until the work is done
+                continue; // drain, writing nothing, until the work is done
             }
 
             try
             {
                 write(this);
             }
-            catch (PipelineStoppedException ex)
+            catch (Exception ex)
             {
-                stopped = ex;
-                _stopping.Cancel();
-                Host?.UI?.WriteWarningLine("Stopping: Atelier finishes what it must not leave half done on the host first (a rollback, a lock).");
+                failedWrite = ex;
+                StopWork();
             }
         }
 
-        if (stopped is not null)
+        if (failedWrite is not null)
         {
-            _ = task.Exception; // observed: the pipeline's stop is what the caller sees
-            throw stopped;
+            _ = task.Exception; // observed: the failed write is what the caller sees
+            ThrowFailedWrite(failedWrite);
         }
 
         return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Cancels the work after a failed write, and says why the cmdlet does not let go at once.</summary>
+    private void StopWork()
+    {
+        try
+        {
+            _stopping.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A cancellation callback failed; the work sees the cancellation all the same.
+        }
+
+        try
+        {
+            Host?.UI?.WriteWarningLine("Stopping: Atelier finishes what it must not leave half done on the host first (a rollback, a lock).");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Only a notice: a host that cannot show it must not end the wait for the work.
+        }
+    }
+
+    /// <summary>
+    /// Throws a failed write's exception: a <see cref="PipelineStoppedException"/> as it is (PowerShell has the reason
+    /// for its own stops); anything else as this cmdlet's terminating error, which stops the pipeline too, where the
+    /// cmdlet's handler of failed work would write it as one more error and go on.
+    /// </summary>
+    [DoesNotReturn]
+    private void ThrowFailedWrite(Exception failedWrite)
+    {
+        if (failedWrite is PipelineStoppedException)
+        {
+            ExceptionDispatchInfo.Throw(failedWrite);
+        }
+
+        ThrowTerminatingError(Errors.ForFailedWrite(failedWrite));
+        throw failedWrite; // not reached: ThrowTerminatingError throws
     }
 
     /// <summary>Runs work that returns nothing; see <see cref="Run{T}"/>.</summary>
@@ -156,12 +206,12 @@ public sealed class CmdletChannel : IDisposable
     /// <summary>This channel as the engine's <see cref="IReporter"/>.</summary>
     public IReporter Reporter => _reporter ??= new ChannelReporter(this);
 
-    public void Verbose(string message) => Add(c => c.WriteVerbose(message));
+    public void Verbose(string message) => Add(c => PromptFreeWriter.Verbose(c, message));
 
-    public void Warning(string message) => Add(c => c.WriteWarning(message));
+    public void Warning(string message) => Add(c => PromptFreeWriter.Warning(c, message));
 
     public void Progress(int activityId, string activity, string status, int percent) =>
-        Add(c => c.WriteProgress(new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
+        Add(c => PromptFreeWriter.Progress(c, new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
         {
             PercentComplete = percent,
             RecordType = percent >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
@@ -171,7 +221,7 @@ public sealed class CmdletChannel : IDisposable
     public void Output(object value) => Add(c => c.WriteObject(value));
 
     /// <summary>Writes a non-terminating error.</summary>
-    public void Error(ErrorRecord record) => Add(c => c.WriteError(record));
+    public void Error(ErrorRecord record) => Add(c => PromptFreeWriter.Error(c, record));
 
     internal IEnumerable<Action<Cmdlet>> Records() => _records.GetConsumingEnumerable();
 
@@ -222,6 +272,15 @@ internal static class Errors
         };
         return new ErrorRecord(inner, id, category, target);
     }
+
+    /// <summary>
+    /// A write to the pipeline that failed other than by a stop (a downstream command that threw, a host that could not
+    /// show a record): the exception's own record when it has one.
+    /// </summary>
+    public static ErrorRecord ForFailedWrite(Exception exception) =>
+        exception is IContainsErrorRecord { ErrorRecord: { } record }
+            ? new ErrorRecord(record, exception)
+            : new ErrorRecord(exception, "PipelineWriteFailed", ErrorCategory.WriteError, null);
 
     private static ErrorCategory Category(FailureKind kind) => kind switch
     {
