@@ -156,26 +156,5 @@ public static class DeployCommands
         return ShellCommand.Format($"if [ -x {path} ]; then exec sudo -n {path} {verb} {unit}; else exec sudo -n systemctl {verb} {unit}; fi");
     }
 
-    /// <summary>
-    /// Puts a snapshot back in place of a stopped service's database: the live <c>-wal</c> and <c>-shm</c> files go, the
-    /// snapshot takes the database's mode (and, as the same user, its owner).
-    /// </summary>
-    public static ShellCommand RestoreDatabase(string snapshotPath, string dbPath) =>
-        ShellCommand.Script(
-            """
-            set -eu
-            snap=$1 db=$2
-            case $db in "~/"*) db=$HOME/${db#"~/"} ;; /*) ;; *) db=$HOME/$db ;; esac
-            [ -f "$snap" ] || { echo "atelier: the snapshot $snap is gone" >&2; exit 66; }
-            mode=$(stat -c %a "$db" 2>/dev/null || echo 600)
-            cp "$snap" "$db.atelier-restore"
-            chmod "$mode" "$db.atelier-restore"
-            rm -f "$db-wal" "$db-shm"
-            mv -f "$db.atelier-restore" "$db"
-            echo "restored $db from $snap"
-            """,
-            RemoteValue.Path(snapshotPath, "snapshot path"),
-            RemoteValue.Path(dbPath, "database path"));
-
     private static RemotePath App => new("~/app");
 }

@@ -9,8 +9,8 @@ namespace Atelier.Deploy;
 
 /// <summary>
 /// Deploys one service over one connection: lock, fetch, snapshot the database, move the code, install, build,
-/// restart, check health; and when anything after the fetch fails, roll back (stop, database, code, install, build,
-/// start) and check health again. Every deploy is recorded on the host and on this machine.
+/// restart, check health; and when anything after the fetch fails, roll back (space check, stop, database, code, install,
+/// build, start) and check health again. Every deploy is recorded on the host and on this machine.
 /// </summary>
 public sealed class ServiceDeployer
 {
@@ -205,15 +205,24 @@ public sealed class ServiceDeployer
     }
 
     /// <summary>
-    /// Stop, put the snapshot back (when there is one and a database), move the code to <paramref name="commit"/>,
+    /// Stop, put the snapshot back (when there is one and a database, once it is known to fit), move the code to <paramref name="commit"/>,
     /// install, build, start, check health: the rollback of a deploy, and a restore on demand.
     /// </summary>
     private async Task<bool> PutBackAsync(DeployRequest request, ServiceDeployResult result, string commit, string? snapshotPath, string prefix, CancellationToken cancellationToken)
     {
+        if (snapshotPath is not null && request.DbPath is not null)
+        {
+            // Before anything stops: a restore that cannot fit on the database's disk fails here, the service still running.
+            await TimedAsync(result, prefix + "space", async () => DatabaseRestore.CheckSpace(
+                await _host.RunAsync(DatabaseRestore.SpaceCheckCommand(snapshotPath, request.DbPath), _options, cancellationToken).ConfigureAwait(false),
+                request.DbPath)).ConfigureAwait(false);
+        }
+
         await RunStepAsync(result, prefix + "stop", DeployCommands.Systemctl("stop", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
         if (snapshotPath is not null && request.DbPath is not null)
         {
-            await RunStepAsync(result, prefix + "database", DeployCommands.RestoreDatabase(snapshotPath, request.DbPath), cancellationToken).ConfigureAwait(false);
+            // The restore's temporary file is named for this deploy, so no other restore can meet it.
+            await RunStepAsync(result, prefix + "database", DatabaseRestore.Command(snapshotPath, request.DbPath, Guid.NewGuid().ToString("N")), cancellationToken).ConfigureAwait(false);
         }
 
         await RunStepAsync(result, prefix + "checkout", DeployCommands.Checkout(commit), cancellationToken).ConfigureAwait(false);
