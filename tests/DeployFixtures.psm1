@@ -47,7 +47,9 @@ rm -rf "$dir"
 function Install-DeployFixture {
     # Puts the fixture script on the test host (once per host).
     if (-not (Invoke-TestHostRoot 'test -x /usr/local/bin/atelier-fixture && echo yes || true')) {
-        $script:FixtureScript | & bash $script:TestHostScript exec -- sh -c 'cat > /usr/local/bin/atelier-fixture && chmod 755 /usr/local/bin/atelier-fixture'
+        # On the host the tests use (ATELIER_TESTHOST), as Invoke-TestHostRoot does: not on the default one.
+        $stateDir = (Get-TestHost).stateDir
+        $script:FixtureScript | & env "ATELIER_TESTHOST_STATE=$stateDir" bash $script:TestHostScript exec -- sh -c 'cat > /usr/local/bin/atelier-fixture && chmod 755 /usr/local/bin/atelier-fixture'
         if ($LASTEXITCODE -ne 0) { throw 'could not install the deploy fixture on the test host' }
     }
 }
