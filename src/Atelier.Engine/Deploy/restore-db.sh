@@ -52,7 +52,9 @@ tmp=$db.atelier-restore.$tag
 finish() {
   if [ -e "$tmp" ] || [ -L "$tmp" ]; then
     for side in wal shm journal; do
-      if [ -e "$tmp-$side" ]; then mv -f "$tmp-$side" "$db-$side"; fi
+      if [ -e "$tmp-$side" ]; then
+        mv -f "$tmp-$side" "$db-$side" || echo "atelier: could not put $db-$side back: it is still $tmp-$side" >&2
+      fi
     done
     rm -f "$tmp"
   else
