@@ -133,7 +133,7 @@ Describe 'A failed deploy rolls back: <Variant>' -ForEach @(
         [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id <= $snapshotMax")[-1] | Should -Be $snapshotMax
         $restored = (Get-RestoreStart $result).UtcDateTime.AddMilliseconds(-50).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'")
         [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id > $snapshotMax AND at < '$restored'")[-1] | Should -Be 0
-        Invoke-TestHostRoot 'ls /var/lib/demo/data/' | Should -Not -Contain 'demo.db.atelier-restore'
+        Invoke-TestHostRoot 'ls -A /var/lib/demo/data/' | Where-Object { $_ -like '*.atelier-restore*' } | Should -BeNullOrEmpty
     }
 }
 
@@ -209,13 +209,13 @@ Describe 'Restore-ServiceDeploy' {
         $result.Status | Should -Be 'Succeeded'
         $result.NewCommit | Should -Be $old
         $result.SnapshotPath | Should -Be $deployed.SnapshotPath
-        $result.Steps.Name | Should -Be @('lock', 'current', 'stop', 'database', 'checkout', 'install', 'build', 'start', 'health')
+        $result.Steps.Name | Should -Be @('lock', 'current', 'space', 'stop', 'database', 'checkout', 'install', 'build', 'start', 'health')
         $state = Get-TestDeployState -Service demo
         $state.Commit | Should -Be $old
         $state.Health | Should -Be 200
         $snapshotMax = [long]@(Invoke-Sqlite $deployed.SnapshotPath 'SELECT max(id) FROM events')[-1]
         [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id <= $snapshotMax")[-1] | Should -Be $snapshotMax
-        $restoreStart = $result.StartedAt + ($result.Steps | Select-Object -First 3 | ForEach-Object { $_.Duration } | Measure-Object -Property Ticks -Sum | ForEach-Object { [TimeSpan]::FromTicks($_.Sum) })
+        $restoreStart = $result.StartedAt + ($result.Steps | Select-Object -First 4 | ForEach-Object { $_.Duration } | Measure-Object -Property Ticks -Sum | ForEach-Object { [TimeSpan]::FromTicks($_.Sum) })
         [long]@(Invoke-Sqlite $TestHost.services.demo.dbPath "SELECT count(*) FROM events WHERE id > $snapshotMax AND at < '$($restoreStart.UtcDateTime.AddMilliseconds(-50).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"))'")[-1] | Should -Be 0
         (Get-ServiceDeployHistory -Service demo -HistoryPath $History -Last 1).Operation | Should -Be 'Restore'
     }

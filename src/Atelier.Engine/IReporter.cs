@@ -64,4 +64,7 @@ public enum FailureKind
     InvalidData,
     ResourceBusy,
     OperationFailed,
+
+    /// <summary>Something the operation needs is used up on the host (free disk space).</summary>
+    ResourceUnavailable,
 }

@@ -165,18 +165,26 @@ public static class DeployCommands
     }
 
     /// <summary>
-    /// The put-back sequence, as the client's rollback, a restore and the host's guard all run it: stop the unit, put
-    /// the snapshot back (when there is one and a database), move the code to <paramref name="commit"/>, install, build,
-    /// start, and check health (the last item, without a command). Each step is named with <paramref name="prefix"/>
+    /// The put-back sequence, as the client's rollback, a restore and the host's guard all run it: check that the
+    /// snapshot fits on the database's disk (before anything stops), stop the unit, put the snapshot back (when there is
+    /// one and a database), move the code to <paramref name="commit"/>, install, build, start, and check health (the last
+    /// item, without a command). Each step is named with <paramref name="prefix"/>
     /// (<c>rollback: </c> for a deploy's rollback). <paramref name="tag"/> names the operation's temporary files.
     /// </summary>
     public static IReadOnlyList<PutBackStep> PutBack(DeployRequest request, string commit, string? snapshotPath, string tag, string prefix)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var steps = new List<PutBackStep> { new(prefix + "stop", Systemctl("stop", request.Service, request.SystemctlPath)) };
-        if (snapshotPath is not null && request.DbPath is not null)
+        var restore = snapshotPath is not null && request.DbPath is not null;
+        var steps = new List<PutBackStep>();
+        if (restore)
         {
-            steps.Add(new(prefix + "database", RestoreDatabase(snapshotPath, request.DbPath)));
+            steps.Add(new(prefix + SpaceStep, DatabaseRestore.SpaceCheckCommand(snapshotPath!, request.DbPath!)));
+        }
+
+        steps.Add(new(prefix + "stop", Systemctl("stop", request.Service, request.SystemctlPath)));
+        if (restore)
+        {
+            steps.Add(new(prefix + "database", DatabaseRestore.Command(snapshotPath!, request.DbPath!, tag)));
         }
 
         steps.Add(new(prefix + "checkout", Checkout(commit)));
@@ -195,26 +203,8 @@ public static class DeployCommands
         return steps;
     }
 
-    /// <summary>
-    /// Puts a snapshot back in place of a stopped service's database: the live <c>-wal</c> and <c>-shm</c> files go, the
-    /// snapshot takes the database's mode (and, as the same user, its owner).
-    /// </summary>
-    public static ShellCommand RestoreDatabase(string snapshotPath, string dbPath) =>
-        ShellCommand.Script(
-            """
-            set -eu
-            snap=$1 db=$2
-            case $db in "~/"*) db=$HOME/${db#"~/"} ;; /*) ;; *) db=$HOME/$db ;; esac
-            [ -f "$snap" ] || { echo "atelier: the snapshot $snap is gone" >&2; exit 66; }
-            mode=$(stat -c %a "$db" 2>/dev/null || echo 600)
-            cp "$snap" "$db.atelier-restore"
-            chmod "$mode" "$db.atelier-restore"
-            rm -f "$db-wal" "$db-shm"
-            mv -f "$db.atelier-restore" "$db"
-            echo "restored $db from $snap"
-            """,
-            RemoteValue.Path(snapshotPath, "snapshot path"),
-            RemoteValue.Path(dbPath, "database path"));
+    /// <summary>The name of the put-back step that checks the snapshot fits (<see cref="DatabaseRestore.CheckSpace"/> reads it).</summary>
+    public const string SpaceStep = "space";
 
     private static RemotePath App => new("~/app");
 }

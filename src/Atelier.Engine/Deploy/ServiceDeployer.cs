@@ -301,6 +301,13 @@ public sealed class ServiceDeployer
                     return session.Result.Health.Healthy;
                 }
 
+                if (step.Name.EndsWith(DeployCommands.SpaceStep, StringComparison.Ordinal))
+                {
+                    // Before anything stops: a snapshot that cannot fit on the database's disk fails here, the service still running.
+                    DatabaseRestore.CheckSpace(await session.RunAsync(step.Name, step.Command, token, again: true).ConfigureAwait(false), request.DbPath!);
+                    continue;
+                }
+
                 string[] notes = isStop ? ["moved=yes"] : [];
                 await session.StepAsync(step.Name, step.Command, token, again: true, notes).ConfigureAwait(false);
                 stopped |= isStop;

@@ -24,6 +24,9 @@ public static partial class RemoteValue
     [GeneratedRegex("^[0-9a-f]{4,64}\\z")]
     private static partial Regex CommitPattern();
 
+    [GeneratedRegex("^[0-9a-z]{1,64}\\z")]
+    private static partial Regex TagPattern();
+
     [GeneratedRegex(@"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)\z")]
     private static partial Regex HostPattern();
 
@@ -93,6 +96,21 @@ public static partial class RemoteValue
         if (!CommitPattern().IsMatch(text))
         {
             throw Refuse(what, text, "a commit is 4 to 64 lowercase hexadecimal digits");
+        }
+
+        return text;
+    }
+
+    /// <summary>
+    /// A tag that makes a temporary file on the host unique to one operation (a restore's, from its deploy): 1 to 64
+    /// lowercase letters and digits, so it is a plain word in any file name.
+    /// </summary>
+    public static string Tag(string? value, string what = "tag")
+    {
+        var text = Require(value, what);
+        if (!TagPattern().IsMatch(text))
+        {
+            throw Refuse(what, text, "a tag is 1 to 64 lowercase letters and digits");
         }
 
         return text;

@@ -1,7 +1,10 @@
 # Takes an online, consistent snapshot of a live SQLite database (Atelier's Backup-ServiceDb).
 # Arguments (each quoted by Atelier): $1 database path (absolute, ~/..., or relative to $HOME), $2 how many
 # snapshots of this database to keep, $3 tool (auto, sqlite3, bun, python3), $4 "plan" to only print the plan.
-# Output: "atelier-snapshot <path> <bytes> <tool> <commit> <stamp>" on success; errors on stderr, exit 65-69.
+# Output: "atelier-snapshot <path> <bytes> <tool> <commit> <stamp>" on success; errors on stderr, exit 65-69 (or the
+# tool's own exit code when VACUUM INTO fails, e.g. SQLITE_FULL on a full disk), 143 on TERM, INT or HUP.
+# A failed snapshot leaves nothing in ~/.atelier/snapshots: its temporary file (named per run) and the -journal, -wal
+# and -shm files SQLite may have made beside it are removed on every way out.
 set -eu
 db=$1 keep=$2 want=$3 mode=${4:-run}
 case $db in "~/"*) db=$HOME/${db#"~/"} ;; /*) ;; *) db=$HOME/$db ;; esac
@@ -42,15 +45,24 @@ fi
 umask 077
 mkdir -p "$dir"
 chmod 700 "$HOME/.atelier" "$dir"
-tmp=$dir/.$name.partial
-rm -f "$tmp"
-trap 'rm -f "$tmp"' EXIT
-trap 'rm -f "$tmp"; exit 143' TERM INT HUP
+tmp=$dir/.$name.$$.partial
+discard() { rm -f "$tmp" "$tmp-journal" "$tmp-wal" "$tmp-shm"; }
+discard
+trap discard EXIT
+trap 'trap "" TERM INT HUP; discard; exit 143' TERM INT HUP
+# The tool says what went wrong; this says where, and how much room there was (a full disk is the usual cause).
+vacuum_failed() {
+  discard
+  size=$(stat -c %s "$db" 2>/dev/null) || size=
+  free=$(df -B1 --output=avail "$dir" 2>/dev/null | tail -n 1 | tr -d ' ') || free=
+  echo "atelier: the snapshot of $db (${size:-?} bytes) into $dir with $tool failed (exit code $1); ${free:-?} bytes are free there" >&2
+  exit "$1"
+}
 
 case $tool in
   sqlite3)
     sql_tmp=$(printf '%s' "$tmp" | sed "s/'/''/g")
-    sqlite3 -bail "$db" ".timeout 30000" "VACUUM INTO '$sql_tmp'"
+    sqlite3 -bail "$db" ".timeout 30000" "VACUUM INTO '$sql_tmp'" || vacuum_failed $?
     check=$(sqlite3 "$tmp" "PRAGMA integrity_check")
     ;;
   bun)
@@ -62,7 +74,7 @@ case $tool in
       live.close();
       const copy = new Database(process.env.ATELIER_TMP, { readonly: true });
       console.log(copy.query("PRAGMA integrity_check").all().map(r => Object.values(r)[0]).join("\n"));
-      copy.close();')
+      copy.close();') || vacuum_failed $?
     ;;
   python3)
     check=$(ATELIER_DB=$db ATELIER_TMP=$tmp python3 -c '
@@ -72,7 +84,7 @@ live.execute("VACUUM INTO ?", (os.environ["ATELIER_TMP"],))
 live.close()
 copy = sqlite3.connect(os.environ["ATELIER_TMP"])
 print("\n".join(row[0] for row in copy.execute("PRAGMA integrity_check")))
-copy.close()')
+copy.close()') || vacuum_failed $?
     ;;
 esac
 
@@ -81,6 +93,7 @@ if [ "$check" != ok ]; then
   exit 65
 fi
 chmod 600 "$tmp"
+rm -f "$tmp-journal" "$tmp-wal" "$tmp-shm"
 mv "$tmp" "$dir/$name"
 trap - EXIT TERM INT HUP
 

@@ -292,6 +292,7 @@ internal static class Errors
         FailureKind.Timeout => ErrorCategory.OperationTimeout,
         FailureKind.InvalidData => ErrorCategory.InvalidData,
         FailureKind.ResourceBusy => ErrorCategory.ResourceBusy,
+        FailureKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
         _ => ErrorCategory.InvalidOperation,
     };
 }

@@ -30,6 +30,10 @@ public sealed class RemoteValueTests
         { "commit", "abcd" },
         { "commit", "0123456789abcdef0123456789abcdef01234567" },
         { "commit", new string('f', 64) },
+        { "tag", "a" },
+        { "tag", "0123456789abcdefghijklmnopqrstuvwxyz" },
+        { "tag", Guid.Empty.ToString("N") },
+        { "tag", new string('z', 64) },
         { "host name", "example.com" },
         { "host name", "host-1" },
         { "host name", "my_host.lan" },
@@ -43,7 +47,7 @@ public sealed class RemoteValueTests
         get
         {
             var data = new TheoryData<string, string>();
-            foreach (var kind in new[] { "service name", "path", "branch", "commit", "host name" })
+            foreach (var kind in new[] { "service name", "path", "branch", "commit", "tag", "host name" })
             {
                 foreach (var value in Hostile)
                 {
@@ -74,6 +78,11 @@ public sealed class RemoteValueTests
             foreach (var value in new[] { "abc", "ABCD", "g123", "abcd-ef", new string('a', 65) })
             {
                 data.Add("commit", value);
+            }
+
+            foreach (var value in new[] { "ABC", "a-b", "a.b", "a/b", "../x", "-x", "a_b", "é", new string('a', 65) })
+            {
+                data.Add("tag", value);
             }
 
             foreach (var value in new[] { "-oProxyCommand=x", "user@host", "[::1", "::1]", "host:22", "a/b" })
@@ -186,6 +195,7 @@ public sealed class RemoteValueTests
         "path" => RemoteValue.Path(value),
         "branch" => RemoteValue.Branch(value),
         "commit" => RemoteValue.Commit(value),
+        "tag" => RemoteValue.Tag(value),
         "host name" => RemoteValue.HostName(value),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };

@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Runtime.Versioning;
+using Atelier.Deploy;
+using Atelier.Health;
+using Atelier.History;
+using Atelier.Shell;
+using Atelier.Tests.Shell;
+using Atelier.Tests.Transport;
+using Atelier.Transport;
+
+namespace Atelier.Tests.Deploy;
+
+/// <summary>
+/// <see cref="ServiceDeployer.RestoreAsync"/> checks that the snapshot fits before it stops the service. Everything runs
+/// for real in a temp service home (the lock, git in ~/app, the space check, the restore, the history) except systemd:
+/// sudo systemctl succeeds without doing anything and systemctl show says the unit runs.
+/// </summary>
+[UnsupportedOSPlatform("windows")]
+public sealed class RestoreSpaceStepTests : IDisposable
+{
+    private const int MiB = 1024 * 1024;
+    private readonly TempFolder _temp = new();
+    private readonly string _home;
+    private readonly string _commit;
+    private Tmpfs? _tmpfs;
+
+    public RestoreSpaceStepTests()
+    {
+        _home = Directory.CreateDirectory(_temp.Combine("home")).FullName;
+        Directory.CreateDirectory(Path.Combine(_home, "data"));
+        var git = Sh.Run("cd \"$HOME\" && git init -q app && git -C app -c user.name=t -c user.email=t@example.org commit -q --allow-empty -m first && git -C app rev-parse HEAD", environment: new Dictionary<string, string> { ["HOME"] = _home });
+        Assert.True(git.ExitCode == 0, git.Error);
+        _commit = git.Output.Trim();
+    }
+
+    public void Dispose()
+    {
+        _tmpfs?.Dispose();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public async Task The_space_step_runs_before_the_stop_and_the_database_is_restored_after_it()
+    {
+        var snapshot = Tmpfs.RandomFile(_temp.Combine("snapshots", "app.20240101T000000000Z.abc.db"), 4096);
+        Tmpfs.RandomFile(Path.Combine(_home, "data", "app.db"), 8192);
+        using var host = new StubbedSystemdHost(new HomeHost(_home));
+
+        var result = await RestoreAsync(host, snapshot);
+
+        Assert.True(result.Status == DeployStatus.Succeeded, result.Error);
+        Assert.Equal(["lock", "current", "space", "stop", "database", "checkout", "start", "health"], result.Steps.Select(s => s.Name));
+        var commands = host.Commands;
+        Assert.True(commands.FindIndex(c => c.EndsWith(" atelier check " + snapshot + " data/app.db", StringComparison.Ordinal))
+            < commands.FindIndex(c => c.Contains(" stop svc.service", StringComparison.Ordinal)));
+        Assert.Matches(" atelier restore " + snapshot + " data/app.db [0-9a-f]{32}$", commands.Single(c => c.Contains(" atelier restore ", StringComparison.Ordinal)));
+        Assert.Equal(File.ReadAllBytes(snapshot), File.ReadAllBytes(Path.Combine(_home, "data", "app.db")));
+    }
+
+    [TmpfsFact]
+    public async Task A_snapshot_that_cannot_fit_fails_the_space_step_and_nothing_is_stopped()
+    {
+        _tmpfs = new Tmpfs(2 * MiB, Path.Combine(_home, "data"));
+        var live = Tmpfs.RandomFile(Path.Combine(_home, "data", "app.db"), MiB);
+        var before = File.ReadAllBytes(live);
+        var snapshot = Tmpfs.RandomFile(_temp.Combine("snapshots", "app.20240101T000000000Z.abc.db"), 3 * MiB);
+        using var host = new StubbedSystemdHost(new HomeHost(_home));
+
+        var result = await RestoreAsync(host, snapshot);
+
+        Assert.Equal(DeployStatus.Failed, result.Status);
+        Assert.Equal("space", result.FailedStep);
+        Assert.Equal(["lock", "current", "space"], result.Steps.Select(s => s.Name));
+        Assert.Equal($"The space step failed: The restore of data/app.db needs 3.0 MiB more free space on {_tmpfs.Path} (needs 4.0 MiB, 1.0 MiB free); nothing was stopped.", result.Error);
+        Assert.DoesNotContain(host.Commands, c => c.Contains("sudo", StringComparison.Ordinal));
+        Assert.Equal(before, File.ReadAllBytes(live));
+    }
+
+    private async Task<ServiceDeployResult> RestoreAsync(IRemoteHost host, string snapshot)
+    {
+        var request = new DeployRequest
+        {
+            Service = "svc",
+            DbPath = "data/app.db",
+            Runtime = AppRuntime.Custom,
+            Holder = "tests",
+            Health = new HealthOptions { Timeout = TimeSpan.Zero, Settle = TimeSpan.Zero },
+        };
+        return await new ServiceDeployer(host, new RecordingReporter(), new CommandOptions { Timeout = TimeSpan.FromSeconds(30) }, localHistory: null)
+            .RestoreAsync(request, _commit, snapshot, skipDatabase: false, CancellationToken.None);
+    }
+
+    /// <summary>A host whose systemd is played: <c>sudo -n ... systemctl</c> succeeds, <c>systemctl show</c> says running.</summary>
+    private sealed class StubbedSystemdHost(IRemoteHost inner) : IRemoteHost
+    {
+        private readonly ConcurrentQueue<string> _commands = new();
+
+        public List<string> Commands => [.. _commands];
+
+        public string ComputerName => inner.ComputerName;
+
+        public string User => inner.User;
+
+        public Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
+        {
+            _commands.Enqueue(command.Text);
+            if (command.Text.Contains("sudo -n", StringComparison.Ordinal))
+            {
+                return Task.FromResult(new CommandResult(command.Text, 0, string.Empty, string.Empty, TimeSpan.Zero));
+            }
+
+            if (command.Text.StartsWith("systemctl show ", StringComparison.Ordinal))
+            {
+                return Task.FromResult(new CommandResult(command.Text, 0, "LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=0\nResult=success\nExecMainStatus=0\n", string.Empty, TimeSpan.Zero));
+            }
+
+            return inner.RunAsync(command, options, cancellationToken);
+        }
+
+        public Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken) => inner.DownloadAsync(remotePath, localPath, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
+    }
+}
