@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.Versioning;
 using Atelier.Deploy;
 using Atelier.Health;
@@ -12,8 +11,8 @@ namespace Atelier.Tests.Deploy;
 
 /// <summary>
 /// <see cref="ServiceDeployer.RestoreAsync"/> checks that the snapshot fits before it stops the service. Everything runs
-/// for real in a temp service home (the lock, git in ~/app, the space check, the restore, the history) except systemd:
-/// sudo systemctl succeeds without doing anything and systemctl show says the unit runs.
+/// for real in a temp service home (the lock and its guard, git in ~/app, the space check, the restore, the history) except
+/// systemd: stand-ins for sudo and systemctl first on PATH log what they are asked and say the unit runs.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
 public sealed class RestoreSpaceStepTests : IDisposable
@@ -44,16 +43,13 @@ public sealed class RestoreSpaceStepTests : IDisposable
     {
         var snapshot = Tmpfs.RandomFile(_temp.Combine("snapshots", "app.20240101T000000000Z.abc.db"), 4096);
         Tmpfs.RandomFile(Path.Combine(_home, "data", "app.db"), 8192);
-        using var host = new StubbedSystemdHost(new HomeHost(_home));
+        using var host = StubbedSystemdHost();
 
         var result = await RestoreAsync(host, snapshot);
 
         Assert.True(result.Status == DeployStatus.Succeeded, result.Error);
         Assert.Equal(["lock", "current", "space", "stop", "database", "checkout", "start", "health"], result.Steps.Select(s => s.Name));
-        var commands = host.Commands;
-        Assert.True(commands.FindIndex(c => c.EndsWith(" atelier check " + snapshot + " data/app.db", StringComparison.Ordinal))
-            < commands.FindIndex(c => c.Contains(" stop svc.service", StringComparison.Ordinal)));
-        Assert.Matches(" atelier restore " + snapshot + " data/app.db [0-9a-f]{32}$", commands.Single(c => c.Contains(" atelier restore ", StringComparison.Ordinal)));
+        Assert.Equal(["-n systemctl stop svc.service", "-n systemctl start svc.service"], SudoLog());
         Assert.Equal(File.ReadAllBytes(snapshot), File.ReadAllBytes(Path.Combine(_home, "data", "app.db")));
     }
 
@@ -64,15 +60,15 @@ public sealed class RestoreSpaceStepTests : IDisposable
         var live = Tmpfs.RandomFile(Path.Combine(_home, "data", "app.db"), MiB);
         var before = File.ReadAllBytes(live);
         var snapshot = Tmpfs.RandomFile(_temp.Combine("snapshots", "app.20240101T000000000Z.abc.db"), 3 * MiB);
-        using var host = new StubbedSystemdHost(new HomeHost(_home));
+        using var host = StubbedSystemdHost();
 
         var result = await RestoreAsync(host, snapshot);
 
         Assert.Equal(DeployStatus.Failed, result.Status);
         Assert.Equal("space", result.FailedStep);
         Assert.Equal(["lock", "current", "space"], result.Steps.Select(s => s.Name));
-        Assert.Equal($"The space step failed: The restore of data/app.db needs 3.0 MiB more free space on {_tmpfs.Path} (needs 4.0 MiB, 1.0 MiB free); nothing was stopped.", result.Error);
-        Assert.DoesNotContain(host.Commands, c => c.Contains("sudo", StringComparison.Ordinal));
+        Assert.Equal($"The restore of data/app.db needs 3.0 MiB more free space on {_tmpfs.Path} (needs 4.0 MiB, 1.0 MiB free); nothing was stopped.", result.Error);
+        Assert.Empty(SudoLog());
         Assert.Equal(before, File.ReadAllBytes(live));
     }
 
@@ -90,35 +86,15 @@ public sealed class RestoreSpaceStepTests : IDisposable
             .RestoreAsync(request, _commit, snapshot, skipDatabase: false, CancellationToken.None);
     }
 
-    /// <summary>A host whose systemd is played: <c>sudo -n ... systemctl</c> succeeds, <c>systemctl show</c> says running.</summary>
-    private sealed class StubbedSystemdHost(IRemoteHost inner) : IRemoteHost
+    /// <summary>This machine as the service's account, with stand-ins for sudo and systemctl first on PATH.</summary>
+    private HomeHost StubbedSystemdHost()
     {
-        private readonly ConcurrentQueue<string> _commands = new();
-
-        public List<string> Commands => [.. _commands];
-
-        public string ComputerName => inner.ComputerName;
-
-        public string User => inner.User;
-
-        public Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
-        {
-            _commands.Enqueue(command.Text);
-            if (command.Text.Contains("sudo -n", StringComparison.Ordinal))
-            {
-                return Task.FromResult(new CommandResult(command.Text, 0, string.Empty, string.Empty, TimeSpan.Zero));
-            }
-
-            if (command.Text.StartsWith("systemctl show ", StringComparison.Ordinal))
-            {
-                return Task.FromResult(new CommandResult(command.Text, 0, "LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=0\nResult=success\nExecMainStatus=0\n", string.Empty, TimeSpan.Zero));
-            }
-
-            return inner.RunAsync(command, options, cancellationToken);
-        }
-
-        public Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken) => inner.DownloadAsync(remotePath, localPath, cancellationToken);
-
-        public void Dispose() => inner.Dispose();
+        var bin = Directory.CreateDirectory(_temp.Combine("bin")).FullName;
+        _temp.Write("bin/sudo", $"#!/bin/sh\necho \"$*\" >> {_temp.Combine("sudo.log")}\n");
+        _temp.Write("bin/systemctl", "#!/bin/sh\nprintf 'LoadState=loaded\\nActiveState=active\\nSubState=running\\nNRestarts=0\\nResult=success\\nExecMainStatus=0\\nMainPID=42\\n'\n");
+        Sh.Run($"chmod 755 {bin}/sudo {bin}/systemctl");
+        return new HomeHost(_home, $"{bin}:{Environment.GetEnvironmentVariable("PATH")}");
     }
+
+    private string[] SudoLog() => File.Exists(_temp.Combine("sudo.log")) ? File.ReadAllLines(_temp.Combine("sudo.log")) : [];
 }
