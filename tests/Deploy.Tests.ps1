@@ -264,8 +264,8 @@ Describe 'Ctrl+C in the middle of the build step' {
         $handle = $ps.BeginInvoke()
         try {
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
-            while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 25' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 25' || true" | Should -Not -BeNullOrEmpty -Because 'the build step must be running when the deploy is stopped'
+            while (-not (Invoke-TestHostRoot "pgrep -u demo -f '^sleep 25' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Invoke-TestHostRoot "pgrep -u demo -f '^sleep 25' || true" | Should -Not -BeNullOrEmpty -Because 'the build step must be running when the deploy is stopped'
             (Invoke-TestHostRoot 'runuser -u demo -- git -C /var/lib/demo/app rev-parse HEAD')[-1] | Should -Not -Be $old -Because 'the code has moved'
 
             $stopping = [Diagnostics.Stopwatch]::StartNew()
@@ -280,7 +280,7 @@ Describe 'Ctrl+C in the middle of the build step' {
         $state = Get-TestDeployState -Service demo
         $state.Commit | Should -Be $old
         $state.Health | Should -Be 200
-        Invoke-TestHostRoot "pgrep -u demo -f 'sleep 25' || true" | Should -BeNullOrEmpty
+        Invoke-TestHostRoot "pgrep -u demo -f '^sleep 25' || true" | Should -BeNullOrEmpty
         Invoke-TestHostRoot 'test -e /var/lib/demo/.atelier/deploy-demo.lock && echo held || true' | Should -BeNullOrEmpty
         $record = Get-ServiceDeployHistory -Service demo @Demo -FromHost -Last 1
         $record.Status | Should -Be 'RolledBack'
@@ -301,10 +301,10 @@ Describe 'A connection cut in the middle of the install step' {
         [void] $ps.AddCommand('Invoke-ServiceDeploy').AddParameters($slow).AddParameter('ErrorAction', 'SilentlyContinue')
         $handle = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 8' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-        Invoke-TestHostRoot "pgrep -u demo -f 'sleep 8' || true" | Should -Not -BeNullOrEmpty -Because 'the install step must be running when the connection is cut'
+        while (-not (Invoke-TestHostRoot "pgrep -u demo -f '^sleep 8' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Invoke-TestHostRoot "pgrep -u demo -f '^sleep 8' || true" | Should -Not -BeNullOrEmpty -Because 'the install step must be running when the connection is cut'
         # Kill the SSH session itself (sshd's per-connection processes for demo): the connection is gone mid-step.
-        Invoke-TestHostRoot "pkill -KILL -u demo -f 'sshd: demo' || true; pkill -KILL -u demo -f 'sleep 8' || true" | Out-Null
+        Invoke-TestHostRoot "pkill -KILL -u demo -f 'sshd: demo' || true; pkill -KILL -u demo -f '^sleep 8' || true" | Out-Null
         $result = $ps.EndInvoke($handle) | Select-Object -Last 1
         $ps.Dispose()
         $result.Status | Should -BeIn @('RollbackFailed', 'Failed')

@@ -92,4 +92,123 @@ function Get-TestDeployState {
     }
 }
 
-Export-ModuleMember -Function Publish-TestCommit, Reset-TestOrigin, Get-TestDeployState
+function Get-TestHealth {
+    # The service's /health answer as an object (status code, and the commit its process started from), or code 0.
+    param([string] $Service = 'demo')
+    $url = (Get-TestHost).services.$Service.healthUrl
+    try {
+        $response = Invoke-WebRequest $url -SkipHttpErrorCheck -TimeoutSec 5
+        [pscustomobject]@{ Code = [int]$response.StatusCode; Commit = ($response.Content | ConvertFrom-Json).commit }
+    }
+    catch { [pscustomobject]@{ Code = 0; Commit = $null } }
+}
+
+function Wait-TestHealth {
+    # Waits until /health answers 200 from a process of -Commit (at most -Seconds); returns the last answer.
+    param([string] $Service = 'demo', [Parameter(Mandatory)] [string] $Commit, [int] $Seconds = 15)
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    do {
+        $health = Get-TestHealth -Service $Service
+        if ($health.Code -eq 200 -and $health.Commit -eq $Commit) { return $health }
+        Start-Sleep -Milliseconds 200
+    } while ([DateTime]::UtcNow -lt $deadline)
+    $health
+}
+
+function Get-TestMaxRowId {
+    # The newest row id of the service's live database, or of a snapshot file on the host.
+    param([string] $Service = 'demo', [string] $Path = "/var/lib/$Service/data/$Service.db")
+    [long]@(Invoke-TestHostRoot "runuser -u $Service -- sqlite3 '$Path' 'SELECT coalesce(max(id), 0) FROM events'")[-1]
+}
+
+function Assert-ServiceBack {
+    <#
+    What must hold after any fault, once the guard or the client has put the service back: the unit runs -Commit and
+    /health answers 200 from it; after a `systemctl restart` it still does; the live database passes integrity_check and
+    holds every row up to -RowsUpTo (the snapshot's newest row); the deploy lock is released.
+    #>
+    param([string] $Service = 'demo', [Parameter(Mandatory)] [string] $Commit, [long] $RowsUpTo, [string] $Because = 'the service must be back')
+    $state = Get-TestDeployState -Service $Service
+    $state.Commit | Should -Be $Commit -Because "~/app is on the previous commit: $Because"
+    $state.ActiveState | Should -Be 'active' -Because $Because
+    (Wait-TestHealth -Service $Service -Commit $Commit).Code | Should -Be 200 -Because "the previous commit answers /health: $Because"
+    Invoke-TestHostRoot "systemctl restart $Service.service" | Out-Null
+    (Wait-TestHealth -Service $Service -Commit $Commit).Code | Should -Be 200 -Because "a restart still comes up healthy on the previous commit: $Because"
+    @(Invoke-TestHostRoot "runuser -u $Service -- sqlite3 /var/lib/$Service/data/$Service.db 'PRAGMA integrity_check'")[-1] | Should -Be 'ok' -Because $Because
+    if ($RowsUpTo -gt 0) {
+        [long]@(Invoke-TestHostRoot "runuser -u $Service -- sqlite3 /var/lib/$Service/data/$Service.db 'SELECT count(*) FROM events WHERE id <= $RowsUpTo'")[-1] |
+            Should -Be $RowsUpTo -Because "every row committed before the snapshot is there: $Because"
+    }
+    Invoke-TestHostRoot "test -e /var/lib/$Service/.atelier/deploy-$Service.lock && echo held || true" | Should -BeNullOrEmpty -Because "the deploy lock is released: $Because"
+}
+
+function Start-DeployClient {
+    <#
+    Runs a cmdlet (Invoke-ServiceDeploy by default) in a separate pwsh, in a process group of its own so that it can be
+    killed whole like a cancelled CI runner. The cmdlet's result goes to <Out> as JSON. Returns the client (Pid, Out, Log).
+    #>
+    param([Parameter(Mandatory)] [hashtable] $Parameters, [string] $Command = 'Invoke-ServiceDeploy', [string] $Folder = [IO.Path]::GetTempPath())
+    $id = [guid]::NewGuid().ToString('N')
+    $script = Join-Path $Folder "client-$id.ps1"
+    $out = Join-Path $Folder "client-$id.json"
+    $log = Join-Path $Folder "client-$id.log"
+    Set-Content $script @'
+param($Module, $Command, $Json, $Out)
+Import-Module $Module
+$p = $Json | ConvertFrom-Json -AsHashtable
+$r = & $Command @p -ErrorAction SilentlyContinue -WarningAction Continue
+$r | Select-Object Status, FailedStep, Error, PreviousCommit, NewCommit, SnapshotPath, Notice | ConvertTo-Json | Set-Content $Out
+'@
+    $json = $Parameters | ConvertTo-Json -Compress
+    $pwsh = Join-Path $PSHOME 'pwsh.dll'
+    $clientPid = & bash -c 'setsid dotnet "$1" -NoProfile -NonInteractive -File "$2" "$3" "$4" "$5" "$6" > "$7" 2>&1 < /dev/null & echo $!' bash $pwsh $script $env:ATELIER_MODULE $Command $json $out $log
+    [pscustomobject]@{ Pid = [int]$clientPid; Out = $out; Log = $log }
+}
+
+function Stop-DeployClient {
+    # kill -9 of the client's whole process group: what a cancelled runner or a closed laptop does.
+    param([Parameter(Mandatory)] $Client)
+    & bash -c "kill -9 -- -$($Client.Pid) 2>/dev/null; true"
+    $deadline = [DateTime]::UtcNow.AddSeconds(10)
+    while ((Test-Path "/proc/$($Client.Pid)") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+}
+
+function Wait-DeployClient {
+    # Waits for a client to end (at most -Seconds) and returns its result.
+    param([Parameter(Mandatory)] $Client, [int] $Seconds = 120)
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    while ((Test-Path "/proc/$($Client.Pid)") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+    if (-not (Test-Path $Client.Out)) { throw "the client wrote no result: $(Get-Content -Raw $Client.Log -ErrorAction Ignore)" }
+    Get-Content -Raw $Client.Out | ConvertFrom-Json
+}
+
+function Wait-TestHostProcess {
+    # Waits until a process of -User whose whole command line matches -Pattern (pgrep -f) runs on the host; true when it does.
+    param([Parameter(Mandatory)] [string] $Pattern, [string] $User = 'demo', [int] $Seconds = 60)
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    do {
+        if (Invoke-TestHostRoot "pgrep -u $User -f '$Pattern' || true") { return $true }
+        Start-Sleep -Milliseconds 100
+    } while ([DateTime]::UtcNow -lt $deadline)
+    $false
+}
+
+function Wait-DeployLockReleased {
+    # Waits until the service's deploy lock is gone (at most -Seconds); returns how long it took, in seconds.
+    param([string] $Service = 'demo', [int] $Seconds = 90)
+    $stopwatch = [Diagnostics.Stopwatch]::StartNew()
+    while ((Invoke-TestHostRoot "test -e /var/lib/$Service/.atelier/deploy-$Service.lock && echo held || true") -and $stopwatch.Elapsed.TotalSeconds -lt $Seconds) {
+        Start-Sleep -Milliseconds 200
+    }
+    $stopwatch.Elapsed.TotalSeconds
+}
+
+function Get-TestHostRecord {
+    # The host history's record of a deploy as it stands (the last line with its id), or the newest record.
+    param([string] $Service = 'demo', [string] $Id)
+    $records = @(Invoke-TestHostRoot "cat /var/lib/$Service/.atelier/deploys.jsonl" | Where-Object { $_ } | ForEach-Object { $_ | ConvertFrom-Json })
+    if ($Id) { $records | Where-Object id -EQ $Id | Select-Object -Last 1 } else { $records[-1] }
+}
+
+Export-ModuleMember -Function Publish-TestCommit, Reset-TestOrigin, Get-TestDeployState, Get-TestHealth, Wait-TestHealth, Get-TestMaxRowId,
+    Assert-ServiceBack, Start-DeployClient, Stop-DeployClient, Wait-DeployClient, Wait-TestHostProcess, Wait-DeployLockReleased, Get-TestHostRecord

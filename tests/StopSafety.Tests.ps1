@@ -128,15 +128,15 @@ Describe 'A stop in the middle of a deploy' {
         $handle = $ps.BeginInvoke()
         try {
             $deadline = [DateTime]::UtcNow.AddSeconds(90)
-            while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true" | Should -Not -BeNullOrEmpty -Because "the rollback's build must be running when the deploy is stopped"
+            while (-not (Invoke-TestHostRoot "pgrep -u demo -f '^sleep 10' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Invoke-TestHostRoot "pgrep -u demo -f '^sleep 10' || true" | Should -Not -BeNullOrEmpty -Because "the rollback's build must be running when the deploy is stopped"
 
             $stopping = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()   # what Ctrl+C does: returns once the cmdlet has let go
             $stopping.Stop()
             Write-Host "Stop() returned after $($stopping.ElapsedMilliseconds) ms"
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true" | Should -BeNullOrEmpty -Because 'the rollback build ran to its end'
+            Invoke-TestHostRoot "pgrep -u demo -f '^sleep 10' || true" | Should -BeNullOrEmpty -Because 'the rollback build ran to its end'
             Assert-PutBack $old | Out-Null
         }
         finally { $ps.Dispose() }
@@ -156,13 +156,13 @@ Describe 'A stop in the middle of a deploy' {
         $handle = $ps.BeginInvoke()
         try {
             $deadline = [DateTime]::UtcNow.AddSeconds(90)
-            while (-not (Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true" | Should -Not -BeNullOrEmpty -Because "the restore's build must be running when it is stopped"
+            while (-not (Invoke-TestHostRoot "pgrep -u demo -f '^sleep 10' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Invoke-TestHostRoot "pgrep -u demo -f '^sleep 10' || true" | Should -Not -BeNullOrEmpty -Because "the restore's build must be running when it is stopped"
             (Invoke-TestHostRoot 'systemctl is-active demo.service || true')[-1] | Should -Not -Be 'active' -Because 'the restore has stopped the unit'
 
             $ps.Stop()
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-            Invoke-TestHostRoot "pgrep -u demo -f 'sleep 10' || true" | Should -BeNullOrEmpty -Because 'the build ran to its end'
+            Invoke-TestHostRoot "pgrep -u demo -f '^sleep 10' || true" | Should -BeNullOrEmpty -Because 'the build ran to its end'
             $state = Get-TestDeployState -Service demo
             $state.Commit | Should -Be $old
             $state.ActiveState | Should -Be 'active'

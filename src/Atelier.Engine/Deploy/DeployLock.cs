@@ -94,7 +94,8 @@ public sealed class DeployLock : IAsyncDisposable
             Seconds(request.GuardTimeout),
             GuardScript.Value,
             AppendScript.Value,
-            Script.Value);
+            Script.Value,
+            request.Record is null ? string.Empty : HostHistory.Line(request.Record));
     }
 
     /// <summary>The command that ends the lock for its holder: refused once the guard has taken over.</summary>

@@ -128,9 +128,12 @@ public static class DeployCommands
     public static ShellCommand Log(string from, string to) =>
         ShellCommand.Format($"cd {App} && git log --oneline --no-decorate {RemoteValue.Commit(from) + ".." + RemoteValue.Commit(to)}");
 
-    /// <summary>Moves the code to a commit.</summary>
+    /// <summary>
+    /// Moves the code to a commit. Under the deploy lock no other git runs in <c>~/app</c>, so an <c>index.lock</c> found
+    /// there was left by a git that was killed (a dead client's checkout): it goes first.
+    /// </summary>
     public static ShellCommand Checkout(string commit) =>
-        ShellCommand.Format($"cd {App} && git reset --quiet --hard {RemoteValue.Commit(commit)} && git rev-parse HEAD");
+        ShellCommand.Format($"cd {App} && rm -f .git/index.lock && git reset --quiet --hard {RemoteValue.Commit(commit)} && git rev-parse HEAD");
 
     /// <summary>The install step, or null when there is none.</summary>
     public static ShellCommand? Install(DeployRequest request)

@@ -18,13 +18,14 @@ internal sealed class DeploySession
     private readonly CommandOptions _options;
     private readonly List<string> _notes = [];
 
-    public DeploySession(IRemoteHost host, IReporter reporter, CommandOptions options, DeployLock lease, ServiceDeployResult result)
+    public DeploySession(IRemoteHost host, IReporter reporter, CommandOptions options, DeployLock lease, ServiceDeployResult result, string recordId)
     {
         _host = host;
         _reporter = reporter;
         _options = options;
         Lease = lease;
         Result = result;
+        RecordId = recordId;
     }
 
     /// <summary>The lock, and with it the guard.</summary>
@@ -33,7 +34,7 @@ internal sealed class DeploySession
     public ServiceDeployResult Result { get; }
 
     /// <summary>The id of the operation's history record (its "started" line and its outcome share it).</summary>
-    public string RecordId { get; } = DeployRecord.NewId();
+    public string RecordId { get; }
 
     /// <summary>The lock's token: also names this operation's temporary files on the host.</summary>
     public string Token => Lease.Holder.Token!;

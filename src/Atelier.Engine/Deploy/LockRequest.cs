@@ -36,6 +36,13 @@ public sealed record LockRequest(string Service, LockOperation Operation, string
     /// </summary>
     public TimeSpan GuardTimeout { get; init; } = DefaultGuardTimeout;
 
+    /// <summary>
+    /// The operation's history record as it starts (status <c>Started</c>): the guard closes it with the outcome when
+    /// it takes over before the deploy has written a fuller one (<see cref="DeployLock.ArmAsync"/>). Null: the guard
+    /// records nothing for a client lost that early.
+    /// </summary>
+    public Atelier.History.DeployRecord? Record { get; init; }
+
     /// <summary>The guard timeout when none is given.</summary>
     public static readonly TimeSpan DefaultGuardTimeout = TimeSpan.FromSeconds(30);
 

@@ -91,15 +91,22 @@ public sealed class ServiceDeployer
     private async Task GuardedAsync(DeployRequest request, ServiceDeployResult result, LockOperation operation, Func<DeploySession, Task> body, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
+        var recordId = DeployRecord.NewId();
         DeploySession? session = null;
         try
         {
             var lease = await TimedAsync(result, "lock", () => DeployLock.AcquireAsync(
                 _host,
-                new LockRequest(request.Service, operation, request.Holder) { Wait = request.LockWait, Break = request.BreakLock, GuardTimeout = request.GuardTimeout },
+                new LockRequest(request.Service, operation, request.Holder)
+                {
+                    Wait = request.LockWait,
+                    Break = request.BreakLock,
+                    GuardTimeout = request.GuardTimeout,
+                    Record = Record(request, result, null) with { Id = recordId, Status = DeployStatus.Started, Step = "lock" },
+                },
                 _reporter,
                 cancellationToken)).ConfigureAwait(false);
-            session = new DeploySession(_host, _reporter, _options, lease, result);
+            session = new DeploySession(_host, _reporter, _options, lease, result, recordId);
             result.Notice = lease.Notice;
             lease.StartHeartbeat();
             await body(session).ConfigureAwait(false);
@@ -199,22 +206,24 @@ public sealed class ServiceDeployer
         var codeMoved = false;
         try
         {
-            if (request.DbPath is not null)
-            {
-                var snapshotRequest = new SnapshotRequest(request.Service, request.DbPath, request.KeepSnapshots);
-                var taken = await session.StepAsync("snapshot", RemoteSnapshotter.Command(snapshotRequest), cancellationToken).ConfigureAwait(false);
-                result.SnapshotPath = RemoteSnapshotter.Read(taken, snapshotRequest, _host.ComputerName).Path;
-            }
-
             if (result.PreviousCommit != result.NewCommit)
             {
                 var log = await session.StepAsync("commits", DeployCommands.Log(result.PreviousCommit!, result.NewCommit!), cancellationToken).ConfigureAwait(false);
                 result.Commits = log.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }
 
-            // Before the code moves: the guard learns how to put it back, and the host's history that a deploy started.
-            NoteGuard(request, session, session.RecordId, result.PreviousCommit!, result.SnapshotPath, request.DbPath);
-            await session.ArmAsync(Started(request, result, session, "checkout"), DeployCommands.PutBack(request, result.PreviousCommit!, result.SnapshotPath, session.Token, "rollback: ")).ConfigureAwait(false);
+            // The host's history learns that a deploy started, and the guard how to put it back, before anything moves;
+            // once the snapshot is taken, both learn of it too.
+            NoteGuard(request, session, session.RecordId, result.PreviousCommit!, null, request.DbPath);
+            await session.ArmAsync(Started(request, result, session, request.DbPath is null ? "checkout" : "snapshot"), DeployCommands.PutBack(request, result.PreviousCommit!, null, session.Token, "rollback: ")).ConfigureAwait(false);
+            if (request.DbPath is not null)
+            {
+                var snapshotRequest = new SnapshotRequest(request.Service, request.DbPath, request.KeepSnapshots);
+                var taken = await session.StepAsync("snapshot", RemoteSnapshotter.Command(snapshotRequest), cancellationToken).ConfigureAwait(false);
+                result.SnapshotPath = RemoteSnapshotter.Read(taken, snapshotRequest, _host.ComputerName).Path;
+                session.Note("snapshot=" + result.SnapshotPath);
+                await session.ArmAsync(Started(request, result, session, "checkout"), DeployCommands.PutBack(request, result.PreviousCommit!, result.SnapshotPath, session.Token, "rollback: ")).ConfigureAwait(false);
+            }
 
             codeMoved = true;
             await session.StepAsync("checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken, notes: "moved=yes").ConfigureAwait(false);

@@ -6,7 +6,8 @@
 # running, runs the deploy's put-back plan (stop, database, checkout, install, build, start: the commands the
 # client wrote with arm, the same ones its own rollback runs), waits for health, closes the deploy's history
 # record with the outcome and why, leaves a notice for the next deploy, and releases the lock.
-# Arguments: $1 service, $2 the lock's token. Output: its log (~/.atelier/guard-<service>.log).
+# Arguments: $1 service, $2 the lock's token. Output: its log, in the lock folder; kept as ~/.atelier/guard-<service>.log
+# when it took over (a client that finishes in time leaves nothing of its guard behind).
 set -u
 service=$1 token=$2
 dir=$HOME/.atelier
@@ -151,8 +152,10 @@ take_over() {
   say "$status: $detail"
   # The notice starts with this lock's token: a client that finishes late learns from it that its guard took over.
   printf '%s %s %s of %s by %s: %s %s\n' "$token" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$operation" "$(field commit)" "$(field by)" "$status." "$detail" > "$notice"
-  sh "$lock/lock.sh" release "$service" "$token" > /dev/null || say "could not release the lock"
   say "done"
+  # What the guard did outlives the lock: the log of its last takeover.
+  cp "$lock/guard.log" "$log" 2>/dev/null || true
+  sh "$lock/lock.sh" release "$service" "$token" > /dev/null || say "could not release the lock" >> "$log"
   exit 0
 }
 

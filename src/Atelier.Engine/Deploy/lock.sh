@@ -6,12 +6,14 @@
 #                 noted as it went (record, previous, snapshot, db, moved)
 #   heartbeat     touched by the client while it lives (its mtime is the last sign of life)
 #   step          the step running now; step.pgid: "<process group> <start time>" of its processes
-#   guard.pid     "<pid> <start time>" of the guard; guard.sh, lock.sh, append.sh: the scripts it runs
+#   guard.pid     "<pid> <start time>" of the guard; guard.sh, lock.sh, append.sh: the scripts it runs; guard.log:
+#                 what it did (kept as ~/.atelier/guard-<service>.log when it took over, else gone with the lock)
 #   record, plan/ the deploy's "started" history line and its put-back plan (written by arm)
 #   decided/      made (atomically, with mkdir) by whoever ends the deploy: the client (finish) or the guard
 # Arguments (each quoted by Atelier): $1 action, $2 service, then
 #   acquire: $3 token, $4 operation, $5 who, $6 commit (may be empty), $7 "break" or "wait", $8 the guard's
-#            timeout in seconds, $9 guard.sh, $10 append.sh, $11 this script (installed for the guard)
+#            timeout in seconds, $9 guard.sh, $10 append.sh, $11 this script (installed for the guard), $12 the
+#            operation's "started" history line (kept for the guard, not written to the history), or empty
 #   beat:    $3 token                       step: $3 token, $4 step name, key=value notes..., --, the command
 #   arm:     $3 token, key=value notes..., --, the started history line, then pairs of plan item name and command
 #   finish:  $3 token, $4 the outcome's history line (optional)        release, stop-step: $3 token
@@ -197,6 +199,7 @@ take() {
   mv "$lock/.owner.new" "$lock/owner"
   touch "$lock/heartbeat"
   printf 'lock\n' > "$lock/step"
+  if [ -n "$record" ]; then printf '%s\n' "$record" > "$lock/record"; fi
   printf '%s' "$guard_script" > "$lock/guard.sh"
   printf '%s' "$append_script" > "$lock/append.sh"
   printf '%s' "$lock_script" > "$lock/lock.sh"
@@ -210,7 +213,7 @@ take() {
 
 # Starts the guard detached from this SSH session (its own session: the connection's end does not end it).
 start_guard() {
-  log=$dir/guard-$service.log
+  log=$lock/guard.log
   if command -v setsid >/dev/null 2>&1; then
     setsid sh "$lock/guard.sh" "$service" "$token" < /dev/null >> "$log" 2>&1 &
   elif command -v python3 >/dev/null 2>&1; then
@@ -280,11 +283,12 @@ case $action in
   acquire)
     token=$3 operation=$4 by=$5 commit=$6 mode=$7 timeout=$8 guard_script=$9
     shift 9
-    append_script=$1 lock_script=$2
+    append_script=$1 lock_script=$2 record=${3-}
     check_token "$token"
     one_line "$operation" operation
     one_line "$by" holder
     one_line "$commit" commit
+    one_line "$record" record
     case $timeout in '' | *[!0-9]*) echo "atelier: refused guard timeout: $timeout" >&2; exit 65 ;; esac
     locked take
     ;;

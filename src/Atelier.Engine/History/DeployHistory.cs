@@ -98,8 +98,8 @@ public static class DeployHistory
     }
 
     /// <summary>
-    /// What a default <c>Restore-ServiceDeploy</c> undoes: the newest deploy (by start time) that is still
-    /// <see cref="DeployStatus.Started"/> (it never finished: its client died and nothing put it back), else the newest
+    /// What a default <c>Restore-ServiceDeploy</c> undoes: the deploy that is still <see cref="DeployStatus.Started"/>
+    /// (<see cref="Unfinished"/>: it never finished, its client died and nothing put it back), else the newest
     /// <see cref="DeployOperation.Deploy"/> that <see cref="DeployStatus.Succeeded"/>; either must name a
     /// <see cref="DeployRecord.PreviousCommit"/>. The restore goes to that record's <c>PreviousCommit</c> with its
     /// <c>SnapshotPath</c> (none when the deploy took no snapshot). Failed, rolled-back and unchanged deploys are
@@ -109,18 +109,27 @@ public static class DeployHistory
     public static DeployRecord? LastRestorable(IEnumerable<DeployRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        var deploys = records.Where(r =>
-            string.Equals(r.Operation, DeployOperation.Deploy, StringComparison.OrdinalIgnoreCase)
-            && !string.IsNullOrWhiteSpace(r.PreviousCommit)).ToList();
-        return Newest(deploys.Where(r => r.IsUnfinished))
-            ?? Newest(deploys.Where(r => string.Equals(r.Status, DeployStatus.Succeeded, StringComparison.OrdinalIgnoreCase)));
+        var all = records.ToList();
+        var unfinished = Unfinished(all);
+        return unfinished is not null && string.Equals(unfinished.Operation, DeployOperation.Deploy, StringComparison.OrdinalIgnoreCase) && !string.IsNullOrWhiteSpace(unfinished.PreviousCommit)
+            ? unfinished
+            : Newest(all.Where(r =>
+                string.Equals(r.Operation, DeployOperation.Deploy, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(r.Status, DeployStatus.Succeeded, StringComparison.OrdinalIgnoreCase)
+                && !string.IsNullOrWhiteSpace(r.PreviousCommit)));
     }
 
-    /// <summary>The newest unfinished record (<see cref="DeployStatus.Started"/>) of the merged records, or null.</summary>
+    /// <summary>
+    /// The newest unfinished record (<see cref="DeployStatus.Started"/>) of the merged records, or null; one that a later
+    /// operation holding the lock (a record with a <see cref="DeployRecord.LockToken"/>) has since superseded does not
+    /// count. Operations that never got the lock are no later state of the host.
+    /// </summary>
     public static DeployRecord? Unfinished(IEnumerable<DeployRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        return Newest(records.Where(r => r.IsUnfinished));
+        var all = records.ToList();
+        var unfinished = Newest(all.Where(r => r.IsUnfinished));
+        return unfinished is null || all.Any(r => !r.IsUnfinished && r.LockToken is not null && r.StartedAt > unfinished.StartedAt) ? null : unfinished;
     }
 
     /// <summary>

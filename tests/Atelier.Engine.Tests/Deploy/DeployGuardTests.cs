@@ -84,6 +84,7 @@ public sealed class DeployGuardTests : IAsyncDisposable
         Assert.True(closed.FinishedAt > closed.StartedAt);
         Assert.Equal(2, File.ReadAllLines(Path.Combine(Atelier, "deploys.jsonl")).Length);
         Assert.Empty(GuardProcesses());
+        Assert.Contains("the client fell silent at the install step", File.ReadAllText(Path.Combine(Atelier, "guard-web.log")), StringComparison.Ordinal);
 
         // The next lock shows what the guard did, once.
         var next = await AcquireAsync();
@@ -154,7 +155,7 @@ public sealed class DeployGuardTests : IAsyncDisposable
 
         Assert.False(File.Exists(Journal));
         Assert.Empty(GuardProcesses());
-        Assert.Equal([".deploy-web.mutex", "deploys.jsonl", "guard-web.log"], Directory.GetFileSystemEntries(Atelier).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal([".deploy-web.mutex", "deploys.jsonl"], Directory.GetFileSystemEntries(Atelier).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(DeployStatus.Succeeded, LastHistoryRecord().Status);
         await Task.Delay(Timeout + TimeSpan.FromSeconds(1));
         Assert.Equal(DeployStatus.Succeeded, LastHistoryRecord().Status);

@@ -77,7 +77,7 @@ public sealed class DeployLockTests : IDisposable
         Assert.Equal(taken.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
         Assert.True(taken.Holder.Alive);
         Assert.Equal("lock", taken.Holder.Step);
-        Assert.Equal([".deploy-web.mutex", "guard-web.log"], Directory.GetFiles(Path.Combine(Home, ".atelier")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal([".deploy-web.mutex"], Directory.GetFiles(Path.Combine(Home, ".atelier")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Empty(_reporter.Warnings);
     }
 

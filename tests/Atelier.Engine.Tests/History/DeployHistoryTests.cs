@@ -106,4 +106,56 @@ public sealed class DeployHistoryTests
         Assert.Null(DeployHistory.LastRestorable([]));
         Assert.Null(DeployHistory.LastRestorable([Records.Deploy(status: DeployStatus.RolledBack), Records.Deploy(operation: DeployOperation.Restore)]));
     }
+
+    [Fact]
+    public void A_record_written_again_under_its_id_replaces_the_first_in_its_place()
+    {
+        var first = Records.Deploy(minutes: 1);
+        var started = Records.Deploy(minutes: 2, status: DeployStatus.Started) with { Step = "checkout" };
+        var closed = started with { Status = DeployStatus.RolledBack, Step = null, FailedStep = "install" };
+        var last = Records.Deploy(minutes: 3);
+
+        var merged = DeployHistory.Merge([first, started, last, closed]);
+
+        Assert.Equal([first.Id, started.Id, last.Id], merged.Select(r => r.Id));
+        Assert.Same(closed, merged[1]);
+        Assert.False(merged[1].IsUnfinished);
+    }
+
+    [Fact]
+    public void A_default_restore_goes_back_from_an_unfinished_deploy_before_the_last_successful_one()
+    {
+        var good = Records.Deploy(minutes: 1, previous: "aaaaaaa") with { LockToken = "t1" };
+        var dead = Records.Deploy(minutes: 2, previous: "bbbbbbb", status: DeployStatus.Started) with { LockToken = "t2", Step = "checkout" };
+        // Deploys that never got the lock (held by the dead one) are no later state of the host.
+        var refused = Records.Deploy(minutes: 3, status: DeployStatus.Failed) with { FailedStep = "lock" };
+
+        Assert.Same(dead, DeployHistory.Unfinished([good, dead, refused]));
+        Assert.Same(dead, DeployHistory.LastRestorable([good, dead, refused]));
+        Assert.Equal("bbbbbbb", DeployHistory.LastRestorable([good, dead, refused])!.PreviousCommit);
+    }
+
+    [Fact]
+    public void An_unfinished_deploy_that_a_later_locked_operation_superseded_no_longer_counts()
+    {
+        var dead = Records.Deploy(minutes: 1, previous: "aaaaaaa", status: DeployStatus.Started) with { LockToken = "t1" };
+        var later = Records.Deploy(minutes: 2, previous: "bbbbbbb") with { LockToken = "t2" };
+
+        Assert.Null(DeployHistory.Unfinished([dead, later]));
+        Assert.Same(later, DeployHistory.LastRestorable([dead, later]));
+        Assert.Same(dead, DeployHistory.Unfinished([dead, later with { LockToken = null }]));
+    }
+
+    [Fact]
+    public void The_last_finished_operation_of_a_commit_says_whether_it_is_known_good()
+    {
+        var deployed = Records.Deploy(minutes: 1) with { NewCommit = "ccccccc", LockToken = "t1" };
+        var redeployFailed = Records.Deploy(minutes: 2, status: DeployStatus.RollbackFailed) with { NewCommit = "ccccccc", LockToken = "t2" };
+        var unfinished = Records.Deploy(minutes: 3, status: DeployStatus.Started) with { NewCommit = "ccccccc", LockToken = "t3" };
+
+        Assert.Same(deployed, DeployHistory.LastFinishedOf([deployed], "ccccccc"));
+        Assert.Same(redeployFailed, DeployHistory.LastFinishedOf([deployed, redeployFailed, unfinished], "CCCCCCC"));
+        Assert.Null(DeployHistory.LastFinishedOf([unfinished], "ccccccc"));
+        Assert.Null(DeployHistory.LastFinishedOf([deployed], "ddddddd"));
+    }
 }
