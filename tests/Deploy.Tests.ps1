@@ -57,7 +57,7 @@ Describe 'A good deploy' {
         $result.Commits | Should -HaveCount 1
         $result.Health.Healthy | Should -BeTrue
         $result.SnapshotPath | Should -BeLike '/var/lib/demo/.atelier/snapshots/demo.*.db'
-        $result.Steps.Name | Should -Be @('lock', 'fetch', 'snapshot', 'commits', 'checkout', 'install', 'build', 'restart', 'health')
+        $result.Steps.Name | Should -Be @('lock', 'fetch', 'commits', 'snapshot', 'checkout', 'install', 'build', 'restart', 'health')
         $state = Get-TestDeployState -Service demo
         $state.Commit | Should -Be $new
         $state.Health | Should -Be 200
@@ -292,31 +292,28 @@ Describe 'Ctrl+C in the middle of the build step' {
 }
 
 Describe 'A connection cut in the middle of the install step' {
-    It 'fails with a clear error, and a restore with -BreakLock brings the service back' {
+    It 'is opened again: what the step left running is stopped, the deploy rolls back by itself and releases its lock' {
         $old = (Get-TestDeployState -Service demo).Commit
         Publish-TestCommit -Service demo -Variant Good | Out-Null
-        $slow = $Deploy.Clone(); $slow.InstallCommand = 'sleep 8; bun install --frozen-lockfile'
+        $slow = $Deploy.Clone(); $slow.InstallCommand = 'if [ -e /tmp/atelier-slow-install ]; then sleep 8; fi; bun install --frozen-lockfile'
+        Invoke-TestHostRoot 'touch /tmp/atelier-slow-install' | Out-Null
         $ps = [powershell]::Create()
-        [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).AddStatement()
-        [void] $ps.AddCommand('Invoke-ServiceDeploy').AddParameters($slow).AddParameter('ErrorAction', 'SilentlyContinue')
+        [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).Invoke()
+        $ps.Commands.Clear()
+        [void] $ps.AddCommand('Invoke-ServiceDeploy').AddParameters($slow).AddParameter('ErrorAction', 'SilentlyContinue').AddParameter('WarningAction', 'SilentlyContinue')
         $handle = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
         while (-not (Invoke-TestHostRoot "pgrep -u demo -f '^sleep 8' || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
         Invoke-TestHostRoot "pgrep -u demo -f '^sleep 8' || true" | Should -Not -BeNullOrEmpty -Because 'the install step must be running when the connection is cut'
         # Kill the SSH session itself (sshd's per-connection processes for demo): the connection is gone mid-step.
-        Invoke-TestHostRoot "pkill -KILL -u demo -f 'sshd: demo' || true; pkill -KILL -u demo -f '^sleep 8' || true" | Out-Null
+        Invoke-TestHostRoot "rm -f /tmp/atelier-slow-install; pkill -KILL -u demo -f '^sshd: demo' || true" | Out-Null
         $result = $ps.EndInvoke($handle) | Select-Object -Last 1
         $ps.Dispose()
-        $result.Status | Should -BeIn @('RollbackFailed', 'Failed')
+        $result.Status | Should -Be 'RolledBack'
         $result.FailedStep | Should -Be 'install'
-        $result.Error | Should -Match 'install step failed'
-        # The dead deploy left its lock: a restore without -BreakLock is refused, with the holder's details.
-        $refused = $result | Restore-ServiceDeploy @Demo -HealthUrl $TestHost.services.demo.healthUrl -BuildCommand 'bun run build' -HistoryPath $History -Confirm:$false -ErrorAction SilentlyContinue
-        $refused.Status | Should -Be 'Failed'
-        $refused.Error | Should -Match 'held by'
-        $restored = $result | Restore-ServiceDeploy @Demo -HealthUrl $TestHost.services.demo.healthUrl -BuildCommand 'bun run build' -HistoryPath $History -BreakLock -Confirm:$false -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue
-        $restored.Status | Should -Be 'Succeeded'
-        ($warnings -join ' ') | Should -Match 'lock'
+        $result.Error | Should -Match 'The install step failed: the connection to .* was lost during the step \(what it left running was stopped\)'
+        Invoke-TestHostRoot "pgrep -u demo -f '^sleep 8' || true" | Should -BeNullOrEmpty -Because 'the install the lost connection left running was stopped'
+        Invoke-TestHostRoot 'test -e /var/lib/demo/.atelier/deploy-demo.lock && echo held || true' | Should -BeNullOrEmpty
         $state = Get-TestDeployState -Service demo
         $state.Commit | Should -Be $old
         $state.Health | Should -Be 200
