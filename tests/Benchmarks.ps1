@@ -8,13 +8,18 @@
        same file (the physical floor) and 'sqlite3 .backup' (goal: within 1.5x of cp).
     3. Time from the unit becoming ready to Test-ServiceHealth reporting it up (goal: under 300 ms).
     4. Tab completion from a 100-service manifest (first and cached) and New-ServiceModule's planning time.
-    Figures, not pass/fail: nothing here asserts a time.
+    5. Faults: a commit that exits at start, from the deploy's start to RolledBack and healthy, beside the anchor's bash
+       sequence against the same host; a client killed with kill -9 in its install step, from the kill to the previous
+       commit healthy again and the lock released, with the default guard timeout and with a short one.
+    Figures, not pass/fail: nothing here asserts a time. -Section picks some of them.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $TestHostFile,
     [int] $Runs = 5,
-    [int] $DatabaseMiB = 1024
+    [int] $DatabaseMiB = 1024,
+    [ValidateSet('import', 'snapshot', 'health', 'interactive', 'faults')]
+    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -34,6 +39,7 @@ function Measure-Run([scriptblock] $Script, [int] $Count = $Runs) {
 }
 
 # 1. Import time.
+if ('import' -in $Section) {
 # pwsh runs here as a .NET tool (the process is 'dotnet'): start the same pwsh.dll the same way, fresh each time.
 $pwsh = Join-Path $PSHOME 'pwsh.dll'
 $bare = Measure-Run { & dotnet $pwsh -NoProfile -NonInteractive -Command 'exit 0' }
@@ -43,7 +49,10 @@ $firstUse = Measure-Run { & dotnet $pwsh -NoProfile -NonInteractive -Command "Im
 '{0,-58} {1,8:N0} ms' -f 'Import-Module Atelier beyond pwsh start (goal < 300)', ($import - $bare)
 '{0,-58} {1,8:N0} ms' -f 'Import and first cmdlet run (engine load) beyond start', ($firstUse - $bare)
 
+}
+
 # 2. Snapshot of a large live WAL database.
+if ('snapshot' -in $Section) {
 $db = '/var/lib/demo/data/demo.db'
 Write-Host "Growing $db to $DatabaseMiB MiB (as the demo user, while the app writes)..."
 Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; CREATE TABLE IF NOT EXISTS ballast(b BLOB); INSERT INTO ballast SELECT randomblob(65536) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < $($DatabaseMiB * 16)) SELECT x FROM c);'" | Out-Null
@@ -74,7 +83,10 @@ $backup = Get-Median $backupRuns.Ms
 '{0,-58} {1,8:N2} s  ({2} of 3 finished within {3} s)' -f 'sqlite3 .backup (median of 3)', ($backup / 1000), @($backupRuns | Where-Object Finished).Count, $backupLimit
 Invoke-TestHostRoot "runuser -u demo -- sqlite3 $db 'PRAGMA busy_timeout=60000; DROP TABLE ballast; VACUUM;'" | Out-Null
 
+}
+
 # 3. Unit ready -> Test-ServiceHealth says Up. A tight 5 ms probe loop marks when the app really answers.
+if ('health' -in $Section) {
 $url = $sandbox.services.demo.healthUrl
 $gaps = foreach ($i in 1..$Runs) {
     Invoke-TestHostRoot 'systemctl stop demo.service' | Out-Null
@@ -97,7 +109,10 @@ $gaps = foreach ($i in 1..$Runs) {
 }
 '{0,-58} {1,8:N0} ms (max {2:N0}, {3} runs)' -f 'Unit ready -> Test-ServiceHealth Up (median, goal < 300)', (Get-Median $gaps), ($gaps | Measure-Object -Maximum).Maximum, @($gaps).Count
 
+}
+
 # 4. Interactive use: tab completion from a manifest, and planning a new service.
+if ('interactive' -in $Section) {
 $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
 try {
     $manifest = Join-Path $work 'services.json'
@@ -123,3 +138,68 @@ try {
     '{0,-58} {1,8:N0} ms' -f 'New-ServiceModule again, all Unchanged (median of 10)', $again
 }
 finally { Remove-Item -Recurse -Force $work }
+}
+
+# 5. Faults: a crash at start, and a client that dies.
+if ('faults' -in $Section) {
+    Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force
+    $env:ATELIER_MODULE = (Resolve-Path $ModulePath).Path
+    $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+    try {
+        $url = $sandbox.services.demo.healthUrl
+        $deploy = @{ Service = 'demo'; HealthUrl = $url; DbPath = 'data/demo.db'; BuildCommand = 'bun run build'; HistoryPath = (Join-Path $work 'h.db') } + $connection
+        $start = (Get-TestDeployState -Service demo).Commit
+        Reset-TestOrigin -Service demo -To $start
+
+        # A commit that exits at start, deployed by Atelier (the unit is watched from the restart on).
+        $crash = foreach ($i in 1..3) {
+            Reset-TestOrigin -Service demo -To $start
+            Publish-TestCommit -Service demo -Variant CrashesAtStart | Out-Null
+            $r = Invoke-ServiceDeploy @deploy -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            if ($r.Status -eq 'RolledBack' -and $r.Health.Healthy) {
+                [pscustomobject]@{ Total = $r.Duration.TotalSeconds; Health = ($r.Steps | Where-Object Name -EQ 'health').Duration.TotalSeconds }
+            }
+        }
+        '{0,-58} {1,8:N1} s  (the health step: {2:N1} s; {3} runs)' -f 'Crash-at-start deploy -> RolledBack, healthy (median)', (Get-Median $crash.Total), (Get-Median $crash.Health), @($crash).Count
+
+        # The anchor's bash sequence (seed/deployment.txt) on the same host: 12 curl tries 5 s apart, then its rollback.
+        Reset-TestOrigin -Service demo -To $start
+        Publish-TestCommit -Service demo -Variant CrashesAtStart | Out-Null
+        $ssh = "ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile=$($sandbox.knownHosts) -i $($sandbox.identityFile) -p $($sandbox.sshPort) demo@$($sandbox.host)"
+        $anchor = @"
+set -eu
+$ssh 'cd ~/app && git fetch --all -q && git rev-parse HEAD > /tmp/demo-prev-commit && cp ~/data/demo.db ~/data/demo.db.pre-deploy && git reset -q --hard origin/main'
+$ssh 'cd ~/app && bun install --frozen-lockfile >/dev/null 2>&1; bun run build >/dev/null 2>&1; sudo /run/current-system/sw/bin/systemctl restart demo.service'
+ok=0; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do if curl -sf $url >/dev/null; then ok=1; break; fi; sleep 5; done
+if [ `$ok = 0 ]; then
+  $ssh 'sudo /run/current-system/sw/bin/systemctl stop demo.service; cp ~/data/demo.db.pre-deploy ~/data/demo.db; cd ~/app && git reset -q --hard `$(cat /tmp/demo-prev-commit) && bun install >/dev/null 2>&1; bun run build >/dev/null 2>&1; sudo /run/current-system/sw/bin/systemctl restart demo.service'
+fi
+"@
+        $anchorLog = Join-Path $work 'anchor.log'
+        Set-Content (Join-Path $work 'anchor.sh') $anchor
+        $bash = Measure-Command { & bash (Join-Path $work 'anchor.sh') > $anchorLog 2>&1 }
+        if ($LASTEXITCODE -ne 0) { Write-Warning "the anchor's sequence failed: $(Get-Content -Raw $anchorLog)" }
+        '{0,-58} {1,8:N1} s' -f 'The anchor''s bash sequence, same commit, same host', $bash.TotalSeconds
+        # Its cp of the live WAL database left the host broken: put it back to a healthy state with Atelier.
+        Invoke-TestHostRoot 'rm -f /var/lib/demo/data/demo.db.pre-deploy' | Out-Null
+        Restore-ServiceDeploy demo -Commit $start -SkipDatabase -HealthUrl $url -BuildCommand 'bun run build' -HistoryPath (Join-Path $work 'h.db') @connection -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
+
+        # A client killed in its install step: from the kill to the previous commit healthy and the lock released.
+        foreach ($timeout in 30, 5) {
+            Reset-TestOrigin -Service demo -To $start
+            Publish-TestCommit -Service demo -Variant Good | Out-Null
+            Invoke-TestHostRoot 'touch /tmp/atelier-slow-install' | Out-Null
+            $p = $deploy.Clone(); $p.GuardTimeout = $timeout; $p.InstallCommand = 'if [ -e /tmp/atelier-slow-install ]; then sleep 60; fi; bun install --frozen-lockfile'
+            $client = Start-DeployClient -Parameters $p -Folder $work
+            Wait-TestHostProcess '^sleep 60' | Out-Null
+            Stop-DeployClient $client
+            $killed = [Diagnostics.Stopwatch]::StartNew()
+            Invoke-TestHostRoot 'rm -f /tmp/atelier-slow-install' | Out-Null
+            $released = Wait-DeployLockReleased -Seconds ($timeout + 120)
+            $healthy = Wait-TestHealth -Commit $start -Seconds 60
+            '{0,-58} {1,8:N1} s  (lock released after {2:N1} s; {3})' -f "Client killed in install -> healthy on the old commit (guard $timeout s)", $killed.Elapsed.TotalSeconds, $released, ($healthy.Code -eq 200 ? 'old commit answers 200' : 'NOT healthy')
+        }
+        Reset-TestOrigin -Service demo -To $start
+    }
+    finally { Remove-Item -Recurse -Force $work }
+}
