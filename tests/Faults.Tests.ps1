@@ -249,6 +249,28 @@ Describe 'A deploy that succeeds' {
     }
 }
 
+Describe 'A deploy that finds a guard at work' {
+    It 'fails at once naming it, or with -LockWait waits for it and then deploys' {
+        # The guard's put-back builds the old commit slowly: it is at work for a while after it took over.
+        $case = Start-FaultyDeploy 'install' @{ BuildCommand = 'if [ -e /tmp/atelier-slow-guard ]; then sleep 10; fi; bun run build' }
+        Invoke-TestHostRoot 'touch /tmp/atelier-slow-guard' | Out-Null
+        Stop-DeployClient $case.Client
+        Clear-Slow; Invoke-TestHostRoot 'touch /tmp/atelier-slow-guard' | Out-Null
+        $deadline = [DateTime]::UtcNow.AddSeconds($Guard + 30)
+        while (-not (Invoke-TestHostRoot 'test -d /var/lib/demo/.atelier/deploy-demo.lock/decided && echo yes || true') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        try {
+            $refused = Invoke-ServiceDeploy @Base -BreakLock -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            $refused.Status | Should -Be 'Failed'
+            $refused.Error | Should -Match 'which is alive: its guard \(pid [0-9]+\) is putting the service back\. -BreakLock breaks only a dead holder'
+        }
+        finally { Invoke-TestHostRoot 'rm -f /tmp/atelier-slow-guard' | Out-Null }
+        $waited = Invoke-ServiceDeploy @Base -LockWait 60 -ErrorAction Stop -WarningAction SilentlyContinue
+        $waited.Status | Should -Be 'Succeeded' -Because 'it waited for the guard, then deployed'
+        $waited.PreviousCommit | Should -Be $case.Old -Because 'the guard had put the old commit back'
+        $waited.Notice | Should -Match 'RolledBack\. Client lost at the install step'
+    }
+}
+
 Describe 'What the guard did' {
     It 'is shown by the next deploy and by Get-ServiceDeployHistory -FromHost' {
         $case = Start-FaultyDeploy 'build' @{}
