@@ -4,6 +4,20 @@
 # must end with the previous commit running and healthy (also after a restart), the database whole with every row of
 # the snapshot, the lock released, the host's history saying what happened and why, and a plain deploy working after.
 
+BeforeDiscovery {
+    # Every step a fault can come at ('rollback': in the middle of the client's own rollback, at its build), and
+    # whether the code had moved by then.
+    $script:Steps = @(
+        @{ Step = 'fetch'; Moved = $false }
+        @{ Step = 'snapshot'; Moved = $false }
+        @{ Step = 'checkout'; Moved = $true }
+        @{ Step = 'install'; Moved = $true }
+        @{ Step = 'build'; Moved = $true }
+        @{ Step = 'health'; Moved = $true }
+        @{ Step = 'rollback'; Moved = $true }
+    )
+}
+
 BeforeAll {
     Import-Module $env:ATELIER_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
@@ -110,15 +124,7 @@ cd /var/lib/demo/app && runuser -u demo -- git config --unset remote.origin.uplo
     Remove-Item $Folder -Recurse -Force -ErrorAction Ignore
 }
 
-Describe 'A client killed with kill -9 at the <Step> step' -ForEach @(
-    @{ Step = 'fetch'; Moved = $false }
-    @{ Step = 'snapshot'; Moved = $false }
-    @{ Step = 'checkout'; Moved = $true }
-    @{ Step = 'install'; Moved = $true }
-    @{ Step = 'build'; Moved = $true }
-    @{ Step = 'health'; Moved = $true }
-    @{ Step = 'rollback'; Moved = $true }
-) {
+Describe 'A client killed with kill -9 at the <Step> step' -ForEach $Steps {
     It 'is taken over by the guard within the guard timeout plus one put-back' {
         $case = Start-FaultyDeploy $Step @{}
         Stop-DeployClient $case.Client
@@ -134,15 +140,7 @@ Describe 'A client killed with kill -9 at the <Step> step' -ForEach @(
     }
 }
 
-Describe 'A client whose SSH connection is cut at the <Step> step' -ForEach @(
-    @{ Step = 'fetch'; Moved = $false }
-    @{ Step = 'snapshot'; Moved = $false }
-    @{ Step = 'checkout'; Moved = $true }
-    @{ Step = 'install'; Moved = $true }
-    @{ Step = 'build'; Moved = $true }
-    @{ Step = 'health'; Moved = $true }
-    @{ Step = 'rollback'; Moved = $true }
-) {
+Describe 'A client whose SSH connection is cut at the <Step> step' -ForEach $Steps {
     It 'opens the connection again, stops what the step left running, and puts the service back itself' {
         $case = Start-FaultyDeploy $Step @{ HealthTimeout = 8 }
         Cut-Connection

@@ -198,6 +198,15 @@ internal sealed class DeploySession
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false);
             }
+            catch (HostConnectionLostException ex)
+            {
+                // Unconfirmed, the guard takes this client for dead and puts the service back: never report success.
+                Result.Status = Result.Operation == DeployOperation.Restore ? DeployStatus.Failed : DeployStatus.RollbackFailed;
+                Result.FailedStep ??= "finish";
+                Result.Error = (Result.Error is null ? string.Empty : Result.Error + "\n")
+                    + $"The outcome could not be confirmed to {Result.ComputerName} ({ex.Message}): its guard puts back {Result.PreviousCommit} once it has heard nothing for {DeployLock.Seconds(Lease.GuardTimeout)} s. See Get-ServiceDeployHistory -FromHost.";
+                return;
+            }
         }
     }
 

@@ -30,6 +30,13 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         // To the millisecond, as the file name keeps it (and ListAsync reads it back).
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
+        while (File.Exists(Path.Combine(folder, name)))
+        {
+            // Two snapshots in the same millisecond: the later one takes the next, so names stay unique and in order.
+            createdAt = createdAt.AddMilliseconds(1);
+            name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
+        }
+
         var partial = Path.Combine(folder, "." + name + ".partial");
         var final = Path.Combine(folder, name);
         File.Delete(partial);

@@ -270,16 +270,9 @@ public sealed class DeployGuardTests : IAsyncDisposable
         return started;
     }
 
-    /// <summary>Starts a step through the lock in a session of its own, and lets it run on as if its client had died.</summary>
     private Process StartOrphanStep(DeployLock lease, string step, string command, params string[] notes)
     {
-        var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var word in new[] { "env", $"HOME={Home}", "/bin/sh", "-c", DeployLock.StepCommand(Service, lease.Holder.Token!, step, notes, ShellCommand.Format($"/bin/sh -c {command}")).Text })
-        {
-            start.ArgumentList.Add(word);
-        }
-
-        var process = Process.Start(start)!;
+        var process = OrphanStep.Start(Home, lease, step, command, notes);
         _orphans.Add(process);
         return process;
     }
@@ -296,13 +289,5 @@ public sealed class DeployGuardTests : IAsyncDisposable
         Sh.Run($"ps -eo pid,args | grep -F {RemoteValue.Quote(Path.Combine(LockFolder, "guard.sh"))} | grep -v grep || true").Output
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
 
-    private static async Task WaitUntilAsync(Func<bool> condition, int seconds = 30)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(seconds), "timed out waiting");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, int seconds = 30) => OrphanStep.WaitUntilAsync(condition, seconds);
 }

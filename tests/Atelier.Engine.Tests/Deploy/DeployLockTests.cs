@@ -179,8 +179,8 @@ public sealed class DeployLockTests : IDisposable
         Assert.Equal(first.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
 
         // Silent, no guard, but its step still runs (a build the dead client left behind): still alive.
-        var step = StartOrphanStep(first, "build", "sleep 30");
-        await WaitUntilAsync(() => File.Exists(Path.Combine(LockFolder, "step.pgid")));
+        var step = OrphanStep.Start(Home, first, "build", "sleep 30");
+        await OrphanStep.WaitUntilAsync(() => File.Exists(Path.Combine(LockFolder, "step.pgid")));
         KillHolder();
         ex = await Assert.ThrowsAsync<DeployLockHeldException>(() => AcquireAsync(new LockRequest(Service, LockOperation.Restore, "bob@ci") { Break = true }));
         Assert.Contains("which is alive: its build step is still running (process group ", ex.Message, StringComparison.Ordinal);
@@ -400,28 +400,6 @@ public sealed class DeployLockTests : IDisposable
         var guard = File.ReadAllText(Path.Combine(LockFolder, "guard.pid")).Split(' ')[0];
         Sh.Run($"kill -9 {guard}; while kill -0 {guard} 2>/dev/null; do sleep 0.05; done");
         File.SetLastWriteTimeUtc(Path.Combine(LockFolder, "heartbeat"), DateTime.UtcNow.AddHours(-1));
-    }
-
-    /// <summary>Starts a step through the lock in a session of its own, and lets it run on as if its client had died.</summary>
-    private Process StartOrphanStep(DeployLock lease, string step, string command, params string[] notes)
-    {
-        var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var word in new[] { "env", $"HOME={Home}", "/bin/sh", "-c", DeployLock.StepCommand(Service, lease.Holder.Token!, step, notes, ShellCommand.Format($"{new RemotePath("/bin/sh")} -c {command}")).Text })
-        {
-            start.ArgumentList.Add(word);
-        }
-
-        return Process.Start(start)!;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, int seconds = 20)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(seconds), "timed out waiting");
-            await Task.Delay(50);
-        }
     }
 
     private static void Append(string path, object gate, string line)
