@@ -93,6 +93,8 @@ echo '* filter=atelierslow' > .git/info/attributes && chown demo:demo .git/info/
         else {
             Wait-TestHostProcess '^sleep 15' | Should -BeTrue -Because "the deploy must be at its $Step step when the fault comes"
         }
+        $owner = Invoke-TestHostRoot 'cat /var/lib/demo/.atelier/deploy-demo.lock/owner'
+        if ($Step -ne 'fetch') { $owner | Should -Contain "commit=$($case.New)" -Because 'the lock records the commit being deployed' }
         [pscustomobject]$case
     }
 
