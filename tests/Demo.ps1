@@ -15,6 +15,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath -Force
 $env:ATELIER_TESTHOST = $TestHostFile
 Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force   # publishes sample commits to the sandbox's origin
+Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force      # runs commands as root on the sandbox host
 $sandbox = Get-Content -Raw $TestHostFile | ConvertFrom-Json
 $connection = @{ Port = [int]$sandbox.sshPort; IdentityFile = $sandbox.identityFile; KnownHostsFile = $sandbox.knownHosts }
 
@@ -60,6 +61,29 @@ $rolledBack = Invoke-ServiceDeploy @deploy -ErrorAction SilentlyContinue -ErrorV
 $rolledBack | Format-Table | Out-String -Width 200 | Write-Host
 $rolledBack.Steps | Format-Table Name, @{ n = 'ms'; e = { [int]$_.Duration.TotalMilliseconds } }, ExitCode | Out-String -Width 200 | Write-Host
 Write-Host "The error a workflow would fail on: $($deployError[0])" -ForegroundColor Yellow
+
+Write-Host "== Deploy a commit that exits at start: the unit is watched, the crash is noticed at once" -ForegroundColor Cyan
+Publish-TestCommit -Service demo -Variant CrashesAtStart | Out-Null
+$crashed = Invoke-ServiceDeploy @deploy -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+$crashed | Format-Table | Out-String -Width 200 | Write-Host
+Write-Host "Why: $(($crashed.Error -split "`n")[0])" -ForegroundColor Yellow
+
+Write-Host "== A client killed with kill -9 in the middle of its install: the host's guard puts the service back" -ForegroundColor Cyan
+$env:ATELIER_MODULE = (Resolve-Path $ModulePath).Path
+$before = (Get-TestDeployState -Service demo).Commit
+Reset-TestOrigin -Service demo -To $before
+Publish-TestCommit -Service demo -Variant Good | Out-Null
+Invoke-TestHostRoot 'touch /tmp/atelier-demo-slow-install' | Out-Null
+$dying = $deploy.Clone(); $dying.GuardTimeout = 5; $dying.InstallCommand = 'if [ -e /tmp/atelier-demo-slow-install ]; then sleep 60; fi; bun install --frozen-lockfile'
+$client = Start-DeployClient -Parameters $dying -Folder $work
+if (-not (Wait-TestHostProcess '^sleep 60')) { throw 'the deploy never reached its install step' }
+Stop-DeployClient $client
+Invoke-TestHostRoot 'rm -f /tmp/atelier-demo-slow-install' | Out-Null
+Write-Host "Killed the client at its install step; waiting for the guard (5 s without a heartbeat)..."
+$seconds = Wait-DeployLockReleased
+$health = Wait-TestHealth -Commit $before
+Write-Host ("The guard released the lock after {0:N1} s; /health answers {1} from {2}" -f $seconds, $health.Code, $health.Commit)
+Get-ServiceDeployHistory -Service demo -ComputerName $sandbox.host @connection -FromHost -Last 1 | Format-List Status, FailedStep, Error | Out-String -Width 200 | Write-Host
 
 Write-Host "== The deploy history, as the host recorded it" -ForegroundColor Cyan
 Get-ServiceDeployHistory -Service demo -ComputerName $sandbox.host @connection -FromHost -Last 5 | Format-Table | Out-String -Width 200 | Write-Host
