@@ -321,6 +321,53 @@ Describe 'A connection cut in the middle of the install step' {
     }
 }
 
+Describe 'An exact commit or tag (-Commit)' {
+    BeforeAll {
+        function Invoke-AsDemo([string] $Command) { @(Invoke-TestHostRoot "runuser -u demo -- sh -c '$Command'")[-1] }
+    }
+    AfterEach { Reset-TestOrigin -Service demo -To (Get-TestDeployState -Service demo).Commit }
+
+    It 'deploys exactly that commit while the branch has moved past it, then says NoChange for it' {
+        $wanted = Publish-TestCommit -Service demo -Variant Good
+        $later = Publish-TestCommit -Service demo -Variant Good
+        $result = Invoke-ServiceDeploy @Deploy -Commit $wanted.Substring(0, 10) -ErrorAction Stop
+        $result.Status | Should -Be 'Succeeded'
+        $result.NewCommit | Should -Be $wanted
+        $result.RequestedCommit | Should -Be $wanted.Substring(0, 10)
+        (Get-TestDeployState -Service demo).OriginMain | Should -Be $later -Because 'origin has moved past it'
+        (Wait-TestHealth -Commit $wanted).Code | Should -Be 200
+        (Get-TestHostRecord).requestedCommit | Should -Be $wanted.Substring(0, 10)
+        (Invoke-ServiceDeploy @Deploy -Commit $wanted -ErrorAction Stop).Status | Should -Be 'NoChange'
+    }
+
+    It 'deploys a tag' {
+        $tagged = Publish-TestCommit -Service demo -Variant Good
+        Invoke-AsDemo "git -C /srv/git/demo.git tag -f atelier-test-tag $tagged" | Out-Null
+        $result = Invoke-ServiceDeploy @Deploy -Commit atelier-test-tag -ErrorAction Stop
+        $result.NewCommit | Should -Be $tagged
+        $result.RequestedCommit | Should -Be 'atelier-test-tag'
+    }
+
+    It 'refuses a commit that is not on the branch unless -Force, and one origin does not have' {
+        $main = (Get-TestDeployState -Service demo).OriginMain
+        Invoke-AsDemo 'rm -rf /tmp/side && git clone -q /srv/git/demo.git /tmp/side && cd /tmp/side && git checkout -q -b side && echo side >> CHANGES.txt && git -c user.name=t -c user.email=t@example.org commit -qam side && git push -q origin side' | Out-Null
+        $side = Invoke-AsDemo 'git -C /srv/git/demo.git rev-parse side'
+        $refused = Invoke-ServiceDeploy @Deploy -Commit $side -ErrorAction SilentlyContinue
+        $refused.Status | Should -Be 'Failed'
+        $refused.Error | Should -Match "is not on origin/main; give -Force"
+        (Get-TestDeployState -Service demo).Commit | Should -Not -Be $side
+        $forced = Invoke-ServiceDeploy @Deploy -Commit $side -Force -ErrorAction Stop
+        $forced.NewCommit | Should -Be $side
+        $unknown = Invoke-ServiceDeploy @Deploy -Commit 0123456789abcdef0123456789abcdef01234567 -ErrorAction SilentlyContinue
+        $unknown.Status | Should -Be 'Failed'
+        $unknown.FailedStep | Should -Be 'fetch'
+        $unknown.Error | Should -Match 'origin has no commit or tag 0123456789abcdef'
+        Invoke-AsDemo 'git -C /srv/git/demo.git branch -D side; rm -rf /tmp/side' | Out-Null
+        Reset-TestOrigin -Service demo -To $main
+        Invoke-ServiceDeploy @Deploy -ErrorAction Stop | Out-Null
+    }
+}
+
 Describe 'Get-ServiceDeployHistory' {
     It 'reads this machine''s history newest first, filtered by status and count' {
         $all = Get-ServiceDeployHistory -Service demo -HistoryPath $History -ErrorAction Stop

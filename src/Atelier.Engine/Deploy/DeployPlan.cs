@@ -42,7 +42,13 @@ public sealed record DeployRequest
 
     public HealthOptions Health { get; init; } = new();
 
-    /// <summary>Deploy even when origin's branch is already deployed and healthy.</summary>
+    /// <summary>
+    /// An exact commit (or tag) to deploy instead of the branch's head; it must exist on origin, and be reachable from
+    /// the branch unless <see cref="Force"/>.
+    /// </summary>
+    public string? Commit { get; init; }
+
+    /// <summary>Deploy even when the commit is already deployed and healthy (and a commit off the branch).</summary>
     public bool Force { get; init; }
 
     /// <summary>Who deploys, for the lock and the history.</summary>
@@ -66,6 +72,11 @@ public sealed record DeployRequest
     {
         RemoteValue.ServiceName(Service);
         RemoteValue.Branch(Branch);
+        if (Commit is not null)
+        {
+            RemoteValue.Revision(Commit);
+        }
+
         if (DbPath is not null)
         {
             RemoteValue.Path(DbPath, "database path");
@@ -120,6 +131,35 @@ public static class DeployCommands
     /// <summary>Fetches the branch and prints the deployed commit, then origin's.</summary>
     public static ShellCommand Fetch(string branch) =>
         ShellCommand.Format($"cd {App} && git fetch --quiet origin {RemoteValue.Branch(branch)} && git rev-parse HEAD && git rev-parse {"origin/" + branch}");
+
+    /// <summary>
+    /// Fetches the branch and the tags, finds <paramref name="revision"/> on origin (a commit no branch or tag holds is
+    /// fetched by its full id), and prints the deployed commit, then the revision's full id, then <c>reachable</c> or
+    /// <c>unreachable</c> from origin's branch. Exits 66 when origin has no such commit or tag.
+    /// </summary>
+    public static ShellCommand FetchRevision(string branch, string revision) =>
+        ShellCommand.Script(
+            """
+            set -eu
+            branch=$1 revision=$2
+            cd "$HOME/app"
+            git fetch --quiet --tags origin "$branch"
+            resolve() { git rev-parse --quiet --verify "$1^{commit}" 2>/dev/null; }
+            on_origin() { [ -n "$(git branch -r --contains "$1" 2>/dev/null)$(git tag --contains "$1" 2>/dev/null)" ]; }
+            if ! target=$(resolve "$revision") || ! on_origin "$target"; then
+              if git fetch --quiet origin "$revision" 2>/dev/null; then
+                target=$(resolve FETCH_HEAD)
+              else
+                echo "atelier: origin has no commit or tag $revision" >&2
+                exit 66
+              fi
+            fi
+            git rev-parse HEAD
+            echo "$target"
+            if git merge-base --is-ancestor "$target" "origin/$branch"; then echo reachable; else echo unreachable; fi
+            """,
+            RemoteValue.Branch(branch),
+            RemoteValue.Revision(revision));
 
     /// <summary>The deployed commit.</summary>
     public static ShellCommand Current() => ShellCommand.Format($"cd {App} && git rev-parse HEAD");

@@ -24,6 +24,12 @@ public sealed class ServiceDeployResult
 
     public string? NewCommit { get; set; }
 
+    /// <summary>The commit or tag the deploy was asked for (<c>-Commit</c>); null when it deployed the branch's head.</summary>
+    public string? RequestedCommit { get; init; }
+
+    /// <summary>The health URL the deploy checked: it binds into Test-ServiceHealth, which then checks the same URL.</summary>
+    public string? HealthUrl { get; init; }
+
     /// <summary>The commits between the previous and the new one, newest first, one line each.</summary>
     public string[] Commits { get; set; } = [];
 

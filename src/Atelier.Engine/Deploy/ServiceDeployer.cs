@@ -35,7 +35,9 @@ public sealed class ServiceDeployer
         request.Validate();
         yield return ("lock", DeployLock.LockPath(request.Service) + (request.BreakLock ? " (breaking the lock of a dead holder)" : string.Empty)
             + $", with a guard that puts the service back after {DeployLock.Seconds(request.GuardTimeout)} s without a heartbeat");
-        yield return ("fetch", DeployCommands.Fetch(request.Branch).Text);
+        yield return ("fetch", request.Commit is null
+            ? DeployCommands.Fetch(request.Branch).Text
+            : $"cd ~/app && git fetch --quiet --tags origin {request.Branch}, then find {request.Commit} on origin (on origin/{request.Branch}{(request.Force ? " or not" : string.Empty)})");
         if (request.DbPath is not null)
         {
             // The snapshot script is long: show how it is called, not its text (Backup-ServiceDb's help describes it).
@@ -44,7 +46,7 @@ public sealed class ServiceDeployer
         }
 
         yield return ("arm", "write the put-back plan for the guard and a \"Started\" record to ~/.atelier/deploys.jsonl");
-        yield return ("checkout", $"cd ~/app && git reset --quiet --hard <origin/{request.Branch}>");
+        yield return ("checkout", $"cd ~/app && git reset --quiet --hard <{request.Commit ?? "origin/" + request.Branch}>");
         if (DeployCommands.Install(request) is { } install)
         {
             yield return ("install", install.Text);
@@ -63,7 +65,7 @@ public sealed class ServiceDeployer
     public async Task<ServiceDeployResult> DeployAsync(DeployRequest request, CancellationToken cancellationToken)
     {
         request.Validate();
-        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, DbPath = request.DbPath };
+        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, DbPath = request.DbPath, RequestedCommit = request.Commit, HealthUrl = request.HealthUrl?.AbsoluteUri };
         await GuardedAsync(request, result, LockOperation.Deploy, session => DeployStepsAsync(request, session, cancellationToken), cancellationToken).ConfigureAwait(false);
         return result;
     }
@@ -78,7 +80,7 @@ public sealed class ServiceDeployer
     public async Task<ServiceDeployResult> RestoreAsync(DeployRequest request, string? commit, string? snapshotPath, bool skipDatabase, CancellationToken cancellationToken)
     {
         request.Validate();
-        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, Operation = DeployOperation.Restore };
+        var result = new ServiceDeployResult { Service = request.Service, ComputerName = _host.ComputerName, Branch = request.Branch, Operation = DeployOperation.Restore, HealthUrl = request.HealthUrl?.AbsoluteUri };
         await GuardedAsync(request, result, LockOperation.Restore, session => RestoreStepsAsync(request, session, commit, snapshotPath, skipDatabase, cancellationToken), cancellationToken).ConfigureAwait(false);
         return result;
     }
@@ -158,10 +160,26 @@ public sealed class ServiceDeployer
     private async Task DeployStepsAsync(DeployRequest request, DeploySession session, CancellationToken cancellationToken)
     {
         var result = session.Result;
-        var fetched = await session.StepAsync("fetch", DeployCommands.Fetch(request.Branch), cancellationToken).ConfigureAwait(false);
-        var commits = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        result.PreviousCommit = commits[^2];
-        result.NewCommit = commits[^1];
+        if (request.Commit is null)
+        {
+            var fetched = await session.StepAsync("fetch", DeployCommands.Fetch(request.Branch), cancellationToken).ConfigureAwait(false);
+            var commits = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            result.PreviousCommit = commits[^2];
+            result.NewCommit = commits[^1];
+        }
+        else
+        {
+            // An exact commit or tag: it must be on origin, and on the branch unless forced.
+            var fetched = await session.StepAsync("fetch", DeployCommands.FetchRevision(request.Branch, request.Commit), cancellationToken).ConfigureAwait(false);
+            var lines = fetched.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            result.PreviousCommit = lines[^3];
+            result.NewCommit = lines[^2];
+            if (lines[^1] != "reachable" && !request.Force)
+            {
+                throw new AtelierException("CommitNotOnBranch", FailureKind.InvalidArgument, $"{request.Service}: {request.Commit} ({result.NewCommit}) is not on origin/{request.Branch}; give -Force to deploy it anyway, or the -Branch it is on.");
+            }
+        }
+
         session.Note("commit=" + result.NewCommit);
 
         // What the history says matters when the lock was taken from a dead holder, and before calling anything unchanged.
@@ -495,6 +513,7 @@ public sealed class ServiceDeployer
         Branch = result.Branch,
         PreviousCommit = result.PreviousCommit,
         NewCommit = result.NewCommit,
+        RequestedCommit = result.RequestedCommit,
         Commits = result.Commits,
         SnapshotPath = result.SnapshotPath,
         DbPath = result.DbPath,

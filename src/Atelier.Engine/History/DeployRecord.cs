@@ -32,6 +32,9 @@ public sealed record DeployRecord
     /// <summary>The commit the operation moved to (for a restore, the commit restored).</summary>
     public string? NewCommit { get; init; }
 
+    /// <summary>The commit or tag the deploy was asked for, when it was given one (the one deployed is <see cref="NewCommit"/>).</summary>
+    public string? RequestedCommit { get; init; }
+
     /// <summary>One-line log entries between the previous and the new commit, newest first.</summary>
     public string[] Commits { get; init; } = [];
 

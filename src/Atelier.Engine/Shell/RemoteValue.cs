@@ -116,6 +116,16 @@ public static partial class RemoteValue
         return text;
     }
 
+    /// <summary>
+    /// A revision to deploy: a full or abbreviated commit id (lowercase hexadecimal), or a tag or branch name (git's
+    /// ref rules, as <see cref="Branch"/>).
+    /// </summary>
+    public static string Revision(string? value, string what = "commit or tag")
+    {
+        var text = Require(value, what);
+        return CommitPattern().IsMatch(text) ? text : Branch(text, what);
+    }
+
     /// <summary>A host name or address, as given to SSH (never to a shell, but checked all the same).</summary>
     public static string HostName(string? value, string what = "host name")
     {

@@ -33,7 +33,13 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
     [ValidateRemotePath]
     public string? DbPath { get; set; }
 
-    /// <summary>Deploys even when origin's branch is already deployed and healthy.</summary>
+    /// <summary>An exact commit id or tag to deploy (it must exist on origin, and be on -Branch unless -Force).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Sha", "Tag")]
+    [ValidateRevision]
+    public string? Commit { get; set; }
+
+    /// <summary>Deploys even when the commit is already deployed and healthy, and a -Commit that is not on -Branch.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -43,7 +49,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         DeployRequest request;
         try
         {
-            request = RequestFor(Service, Branch, DbPath) with { Force = Force };
+            request = RequestFor(Service, Branch, DbPath) with { Force = Force, Commit = Commit };
             request.Validate();
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
@@ -53,7 +59,8 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         }
 
         var plan = string.Join('\n', ServiceDeployer.Plan(request).Select(step => $"  {step.Step}: {step.Command}"));
-        if (!ShouldProcess($"Deploy {Service} (origin/{Branch}) to {where}:\n{plan}", $"Deploy {Service} to {where}?", "Invoke-ServiceDeploy"))
+        var what = Commit is null ? $"origin/{Branch}" : $"{Commit} from origin";
+        if (!ShouldProcess($"Deploy {Service} ({what}) to {where}:\n{plan}", $"Deploy {Service} to {where}?", "Invoke-ServiceDeploy"))
         {
             return;
         }

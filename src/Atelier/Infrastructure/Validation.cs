@@ -58,6 +58,13 @@ public sealed class ValidateBranchAttribute : RemoteValueAttribute
     protected override void Check(string value) => RemoteValue.Branch(value);
 }
 
+/// <summary>A commit id or a tag to deploy.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateRevisionAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.Revision(value);
+}
+
 /// <summary>A host name or address.</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class ValidateHostNameAttribute : RemoteValueAttribute
