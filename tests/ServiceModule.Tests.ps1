@@ -56,6 +56,22 @@ BeforeAll {
 }
 
 Describe 'New-ServiceModule' {
+    It 'gives the machine block the app''s origin as its repository, and warns when there is none' {
+        $infra = New-InfraCopy
+        $app = New-Item -ItemType Directory (Join-Path $TestDrive "app-$([guid]::NewGuid())")
+        & git -C $app init -q
+        & git -C $app remote add origin https://github.com/example/pastebin.git
+        $noRepository = $Cachet2.Clone(); $noRepository.Remove('Repository')
+        New-ServiceModule @noRepository -InfraPath $infra -AppPath $app -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+        $warnings | Should -BeNullOrEmpty
+        (Get-MachineService (Join-Path $infra 'machines/terebithia/default.nix') 'pastebin' @('cachet', 'bore/auth-token', 'cloudflare', 'pastebin')).repository |
+            Should -Be 'https://github.com/example/pastebin.git' -Because "mkService clones ~/app from it on the first start"
+
+        $bare = New-Item -ItemType Directory (Join-Path $TestDrive "app-$([guid]::NewGuid())")
+        New-ServiceModule @noRepository -InfraPath (New-InfraCopy) -AppPath $bare -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+        ($warnings -join ' ') | Should -Match 'gets no repository .*~/app must be cloned on the host by hand'
+    }
+
     It 'writes the module, the machine block and the app workflow; the Nix parses and the machine file only gains the block' {
         $infra = New-InfraCopy
         $app = New-Item -ItemType Directory (Join-Path $TestDrive "app-$([guid]::NewGuid())")
@@ -99,7 +115,7 @@ Describe 'New-ServiceModule' {
         $workflow.jobs.deploy.with.service | Should -Be 'pastebin'
         $workflow.jobs.deploy.with.host | Should -Be 'terebithia'
         $workflow.jobs.deploy.with.health_url | Should -Be 'https://paste.example.org/health'
-        $workflow.jobs.deploy.with.db_path | Should -Be 'data/paste.db'
+        $workflow.jobs.deploy.with.db_path | Should -Be '/var/lib/pastebin/data/paste.db' -Because 'the reusable workflow it calls may read a relative path from ~/app, not from the home'
         $workflow.jobs.deploy.with.build_command | Should -Be 'bun run build'
         $workflow.jobs.deploy.secrets.Keys | Should -Contain 'TS_OAUTH_CLIENT_ID'
     }

@@ -100,6 +100,17 @@ public static class ServiceModuleWriter
     /// dropped) under the service's data folder, as <c>"${cfg.dataDir}/&lt;path&gt;"</c>, the antiquotation written by
     /// Atelier and the path itself escaped. <paramref name="prefix"/> goes in front (<c>DATABASE_PATH=</c>).
     /// </summary>
+    /// <summary>
+    /// Where a data path lands on the host with mkService's default data folder (<c>/var/lib/&lt;service&gt;</c>): an
+    /// absolute path as it is, a relative one under it. What a workflow must pass, since the reusable workflow it calls
+    /// may resolve a relative path from another folder than the service's home.
+    /// </summary>
+    public static string HostPath(string service, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return path.StartsWith('/') ? path : $"/var/lib/{Shell.RemoteValue.ServiceName(service)}/{Relative(path, "data path")}";
+    }
+
     internal static string DataPath(string path, string what, string prefix = "")
     {
         NixNames.Text(path, what);
@@ -108,6 +119,12 @@ public static class ServiceModuleWriter
             return NixValue.String(prefix + path);
         }
 
+        return "\"" + NixValue.StringBody(prefix) + "${cfg.dataDir}/" + NixValue.StringBody(Relative(path, what)) + "\"";
+    }
+
+    /// <summary>A path relative to the data folder, without a leading <c>./</c> or <c>~/</c>.</summary>
+    private static string Relative(string path, string what)
+    {
         var relative = path;
         while (relative.StartsWith("./", StringComparison.Ordinal) || relative.StartsWith("~/", StringComparison.Ordinal))
         {
@@ -119,6 +136,6 @@ public static class ServiceModuleWriter
             throw new Shell.RemoteValueException(what, path, "it names the data folder itself, not a file in it");
         }
 
-        return "\"" + NixValue.StringBody(prefix) + "${cfg.dataDir}/" + NixValue.StringBody(relative) + "\"";
+        return relative;
     }
 }

@@ -113,21 +113,21 @@ public static partial class ServiceScaffold
     /// </summary>
     public static string? WorkflowReferenceFor(string infraRoot, string gitRef = "main")
     {
-        if (LocalProgram.FindOnPath("git") is not { } git)
+        var match = OriginUrl(infraRoot) is { } url ? GitHubRemote().Match(url) : null;
+        return match is { Success: true } ? $"{match.Groups["owner"].Value}/{match.Groups["repo"].Value}/{ReusableDeployWorkflow.RelativePath}@{gitRef}" : null;
+    }
+
+    /// <summary>The URL of the <c>origin</c> remote of the git checkout at <paramref name="root"/>, or null when it has none.</summary>
+    public static string? OriginUrl(string root)
+    {
+        if (LocalProgram.FindOnPath("git") is not { } git || !Directory.Exists(root))
         {
             return null;
         }
 
-        var result = LocalProgram.RunAsync(git, ["-C", infraRoot, "remote", "get-url", "origin"], infraRoot, TimeSpan.FromSeconds(30), CancellationToken.None)
+        var result = LocalProgram.RunAsync(git, ["-C", root, "remote", "get-url", "origin"], root, TimeSpan.FromSeconds(30), CancellationToken.None)
             .GetAwaiter().GetResult();
-        if (result.TimedOut || result.ExitCode != 0)
-        {
-            return null;
-        }
-
-        var url = result.Output.Trim();
-        var match = GitHubRemote().Match(url);
-        return match.Success ? $"{match.Groups["owner"].Value}/{match.Groups["repo"].Value}/{ReusableDeployWorkflow.RelativePath}@{gitRef}" : null;
+        return result.TimedOut || result.ExitCode != 0 || result.Output.Trim() is not { Length: > 0 } url ? null : url;
     }
 
     [GeneratedRegex(@"^(?:https://(?:[^@/]+@)?github\.com/|ssh://git@github\.com/|git@github\.com:)(?<owner>[A-Za-z0-9-]+)/(?<repo>[A-Za-z0-9._-]+?)(?:\.git)?/?\z")]

@@ -193,7 +193,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
                 Service = Name,
                 Host = machine,
                 HealthUrl = HealthUrl,
-                DbPath = Sqlite,
+                DbPath = Sqlite is null ? null : ServiceModuleWriter.HostPath(Name, Sqlite),
                 Branch = Branch,
                 WorkDir = WorkDir,
                 BuildCommand = BuildCommand,
@@ -224,7 +224,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
             {
                 Name = Name,
                 Domain = Domain,
-                Repository = Repository,
+                Repository = RepositoryFor(app),
                 HealthUrl = HealthUrl,
                 Environment = EnvironmentVariables(),
                 Secret = Secret,
@@ -238,6 +238,27 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
             ReusableWorkflow = IncludeReusableWorkflow ? new ReusableDeployWorkflowOptions() : null,
             Force = Force,
         };
+    }
+
+    /// <summary>
+    /// -Repository, else the app's own origin: mkService clones <c>~/app</c> from it on the first start, and without one
+    /// the first deploy finds no <c>~/app</c>.
+    /// </summary>
+    private string? RepositoryFor(string? app)
+    {
+        if (Repository is not null)
+        {
+            return Repository;
+        }
+
+        if (app is not null && ServiceScaffold.OriginUrl(app) is { } origin)
+        {
+            WriteVerbose($"{Name}: the machine block's repository is the app's origin, {origin}");
+            return origin;
+        }
+
+        WriteWarning($"{Name} gets no repository (give -Repository, or -AppPath of a git checkout with an origin): mkService clones ~/app from it on the first start, so without one ~/app must be cloned on the host by hand before the first deploy.");
+        return null;
     }
 
     private int PortNumber()
