@@ -350,7 +350,7 @@ Describe 'An exact commit or tag (-Commit)' {
 
     It 'refuses a commit that is not on the branch unless -Force, and one origin does not have' {
         $main = (Get-TestDeployState -Service demo).OriginMain
-        Invoke-AsDemo 'rm -rf /tmp/side && git clone -q /srv/git/demo.git /tmp/side && cd /tmp/side && git checkout -q -b side && echo side >> CHANGES.txt && git -c user.name=t -c user.email=t@example.org commit -qam side && git push -q origin side' | Out-Null
+        Invoke-AsDemo 'rm -rf /tmp/side && git clone -q /srv/git/demo.git /tmp/side && cd /tmp/side && git checkout -q -b side && echo side >> CHANGES.txt && git -c user.name=t -c user.email=t@example.org commit -qam side && git push -q -f origin side' | Out-Null
         $side = Invoke-AsDemo 'git -C /srv/git/demo.git rev-parse side'
         $refused = Invoke-ServiceDeploy @Deploy -Commit $side -ErrorAction SilentlyContinue
         $refused.Status | Should -Be 'Failed'

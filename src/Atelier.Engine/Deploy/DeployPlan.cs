@@ -133,7 +133,7 @@ public static class DeployCommands
         ShellCommand.Format($"cd {App} && git fetch --quiet origin {RemoteValue.Branch(branch)} && git rev-parse HEAD && git rev-parse {"origin/" + branch}");
 
     /// <summary>
-    /// Fetches the branch and the tags, finds <paramref name="revision"/> on origin (a commit no branch or tag holds is
+    /// Fetches the branch and the tags (as origin has them now: a tag that moved moves), finds <paramref name="revision"/> on origin (a commit no branch or tag holds is
     /// fetched by its full id), and prints the deployed commit, then the revision's full id, then <c>reachable</c> or
     /// <c>unreachable</c> from origin's branch. Exits 66 when origin has no such commit or tag.
     /// </summary>
@@ -143,7 +143,7 @@ public static class DeployCommands
             set -eu
             branch=$1 revision=$2
             cd "$HOME/app"
-            git fetch --quiet --tags origin "$branch"
+            git fetch --quiet --force --tags origin "$branch"
             resolve() { git rev-parse --quiet --verify "$1^{commit}" 2>/dev/null; }
             on_origin() { [ -n "$(git branch -r --contains "$1" 2>/dev/null)$(git tag --contains "$1" 2>/dev/null)" ]; }
             if ! target=$(resolve "$revision") || ! on_origin "$target"; then

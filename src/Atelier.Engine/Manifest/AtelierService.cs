@@ -2,7 +2,8 @@ namespace Atelier.Manifest;
 
 /// <summary>
 /// One service of the services manifest, on the machine that runs it. <c>Name</c>, <c>Host</c>, <c>HealthUrl</c>,
-/// <c>DbPath</c> and <c>Runtime</c> bind by property name into the deploy, backup and health cmdlets. Values the
+/// <c>DbPath</c>, <c>Runtime</c> and the optional deploy fields (<c>Branch</c>, <c>WorkDir</c>, <c>BuildCommand</c>,
+/// <c>InstallCommand</c>, <c>HealthTimeout</c>) bind by property name into the deploy, backup and health cmdlets. Values the
 /// manifest leaves out are null (never empty strings), so they bind as "not given".
 /// </summary>
 public sealed class AtelierService
@@ -41,6 +42,21 @@ public sealed class AtelierService
 
     /// <summary>Its PostgreSQL database (the manifest's data.postgres).</summary>
     public string? Postgres { get; init; }
+
+    /// <summary>The branch its deploys take (the manifest's <c>branch</c>, which the anchor's manifest lacks); null: main.</summary>
+    public string? Branch { get; init; }
+
+    /// <summary>Where it is installed and built, relative to <c>~/app</c> (the manifest's <c>work_dir</c>).</summary>
+    public string? WorkDir { get; init; }
+
+    /// <summary>Its build command (the manifest's <c>build_command</c>).</summary>
+    public string? BuildCommand { get; init; }
+
+    /// <summary>An install command that replaces its runtime's (the manifest's <c>install_command</c>).</summary>
+    public string? InstallCommand { get; init; }
+
+    /// <summary>Seconds its deploys wait for health (the manifest's <c>health_timeout</c>).</summary>
+    public int? HealthTimeout { get; init; }
 
     /// <summary>Other files and folders it keeps (the manifest's data.files).</summary>
 #pragma warning disable CA1819 // An array binds and formats naturally in PowerShell; the service is a plain record.

@@ -138,7 +138,29 @@ public sealed class ServicesManifest
                 DbPath = sqlite,
                 Postgres = postgres,
                 Files = files,
+                Branch = OptionalString(item, path, "branch"),
+                WorkDir = OptionalString(item, path, "work_dir"),
+                BuildCommand = OptionalString(item, path, "build_command"),
+                InstallCommand = OptionalString(item, path, "install_command"),
+                HealthTimeout = OptionalSeconds(item, path, "health_timeout"),
             };
+        }
+
+        private int? OptionalSeconds(JsonElement parent, string parentPath, string key)
+        {
+            if (Optional(parent, key) is not { } value)
+            {
+                return null;
+            }
+
+            var path = parentPath + "." + key;
+            Expect(value, path, JsonValueKind.Number, "a number of seconds");
+            if (!value.TryGetInt32(out var seconds) || seconds is < 1 or > 3600)
+            {
+                throw Invalid(path, $"must be a whole number of seconds from 1 to 3600, not {value.GetRawText()}");
+            }
+
+            return seconds;
         }
 
         /// <summary>The value of a key, or null when it is missing or JSON null.</summary>

@@ -28,6 +28,7 @@ public sealed class AtelierSettings
         new("keep", SettingKind.Count, "How many database snapshots to keep per database.", Default: () => SnapshotRequest.DefaultKeep, Min: 1, Max: 10000),
         new("historyPath", SettingKind.LocalPath, "This machine's deploy history database.", Default: LocalHistory.DefaultPath),
         new("deployCommand", SettingKind.Command, "The deploy-rs command Invoke-InfraDeploy runs (e.g. 'deploy' or 'nix run github:serokell/deploy-rs --'). Without it: deploy on PATH, else nix run github:serokell/deploy-rs --."),
+        new("services", SettingKind.Services, "Per-service deploy defaults the services manifest lacks: a mapping of service names to branch, workDir, buildCommand, installCommand, healthTimeout."),
     ];
 
     private static readonly ConcurrentDictionary<string, (DateTime Written, long Length, AtelierSettings Settings)> Cache = new(StringComparer.Ordinal);
@@ -64,6 +65,10 @@ public sealed class AtelierSettings
 
     /// <summary>The deploy-rs command as written (split by <see cref="Atelier.Infra.CommandWords"/>), or null to find one.</summary>
     public string? DeployCommand => Get<string>("deployCommand");
+
+    /// <summary>The deploy defaults of <paramref name="service"/> from the <c>services:</c> mapping, or null when it has none.</summary>
+    public ServiceSettings? ServiceDefaults(string service) =>
+        Get<IReadOnlyDictionary<string, ServiceSettings>>("services") is { } services && services.TryGetValue(service, out var defaults) ? defaults : null;
 
     /// <summary>Whether <paramref name="key"/> was set by the file (not a default).</summary>
     public bool IsSet(string key) => _values.ContainsKey(key);
@@ -175,6 +180,12 @@ public sealed class AtelierSettings
                 throw Invalid(file, line, key, "is set twice");
             }
 
+            if (definition.Kind == SettingKind.Services)
+            {
+                values[key] = (ParseServices(valueNode, file), line);
+                continue;
+            }
+
             if (valueNode is not YamlScalarNode scalar)
             {
                 throw Invalid(file, (int)valueNode.Start.Line, key, $"must be a single value, not a {(valueNode is YamlSequenceNode ? "list" : "mapping")}");
@@ -198,6 +209,101 @@ public sealed class AtelierSettings
         return new AtelierSettings(file, values);
     }
 
+    /// <summary>The <c>services:</c> mapping: service name to its deploy defaults, each value checked like the parameter it stands for.</summary>
+    private static Dictionary<string, ServiceSettings> ParseServices(YamlNode node, string file)
+    {
+        var services = new Dictionary<string, ServiceSettings>(StringComparer.Ordinal);
+        if (node is YamlScalarNode { Value: null or "" or "~" or "null" })
+        {
+            return services;
+        }
+
+        if (node is not YamlMappingNode mapping)
+        {
+            throw Invalid(file, (int)node.Start.Line, "services", "must be a mapping of service names to their deploy defaults");
+        }
+
+        foreach (var (nameNode, entryNode) in mapping.Children)
+        {
+            var line = (int)nameNode.Start.Line;
+            var name = (nameNode as YamlScalarNode)?.Value ?? string.Empty;
+            try
+            {
+                Shell.RemoteValue.ServiceName(name);
+            }
+            catch (Shell.RemoteValueException ex)
+            {
+                throw Invalid(file, line, "services", $"has an entry '{name}' that is not a service name: {ex.Reason}");
+            }
+
+            if (services.ContainsKey(name))
+            {
+                throw Invalid(file, line, $"services.{name}", "is set twice");
+            }
+
+            if (entryNode is not YamlMappingNode entry)
+            {
+                throw Invalid(file, (int)entryNode.Start.Line, $"services.{name}", $"must be a mapping of {string.Join(", ", ServiceSettings.Keys)}");
+            }
+
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (fieldNode, valueNode) in entry.Children)
+            {
+                var field = (fieldNode as YamlScalarNode)?.Value ?? string.Empty;
+                var where = $"services.{name}.{field}";
+                if (!ServiceSettings.Keys.Contains(field))
+                {
+                    var near = Suggestions.Closest(field, ServiceSettings.Keys, 1);
+                    throw Invalid(file, (int)fieldNode.Start.Line, where, $"is not a service setting{(near is [var n] ? $" (did you mean '{n}'?)" : string.Empty)}. Known: {string.Join(", ", ServiceSettings.Keys)}");
+                }
+
+                if (valueNode is not YamlScalarNode { Value: { } text })
+                {
+                    throw Invalid(file, (int)valueNode.Start.Line, where, "must be a single value");
+                }
+
+                try
+                {
+                    fields[field] = CheckServiceField(field, text);
+                }
+                catch (Exception ex) when (ex is FormatException or Shell.RemoteValueException)
+                {
+                    throw Invalid(file, (int)valueNode.Start.Line, where, $"{(ex is Shell.RemoteValueException r ? "is refused: " + r.Reason : ex.Message)} (it is '{text}')");
+                }
+            }
+
+            services[name] = new ServiceSettings
+            {
+                Service = name,
+                Branch = fields.GetValueOrDefault("branch"),
+                WorkDir = fields.GetValueOrDefault("workDir"),
+                BuildCommand = fields.GetValueOrDefault("buildCommand"),
+                InstallCommand = fields.GetValueOrDefault("installCommand"),
+                HealthTimeout = fields.TryGetValue("healthTimeout", out var timeout) ? int.Parse(timeout, System.Globalization.CultureInfo.InvariantCulture) : null,
+                Source = $"{file}:{line}",
+            };
+        }
+
+        return services;
+    }
+
+    private static string CheckServiceField(string field, string text) => field switch
+    {
+        "branch" => Shell.RemoteValue.Branch(text),
+        "workDir" => WorkDir(text),
+        "buildCommand" => Shell.RemoteValue.OneLineText(text, "build command", 1000),
+        "installCommand" => Shell.RemoteValue.OneLineText(text, "install command", 1000),
+        _ => int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 3600
+            ? text
+            : throw new FormatException("must be a whole number of seconds from 1 to 3600"),
+    };
+
+    private static string WorkDir(string text)
+    {
+        DeployCommands.WorkFolder(text);
+        return text;
+    }
+
     private T? Get<T>(string key)
     {
         if (_values.TryGetValue(key, out var set))
@@ -208,32 +314,8 @@ public sealed class AtelierSettings
         return (T?)Definitions.First(d => d.Key == key).Default?.Invoke();
     }
 
-    private static string Suggestion(string key)
-    {
-        var near = Definitions.MinBy(d => Distance(d.Key.ToUpperInvariant(), key.ToUpperInvariant()));
-        return near is not null && Distance(near.Key.ToUpperInvariant(), key.ToUpperInvariant()) <= Math.Max(2, key.Length / 4)
-            ? $" (did you mean '{near.Key}'?)"
-            : string.Empty;
-    }
-
-    /// <summary>The edit distance between two keys (insertions, deletions, substitutions).</summary>
-    private static int Distance(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var current = new int[b.Length + 1];
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-
-            previous = current;
-        }
-
-        return previous[b.Length];
-    }
+    private static string Suggestion(string key) =>
+        Suggestions.Closest(key, Definitions.Select(d => d.Key), 1) is [var near] ? $" (did you mean '{near}'?)" : string.Empty;
 
     private static AtelierException Invalid(string file, int line, string? key, string problem) =>
         new("SettingsInvalid", FailureKind.InvalidData, key is null ? $"{file}:{line}: the settings file {problem}." : $"{file}:{line}: '{key}' {problem}.");

@@ -26,6 +26,9 @@ public enum SettingKind
 
     /// <summary>A command line, split into words like a shell would (quotes, backslashes) and run without a shell.</summary>
     Command,
+
+    /// <summary>A mapping of service names to their deploy defaults (<see cref="ServiceSettings"/>).</summary>
+    Services,
 }
 
 /// <summary>One key the settings file may hold: its type, its default and what it is for.</summary>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
 using Atelier.Snapshot;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -10,20 +11,20 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Backup, "ServiceDb", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ServiceDbSnapshot))]
-public sealed class BackupServiceDbCommand : RemoteCmdlet
+public sealed class BackupServiceDbCommand : ServiceCmdlet
 {
-    /// <summary>The service (its system user and unit name).</summary>
+    /// <summary>The services (each one's system user and unit name); with a services manifest, a name alone is enough.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
     [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
-    public string Service { get; set; } = string.Empty;
+    public string[] Service { get; set; } = [];
 
-    /// <summary>The database file on the host: absolute, ~/..., or relative to the service's home.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The database file on the host: absolute, ~/..., or relative to the service's home. Default: the manifest's data.sqlite.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Sqlite", "DatabasePath")]
     [ValidateRemotePath]
-    public string DbPath { get; set; } = string.Empty;
+    public string? DbPath { get; set; }
 
     /// <summary>How many snapshots of this database to keep.</summary>
     [Parameter]
@@ -43,9 +44,35 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Where;
+        foreach (var service in Service)
+        {
+            Backup(service);
+        }
+    }
+
+    private void Backup(string service)
+    {
+        string dbPath;
+        string where;
+        HostConnectionRequest connection;
+        try
+        {
+            var entry = ManifestEntry(service, required: NeedsHost || DbPath is null);
+            dbPath = DbPath ?? entry?.DbPath
+                ?? throw new PSArgumentException(entry is null
+                    ? $"{service}: give -DbPath, the database to snapshot (or configure a services manifest that names it)."
+                    : $"{service}: the services manifest names no database for it (data.sqlite): give -DbPath.");
+            where = WhereFor(HostFor(service, entry));
+            connection = ConnectionFor(HostFor(service, entry), service);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, service));
+            return;
+        }
+
         var keep = IsBound(nameof(Keep)) ? Keep : Settings.Keep;
-        if (!ShouldProcess($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {keep})"))
+        if (!ShouldProcess($"{service}: {dbPath} on {where}", $"Snapshot the database (keeping {keep})"))
         {
             return;
         }
@@ -53,29 +80,28 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
         var destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         try
         {
-            var connection = ConnectionFor(ComputerName, Service);
-            var request = new SnapshotRequest(Service, DbPath, keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
+            var request = new SnapshotRequest(service, dbPath, keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
             var snapshot = Run(async (channel, cancellation) =>
             {
-                channel.Progress(1, $"Backup-ServiceDb {Service}", $"Snapshot of {DbPath} on {where}", -1);
-                var snapshotter = await SnapshotterAsync(connection, channel, Service, cancellation).ConfigureAwait(false);
+                channel.Progress(1, $"Backup-ServiceDb {service}", $"Snapshot of {dbPath} on {where}", -1);
+                var snapshotter = await SnapshotterAsync(connection, channel, service, cancellation).ConfigureAwait(false);
                 var taken = await snapshotter.TakeAsync(request, cancellation).ConfigureAwait(false);
                 channel.Verbose($"Snapshot {taken.Path}: {taken.SizeBytes} bytes by {taken.Tool} in {taken.Duration?.TotalMilliseconds:0} ms");
                 if (destination is not null)
                 {
-                    channel.Progress(1, $"Backup-ServiceDb {Service}", $"Downloading {taken.Path}", -1);
+                    channel.Progress(1, $"Backup-ServiceDb {service}", $"Downloading {taken.Path}", -1);
                     taken.LocalPath = await snapshotter.DownloadAsync(taken, destination, cancellation).ConfigureAwait(false);
                     channel.Verbose($"Downloaded and verified {taken.LocalPath}");
                 }
 
-                channel.Progress(1, $"Backup-ServiceDb {Service}", "Done", 100);
+                channel.Progress(1, $"Backup-ServiceDb {service}", "Done", 100);
                 return taken;
             });
             WriteObject(snapshot);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
-            WriteError(ErrorFor(ex, Service));
+            WriteError(ErrorFor(ex, service));
         }
     }
 }

@@ -7,14 +7,14 @@ namespace Atelier.Commands;
 /// <summary>Get-ServiceDbSnapshot: lists a service's database snapshots on the host, newest first.</summary>
 [Cmdlet(VerbsCommon.Get, "ServiceDbSnapshot")]
 [OutputType(typeof(ServiceDbSnapshot))]
-public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
+public sealed class GetServiceDbSnapshotCommand : ServiceCmdlet
 {
-    /// <summary>The service (its system user).</summary>
+    /// <summary>The services (each one's system user); with a services manifest, a name alone is enough.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
     [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
-    public string Service { get; set; } = string.Empty;
+    public string[] Service { get; set; } = [];
 
     /// <summary>Only snapshots of this database (a name with wildcards, or the database's path).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
@@ -25,27 +25,29 @@ public sealed class GetServiceDbSnapshotCommand : RemoteCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Where;
         var pattern = string.IsNullOrEmpty(Database) ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
-        try
+        foreach (var service in Service)
         {
-            var connection = ConnectionFor(ComputerName, Service);
-            var snapshots = Run(async (channel, cancellation) =>
+            try
             {
-                var snapshotter = await SnapshotterAsync(connection, channel, Service, cancellation).ConfigureAwait(false);
-                return await snapshotter.ListAsync(Service, null, cancellation).ConfigureAwait(false);
-            });
-            foreach (var snapshot in snapshots)
-            {
-                if (pattern is null || pattern.IsMatch(snapshot.Database))
+                var connection = ConnectionFor(HostFor(service, ManifestEntry(service, required: NeedsHost)), service);
+                var snapshots = Run(async (channel, cancellation) =>
                 {
-                    WriteObject(snapshot);
+                    var snapshotter = await SnapshotterAsync(connection, channel, service, cancellation).ConfigureAwait(false);
+                    return await snapshotter.ListAsync(service, null, cancellation).ConfigureAwait(false);
+                });
+                foreach (var snapshot in snapshots)
+                {
+                    if (pattern is null || pattern.IsMatch(snapshot.Database))
+                    {
+                        WriteObject(snapshot);
+                    }
                 }
             }
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteError(ErrorFor(ex, Service));
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                WriteError(ErrorFor(ex, service));
+            }
         }
     }
 }

@@ -10,14 +10,14 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ServiceDeployHistory")]
 [OutputType(typeof(DeployRecord))]
-public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
+public sealed class GetServiceDeployHistoryCommand : ServiceCmdlet
 {
-    /// <summary>Only this service's records (required with -FromHost: its home holds them).</summary>
+    /// <summary>Only these services' records (required with -FromHost: each one's home holds them; with a services manifest, a name alone is enough).</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
     [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
-    public string? Service { get; set; }
+    public string[]? Service { get; set; }
 
     /// <summary>At most this many records, the newest.</summary>
     [Parameter]
@@ -41,38 +41,43 @@ public sealed class GetServiceDeployHistoryCommand : RemoteCmdlet
     protected override void ProcessRecord()
     {
         int? last = MyInvocation.BoundParameters.ContainsKey(nameof(Last)) ? Last : null;
-        try
+        if (FromHost && Service is not { Length: > 0 })
         {
-            IReadOnlyList<DeployRecord> records;
-            if (FromHost)
+            WriteError(ErrorFor(new PSArgumentException("-FromHost reads the history in the service's home on its host: give -Service (and -ComputerName, or a services manifest)."), null));
+            return;
+        }
+
+        foreach (var service in Service is { Length: > 0 } names ? names.Select(n => (string?)n) : [null])
+        {
+            try
             {
-                if (Service is null)
+                foreach (var record in Read(service, last))
                 {
-                    throw new PSArgumentException("-FromHost reads the history in the service's home on its host: give -Service (and -ComputerName).");
+                    WriteObject(record);
                 }
-
-                var connection = ConnectionFor(ComputerName, Service);
-                records = Run(async (channel, cancellation) =>
-                {
-                    var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                    return await new HostHistory(host, channel.Reporter, CommandOptionsFor(channel, $"[{Service}@{ComputerName}]"))
-                        .ReadAsync(Service, last, Status, cancellation).ConfigureAwait(false);
-                });
             }
-            else
+            catch (Exception ex) when (ex is not PipelineStoppedException)
             {
-                var path = HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
-                records = new LocalHistory(path).Query(Service, ComputerName, Status, last);
-            }
-
-            foreach (var record in records)
-            {
-                WriteObject(record);
+                WriteError(ErrorFor(ex, service));
             }
         }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
+    }
+
+    private IReadOnlyList<DeployRecord> Read(string? service, int? last)
+    {
+        if (!FromHost)
         {
-            WriteError(ErrorFor(ex, Service));
+            var path = HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+            return new LocalHistory(path).Query(service, ComputerName, Status, last);
         }
+
+        var computer = HostFor(service!, ManifestEntry(service!, required: NeedsHost));
+        var connection = ConnectionFor(computer, service!);
+        return Run(async (channel, cancellation) =>
+        {
+            var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
+            return await new HostHistory(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{computer}]"))
+                .ReadAsync(service, last, Status, cancellation).ConfigureAwait(false);
+        });
     }
 }

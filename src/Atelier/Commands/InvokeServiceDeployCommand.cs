@@ -3,6 +3,7 @@ using Atelier.Commands.Infrastructure;
 using Atelier.Deploy;
 using Atelier.Health;
 using Atelier.History;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -15,17 +16,20 @@ namespace Atelier.Commands;
 [OutputType(typeof(ServiceDeployResult))]
 public sealed class InvokeServiceDeployCommand : DeployCmdlet
 {
-    /// <summary>The service: its system user (the SSH user unless -User says otherwise) and its unit.</summary>
+    /// <summary>
+    /// The services: each one's system user (the SSH user unless -User says otherwise) and its unit. With a services
+    /// manifest configured, a name alone is enough: the host, health URL, database and runtime come from it.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
     [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
-    public string Service { get; set; } = string.Empty;
+    public string[] Service { get; set; } = [];
 
-    /// <summary>The branch of origin to deploy.</summary>
+    /// <summary>The branch of origin to deploy (default main).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateBranch]
-    public string Branch { get; set; } = "main";
+    public string? Branch { get; set; }
 
     /// <summary>The SQLite database to snapshot before the deploy and restore on rollback.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -45,22 +49,36 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Where;
+        foreach (var service in Service)
+        {
+            Deploy(service);
+        }
+    }
+
+    private void Deploy(string service)
+    {
         DeployRequest request;
+        HostConnectionRequest connection;
+        string where;
         try
         {
-            request = RequestFor(Service, Branch, DbPath) with { Force = Force, Commit = Commit };
+            var entry = ManifestEntry(service, required: NeedsHost);
+            var defaults = SettingsFor(service);
+            var computer = HostFor(service, entry);
+            where = WhereFor(computer);
+            request = RequestFor(service, Pick(nameof(Branch), Branch, defaults?.Branch, entry?.Branch, "main")!, DbPath ?? entry?.DbPath, entry, defaults) with { Force = Force, Commit = Commit };
             request.Validate();
+            connection = ConnectionFor(computer, service);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
-            WriteError(ErrorFor(ex, Service));
+            WriteError(ErrorFor(ex, service));
             return;
         }
 
         var plan = string.Join('\n', ServiceDeployer.Plan(request).Select(step => $"  {step.Step}: {step.Command}"));
-        var what = Commit is null ? $"origin/{Branch}" : $"{Commit} from origin";
-        if (!ShouldProcess($"Deploy {Service} ({what}) to {where}:\n{plan}", $"Deploy {Service} to {where}?", "Invoke-ServiceDeploy"))
+        var what = request.Commit is null ? $"origin/{request.Branch}" : $"{request.Commit} from origin";
+        if (!ShouldProcess($"Deploy {service} ({what}) to {where}:\n{plan}", $"Deploy {service} to {where}?", "Invoke-ServiceDeploy"))
         {
             return;
         }
@@ -69,19 +87,18 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         ServiceDeployResult result;
         try
         {
-            var connection = ConnectionFor(ComputerName, Service);
             result = Run(async (channel, cancellation) =>
             {
                 var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{Service}@{where}]"), new LocalHistory(historyPath));
+                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath));
                 var deployed = await deployer.DeployAsync(request, cancellation).ConfigureAwait(false);
-                channel.Progress(1, $"Deploying {Service} to {where}", "Done", 100);
+                channel.Progress(1, $"Deploying {service} to {where}", "Done", 100);
                 return deployed;
             });
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
-            WriteError(ErrorFor(ex, Service));
+            WriteError(ErrorFor(ex, service));
             return;
         }
 

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
 using Atelier.Deploy;
 using Atelier.History;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -15,12 +16,12 @@ namespace Atelier.Commands;
 [OutputType(typeof(ServiceDeployResult))]
 public sealed class RestoreServiceDeployCommand : DeployCmdlet
 {
-    /// <summary>The service (its system user and unit).</summary>
+    /// <summary>The services (each one's system user and unit); with a services manifest, a name alone is enough.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [ValidateServiceName]
     [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
-    public string Service { get; set; } = string.Empty;
+    public string[] Service { get; set; } = [];
 
     /// <summary>The commit to go back to. Default: the one before the last successful deploy.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
@@ -46,10 +47,34 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
 
     protected override void ProcessRecord()
     {
-        var where = Where;
-        var target = Commit ?? "the commit before the last successful deploy";
+        foreach (var service in Service)
+        {
+            Restore(service);
+        }
+    }
+
+    private void Restore(string service)
+    {
+        DeployRequest request;
+        HostConnectionRequest connection;
+        string where;
+        try
+        {
+            var entry = ManifestEntry(service, required: NeedsHost);
+            var computer = HostFor(service, entry);
+            where = WhereFor(computer);
+            request = RequestFor(service, "main", DbPath ?? entry?.DbPath, entry, SettingsFor(service)).Validate();
+            connection = ConnectionFor(computer, service);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, service));
+            return;
+        }
+
+        var target = Commit ?? "the commit before its unfinished or last successful deploy";
         var database = SkipDatabase ? "leaving the database as it is" : Snapshot is not null ? $"putting back {Snapshot}" : "putting back that deploy's snapshot";
-        if (!ShouldProcess($"{Service} on {where}", $"Restore to {target}, {database}"))
+        if (!ShouldProcess($"{service} on {where}", $"Restore to {target}, {database}"))
         {
             return;
         }
@@ -57,19 +82,17 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
         ServiceDeployResult result;
         try
         {
-            var request = RequestFor(Service, "main", DbPath).Validate();
-            var connection = ConnectionFor(ComputerName, Service);
             var historyPath = ResolvedHistoryPath();
             result = Run(async (channel, cancellation) =>
             {
                 var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{Service}@{where}]"), new LocalHistory(historyPath));
+                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath));
                 return await deployer.RestoreAsync(request, Commit, Snapshot, SkipDatabase, cancellation).ConfigureAwait(false);
             });
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
-            WriteError(ErrorFor(ex, Service));
+            WriteError(ErrorFor(ex, service));
             return;
         }
 

@@ -16,18 +16,21 @@ namespace Atelier.Commands;
 [Cmdlet(VerbsDiagnostic.Test, "ServiceHealth")]
 [OutputType(typeof(ServiceHealth))]
 [OutputType(typeof(bool))]
-public sealed class TestServiceHealthCommand : RemoteCmdlet
+public sealed class TestServiceHealthCommand : ServiceCmdlet
 {
     private readonly List<PendingCheck> _checks = [];
     private HealthOptions? _options;
     private int _failures;
 
-    /// <summary>The service: its systemd unit (&lt;name&gt;.service) and SSH user. Optional for an HTTP check.</summary>
+    /// <summary>
+    /// The services: each one's systemd unit (&lt;name&gt;.service) and SSH user. Optional for an HTTP check. With a
+    /// services manifest configured, a name alone is enough: its health URL and host come from it.
+    /// </summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Service")]
     [ValidateServiceName]
     [ArgumentCompleter(typeof(Completion.ServiceNameCompleter))]
-    public string? Name { get; set; }
+    public string[]? Name { get; set; }
 
     /// <summary>An absolute http or https URL to GET; without one, the systemd unit is checked over SSH.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
@@ -107,16 +110,40 @@ public sealed class TestServiceHealthCommand : RemoteCmdlet
 
     protected override void ProcessRecord()
     {
-        var url = string.IsNullOrEmpty(HealthUrl) ? null : new Uri(HealthUrl, UriKind.Absolute);
-        if (string.IsNullOrEmpty(Name) && url is null)
+        if (Name is not { Length: > 0 })
+        {
+            Queue(null, HealthUrl, ComputerName);
+            return;
+        }
+
+        foreach (var name in Name)
+        {
+            try
+            {
+                // The manifest is needed when neither a URL nor a host says how to check the service.
+                var entry = ManifestEntry(name, required: string.IsNullOrEmpty(HealthUrl) && NeedsHost);
+                Queue(name, Pick(nameof(HealthUrl), HealthUrl, null, entry?.HealthUrl), HostFor(name, entry));
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                Interlocked.Increment(ref _failures);
+                WriteError(ErrorFor(ex, name));
+            }
+        }
+    }
+
+    private void Queue(string? name, string? healthUrl, string? computerName)
+    {
+        var url = string.IsNullOrEmpty(healthUrl) ? null : new Uri(healthUrl, UriKind.Absolute);
+        if (string.IsNullOrEmpty(name) && url is null)
         {
             Fail(new PSArgumentException("Give -Name (a systemd check over SSH) or -HealthUrl (an HTTP check), or pipe objects with Name and HealthUrl properties."),
                 "NameOrHealthUrlRequired", ErrorCategory.InvalidArgument, null);
             return;
         }
 
-        var service = string.IsNullOrEmpty(Name) ? url!.Host : Name;
-        var hasHost = Local || !string.IsNullOrEmpty(ComputerName);
+        var service = string.IsNullOrEmpty(name) ? url!.Host : name;
+        var hasHost = Local || !string.IsNullOrEmpty(computerName);
         if (url is null && !hasHost)
         {
             Fail(HealthChecker.NeedsHost(service), "SystemdCheckNeedsHost", ErrorCategory.InvalidArgument, service);
@@ -127,9 +154,9 @@ public sealed class TestServiceHealthCommand : RemoteCmdlet
         {
             // A systemd check runs on the host; an HTTP check with a host and a service name reads the unit's journal
             // there if it ends unhealthy.
-            var connection = hasHost && !string.IsNullOrEmpty(Name) ? ConnectionFor(ComputerName, Name) : null;
+            var connection = hasHost && !string.IsNullOrEmpty(name) ? ConnectionFor(computerName, name) : null;
             _checks.Add(new PendingCheck(
-                new HealthCheck { Service = service, ComputerName = Local ? "localhost" : ComputerName, HealthUrl = url },
+                new HealthCheck { Service = service, ComputerName = Local ? "localhost" : computerName, HealthUrl = url },
                 connection));
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)

@@ -2,6 +2,8 @@ using System.Management.Automation;
 using Atelier.Deploy;
 using Atelier.Health;
 using Atelier.History;
+using Atelier.Manifest;
+using Atelier.Settings;
 
 namespace Atelier.Commands.Infrastructure;
 
@@ -9,7 +11,7 @@ namespace Atelier.Commands.Infrastructure;
 /// Base of the cmdlets that put code on a host (Invoke-ServiceDeploy, Restore-ServiceDeploy): how the app is checked,
 /// installed and built, the lock, and the local history — the same parameters for both.
 /// </summary>
-public abstract class DeployCmdlet : RemoteCmdlet
+public abstract class DeployCmdlet : ServiceCmdlet
 {
     /// <summary>The HTTP health URL; without one the systemd unit is checked.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -21,12 +23,11 @@ public abstract class DeployCmdlet : RemoteCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("work_dir")]
     [ValidateRemotePath]
-    public string WorkDir { get; set; } = ".";
+    public string? WorkDir { get; set; }
 
     /// <summary>The build command, run with sh in the work folder.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("build_command")]
-    [ValidateNotNullOrEmpty]
     public string? BuildCommand { get; set; }
 
     /// <summary>bun (bun install --frozen-lockfile), node (npm ci) or custom (no install step).</summary>
@@ -36,7 +37,6 @@ public abstract class DeployCmdlet : RemoteCmdlet
 
     /// <summary>An install command that replaces the runtime's.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
     public string? InstallCommand { get; set; }
 
     /// <summary>Seconds to wait for another deploy's lock (0: fail at once, naming the holder).</summary>
@@ -56,34 +56,47 @@ public abstract class DeployCmdlet : RemoteCmdlet
     [ValidateRange(3, 3600)]
     public int GuardTimeout { get; set; } = (int)LockRequest.DefaultGuardTimeout.TotalSeconds;
 
-    /// <summary>Seconds the health check may take before the service counts as unhealthy.</summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int HealthTimeout { get; set; } = (int)HealthOptions.DefaultTimeout.TotalSeconds;
+    /// <summary>Seconds the health check may take before the service counts as unhealthy (default 60).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("health_timeout")]
+    [ValidateRangeOrNull(1, 3600)]
+    public int? HealthTimeout { get; set; }
 
     /// <summary>The local deploy history database. Default: $XDG_STATE_HOME/atelier/history.db.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? HistoryPath { get; set; }
 
-    /// <summary>The engine's request from these parameters.</summary>
-    protected DeployRequest RequestFor(string service, string branch, string? dbPath) => new()
+    /// <summary>
+    /// The engine's request for <paramref name="service"/>: each value from its parameter when given, else from the
+    /// settings file's <c>services:</c> entry (<paramref name="defaults"/>), else from the manifest's entry
+    /// (<paramref name="entry"/>), else the parameter's default.
+    /// </summary>
+    private protected DeployRequest RequestFor(string service, string branch, string? dbPath, AtelierService? entry, ServiceSettings? defaults)
     {
-        Service = service,
-        Branch = branch,
-        DbPath = dbPath,
-        WorkDir = WorkDir,
-        BuildCommand = BuildCommand,
-        Runtime = Enum.Parse<AppRuntime>(Runtime, ignoreCase: true),
-        InstallCommand = InstallCommand,
-        HealthUrl = string.IsNullOrEmpty(HealthUrl) ? null : new Uri(HealthUrl, UriKind.Absolute),
-        Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(HealthTimeout) },
-        LockWait = TimeSpan.FromSeconds(LockWait),
-        BreakLock = BreakLock,
-        GuardTimeout = TimeSpan.FromSeconds(GuardTimeout),
-        KeepSnapshots = Settings.Keep,
-        SystemctlPath = Settings.SystemctlPath,
-    };
+        var healthUrl = Pick(nameof(HealthUrl), HealthUrl, null, entry?.HealthUrl);
+        return new DeployRequest
+        {
+            Service = service,
+            Branch = branch,
+            DbPath = dbPath,
+            WorkDir = Pick(nameof(WorkDir), WorkDir, defaults?.WorkDir, entry?.WorkDir, ".")!,
+            BuildCommand = Pick(nameof(BuildCommand), BuildCommand, defaults?.BuildCommand, entry?.BuildCommand),
+            Runtime = RuntimeOf(Pick(nameof(Runtime), Runtime, null, entry?.Runtime, Runtime)!),
+            InstallCommand = Pick(nameof(InstallCommand), InstallCommand, defaults?.InstallCommand, entry?.InstallCommand),
+            HealthUrl = string.IsNullOrEmpty(healthUrl) ? null : new Uri(healthUrl, UriKind.Absolute),
+            Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(Pick(nameof(HealthTimeout), HealthTimeout, defaults?.HealthTimeout, entry?.HealthTimeout, (int)HealthOptions.DefaultTimeout.TotalSeconds)) },
+            LockWait = TimeSpan.FromSeconds(LockWait),
+            BreakLock = BreakLock,
+            GuardTimeout = TimeSpan.FromSeconds(GuardTimeout),
+            KeepSnapshots = Settings.Keep,
+            SystemctlPath = Settings.SystemctlPath,
+        };
+    }
+
+    /// <summary>bun and node by name; any other runtime (custom, python...) installs nothing unless told how.</summary>
+    private static AppRuntime RuntimeOf(string runtime) =>
+        Enum.TryParse<AppRuntime>(runtime, ignoreCase: true, out var known) && Enum.IsDefined(known) ? known : AppRuntime.Custom;
 
     /// <summary>The local history database's path.</summary>
     protected string ResolvedHistoryPath() =>

@@ -65,6 +65,19 @@ public sealed class ValidateRevisionAttribute : RemoteValueAttribute
     protected override void Check(string value) => RemoteValue.Revision(value);
 }
 
+/// <summary>A whole number in a range, or nothing (a piped object's null means "not given").</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateRangeOrNullAttribute(int min, int max) : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        if ((arguments is PSObject ps ? ps.BaseObject : arguments) is int value && (value < min || value > max))
+        {
+            throw new ValidationMetadataException($"{value} is not from {min} to {max}.");
+        }
+    }
+}
+
 /// <summary>A host name or address.</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class ValidateHostNameAttribute : RemoteValueAttribute
