@@ -6,8 +6,11 @@
     Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/ with
              the native SQLite of the five supported runtimes, the format file, the help file and LICENSE); fails
              when an expected file is missing or the manifest disagrees with Directory.Build.props.
+    Package - Build, then packs out/Atelier/ into out/Atelier.<version>.nupkg (Compress-PSResource), the package
+             Install-PSResource installs; fails unless it holds exactly the module folder's files.
     Test   - Build, boots the sandbox test host (a Debian container with real systemd), runs every xunit and
-             Pester test, shuts the host down, and prints one line 'N passed, N failed'.
+             Pester test (with the package: $env:ATELIER_PACKAGE), shuts the host down, and prints one line
+             'N passed, N failed'.
     Demo   - Build, boots the sandbox host and runs the main job against its sample service.
     Bench  - Build, boots the sandbox host and prints the benchmark figures.
     Clean  - removes out/ and every bin/ and obj/ folder.
@@ -16,7 +19,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -136,6 +139,30 @@ function Write-ModuleManifest {
     }
 }
 
+function New-ModulePackage {
+    # Packs out/Atelier/ as out/Atelier.<version>.nupkg: exactly the module folder, plus NuGet's own metadata.
+    $version = Get-ProjectProperty 'Version'
+    Get-ChildItem $out -Filter 'Atelier.*.nupkg' | Remove-Item -Force
+    Compress-PSResource -Path $moduleOut -DestinationPath $out | Out-Null
+    $package = Join-Path $out "Atelier.$version.nupkg"
+    if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
+
+    $nugetOwn = '^(\[Content_Types\]\.xml|_rels/\.rels|Atelier\.nuspec|package/services/metadata/core-properties/[^/]+\.psmdcp)$'
+    $zip = [IO.Compression.ZipFile]::OpenRead($package)
+    try { $entries = @($zip.Entries | ForEach-Object FullName | Where-Object { $_ -notmatch $nugetOwn } | Sort-Object) }
+    finally { $zip.Dispose() }
+    $files = @(Get-ChildItem $moduleOut -Recurse -File | ForEach-Object {
+            [IO.Path]::GetRelativePath($moduleOut, $_.FullName).Replace('\', '/') } | Sort-Object)
+    $difference = Compare-Object $files $entries
+    if ($difference) {
+        throw "The package differs from out/Atelier/: $(($difference | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }) -join ', ')"
+    }
+    $size = (Get-Item $package).Length
+    $unpacked = (Get-ChildItem $moduleOut -Recurse -File | Measure-Object Length -Sum).Sum
+    Write-Host ('Packed {0}: {1:N1} MB ({2} files, {3:N1} MB unpacked)' -f $package, ($size / 1MB), $files.Count, ($unpacked / 1MB))
+    $package
+}
+
 function Merge-FormatFile {
     param([string] $Source, [string] $Destination)
     $merged = [xml]'<?xml version="1.0" encoding="utf-8"?><Configuration><ViewDefinitions/></Configuration>'
@@ -177,7 +204,7 @@ function Stop-TestHost {
 }
 
 function Invoke-Test {
-    try { Invoke-Build; Install-TestPrerequisite }
+    try { Invoke-Build; $env:ATELIER_PACKAGE = New-ModulePackage; Install-TestPrerequisite }
     catch {
         Write-Warning "The build failed: $_"
         '0 passed, 1 failed'
@@ -232,6 +259,7 @@ function Invoke-Test {
 
 switch ($Task) {
     'Build' { Invoke-Build }
+    'Package' { Invoke-Build; New-ModulePackage | Out-Null }
     'Test' { Invoke-Test }
     'Demo' {
         Invoke-Build
