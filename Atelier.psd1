@@ -28,10 +28,14 @@
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
+    # ModuleVersion, ProjectUri and LicenseUri follow Directory.Build.props (Version, RepositoryUrl): build.ps1 fails
+    # when they differ. It writes CHANGELOG.md's section for ModuleVersion into the built copy's ReleaseNotes.
     PrivateData          = @{
         PSData = @{
-            Tags       = @('NixOS', 'Deploy', 'SSH', 'SQLite', 'systemd', 'Linux')
-            ProjectUri = 'https://github.com/atelier/atelier'
+            Tags         = @('NixOS', 'Deploy', 'SSH', 'SQLite', 'systemd', 'Linux', 'Rollback', 'GitHubActions', 'PSEdition_Core')
+            ProjectUri   = 'https://github.com/atelier/atelier'
+            LicenseUri   = 'https://github.com/atelier/atelier/blob/main/LICENSE'
+            ReleaseNotes = ''
         }
     }
 }

@@ -3,10 +3,14 @@
 .SYNOPSIS
     Builds, tests and demonstrates Atelier.
 .DESCRIPTION
-    Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/,
-             the format file and the help file); fails when an expected file is missing.
+    Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/ with
+             the native SQLite of the five supported runtimes, the format file, the help file and LICENSE); fails
+             when an expected file is missing or the manifest disagrees with Directory.Build.props.
+    Package - Build, then packs out/Atelier/ into out/Atelier.<version>.nupkg (Compress-PSResource), the package
+             Install-PSResource installs; fails unless it holds exactly the module folder's files.
     Test   - Build, boots the sandbox test host (a Debian container with real systemd), runs every xunit and
-             Pester test, shuts the host down, and prints one line 'N passed, N failed'.
+             Pester test (with the package: $env:ATELIER_PACKAGE), shuts the host down, and prints one line
+             'N passed, N failed'.
     Demo   - Build, boots the sandbox host and runs the main job against its sample service.
     Bench  - Build, boots the sandbox host and prints the benchmark figures.
     Clean  - removes out/ and every bin/ and obj/ folder.
@@ -15,7 +19,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -31,6 +35,12 @@ $root = $PSScriptRoot
 $out = Join-Path $root 'out'
 $moduleOut = Join-Path $out 'Atelier'
 $testHostScript = Join-Path $root 'tests/TestHost/testhost.sh'
+# The runtimes Atelier supports: the module carries the native SQLite of these and no other.
+$runtimes = @{
+    'linux-x64' = 'libe_sqlite3.so'; 'linux-arm64' = 'libe_sqlite3.so'
+    'osx-x64' = 'libe_sqlite3.dylib'; 'osx-arm64' = 'libe_sqlite3.dylib'
+    'win-x64' = 'e_sqlite3.dll'
+}
 
 function Invoke-Native {
     param([string] $Command, [string[]] $Arguments)
@@ -47,15 +57,16 @@ function Invoke-Build {
         '--no-build', '-nologo', '-v', 'q', '-o', (Join-Path $staging 'engine'))
 
     $deps = New-Item -ItemType Directory -Force (Join-Path $moduleOut 'Dependencies')
-    Copy-Item (Join-Path $root 'Atelier.psd1') $moduleOut
+    Write-ModuleManifest -Destination (Join-Path $moduleOut 'Atelier.psd1')
+    Copy-Item (Join-Path $root 'LICENSE') $moduleOut
     Copy-Item (Join-Path $root "src/Atelier/bin/$Configuration/net8.0/Atelier.dll") $moduleOut
     Get-ChildItem (Join-Path $staging 'engine') -Filter *.dll | Copy-Item -Destination $deps
-    # Native SQLite for the platforms PowerShell 7 runs on.
-    foreach ($rid in 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64', 'win-x64', 'win-arm64') {
-        $native = Join-Path $staging "engine/runtimes/$rid/native"
+    # Native SQLite for the supported runtimes only (ModuleInitializer loads runtimes/<os>-<arch>/native/).
+    foreach ($rid in $runtimes.Keys) {
+        $native = Join-Path $staging "engine/runtimes/$rid/native/$($runtimes[$rid])"
         if (Test-Path $native) {
             $target = New-Item -ItemType Directory -Force (Join-Path $deps "runtimes/$rid/native")
-            Copy-Item (Join-Path $native '*') $target
+            Copy-Item $native $target
         }
     }
 
@@ -67,16 +78,89 @@ function Invoke-Build {
     Remove-Item $staging -Recurse -Force
 
     $expected = @(
-        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml',
+        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml', 'LICENSE',
         'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
         'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/SQLitePCLRaw.core.dll',
-        'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll',
-        'Dependencies/runtimes/linux-x64/native/libe_sqlite3.so'
-    )
+        'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll'
+    ) + @($runtimes.Keys | ForEach-Object { "Dependencies/runtimes/$_/native/$($runtimes[$_])" })
     $missing = $expected | Where-Object { -not (Test-Path (Join-Path $moduleOut $_)) }
     if ($missing) { throw "The build is missing: $($missing -join ', ')" }
     Test-ModuleManifest (Join-Path $moduleOut 'Atelier.psd1') | Out-Null
     Write-Host "Built $moduleOut in $([int]$sw.Elapsed.TotalSeconds) s"
+}
+
+function Get-ProjectProperty {
+    # A property of Directory.Build.props: the one place of the version (Version) and the project's URL (RepositoryUrl).
+    param([string] $Name)
+    $node = ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).SelectSingleNode("/Project/PropertyGroup/$Name")
+    if (-not $node -or -not $node.InnerText.Trim()) { throw "Directory.Build.props has no $Name." }
+    $node.InnerText.Trim()
+}
+
+function Get-ReleaseNote {
+    # The body of CHANGELOG.md's '## [<Version>]' section, up to the next '## ' heading.
+    param([string] $Version)
+    $changelog = Get-Content -Raw (Join-Path $root 'CHANGELOG.md')
+    $section = [regex]::Match($changelog, "(?ms)^## \[$([regex]::Escape($Version))\][^\n]*\n(.*?)(?=^## |\z)")
+    if (-not $section.Success -or -not $section.Groups[1].Value.Trim()) {
+        throw "CHANGELOG.md has no section '## [$Version]' (the Version in Directory.Build.props): add one."
+    }
+    $section.Groups[1].Value.Trim() -replace '\r\n', "`n"
+}
+
+function Write-ModuleManifest {
+    # Copies Atelier.psd1 into the module after checking it against Directory.Build.props, with CHANGELOG.md's
+    # section for the version as its ReleaseNotes.
+    param([string] $Destination)
+    $source = Join-Path $root 'Atelier.psd1'
+    $manifest = Import-PowerShellDataFile $source
+    $version = Get-ProjectProperty 'Version'
+    $url = Get-ProjectProperty 'RepositoryUrl'
+    $wanted = [ordered]@{
+        ModuleVersion = @($manifest.ModuleVersion, $version)
+        ProjectUri    = @($manifest.PrivateData.PSData.ProjectUri, $url)
+        LicenseUri    = @($manifest.PrivateData.PSData.LicenseUri, "$url/blob/main/LICENSE")
+    }
+    foreach ($key in $wanted.Keys) {
+        $has, $should = $wanted[$key]
+        if ($has -ne $should) {
+            throw "Atelier.psd1 has $key '$has' but Directory.Build.props makes it '$should': change Atelier.psd1."
+        }
+    }
+
+    $notes = Get-ReleaseNote $version
+    $quoted = "'" + [Management.Automation.Language.CodeGeneration]::EscapeSingleQuotedStringContent($notes) + "'"
+    $text = Get-Content -Raw $source
+    $stamped = [regex]::Replace($text, "(?m)^(\s*ReleaseNotes\s*=\s*)''", { param($m) $m.Groups[1].Value + $quoted })
+    if ($stamped -eq $text) { throw "Atelier.psd1 has no line ReleaseNotes = '' for the build to fill." }
+    Set-Content -LiteralPath $Destination -Value $stamped -NoNewline
+    if ((Import-PowerShellDataFile $Destination).PrivateData.PSData.ReleaseNotes -cne $notes) {
+        throw "The built manifest's ReleaseNotes do not read back as CHANGELOG.md's section for $version."
+    }
+}
+
+function New-ModulePackage {
+    # Packs out/Atelier/ as out/Atelier.<version>.nupkg: exactly the module folder, plus NuGet's own metadata.
+    $version = Get-ProjectProperty 'Version'
+    Get-ChildItem $out -Filter 'Atelier.*.nupkg' | Remove-Item -Force
+    Compress-PSResource -Path $moduleOut -DestinationPath $out | Out-Null
+    $package = Join-Path $out "Atelier.$version.nupkg"
+    if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
+
+    $nugetOwn = '^(\[Content_Types\]\.xml|_rels/\.rels|Atelier\.nuspec|package/services/metadata/core-properties/[^/]+\.psmdcp)$'
+    $zip = [IO.Compression.ZipFile]::OpenRead($package)
+    try { $entries = @($zip.Entries | ForEach-Object FullName | Where-Object { $_ -notmatch $nugetOwn } | Sort-Object) }
+    finally { $zip.Dispose() }
+    $files = @(Get-ChildItem $moduleOut -Recurse -File | ForEach-Object {
+            [IO.Path]::GetRelativePath($moduleOut, $_.FullName).Replace('\', '/') } | Sort-Object)
+    $difference = Compare-Object $files $entries
+    if ($difference) {
+        throw "The package differs from out/Atelier/: $(($difference | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }) -join ', ')"
+    }
+    $size = (Get-Item $package).Length
+    $unpacked = (Get-ChildItem $moduleOut -Recurse -File | Measure-Object Length -Sum).Sum
+    Write-Host ('Packed {0}: {1:N1} MB ({2} files, {3:N1} MB unpacked)' -f $package, ($size / 1MB), $files.Count, ($unpacked / 1MB))
+    $package
 }
 
 function Merge-FormatFile {
@@ -120,7 +204,7 @@ function Stop-TestHost {
 }
 
 function Invoke-Test {
-    try { Invoke-Build; Install-TestPrerequisite }
+    try { Invoke-Build; $env:ATELIER_PACKAGE = New-ModulePackage; Install-TestPrerequisite }
     catch {
         Write-Warning "The build failed: $_"
         '0 passed, 1 failed'
@@ -175,6 +259,7 @@ function Invoke-Test {
 
 switch ($Task) {
     'Build' { Invoke-Build }
+    'Package' { Invoke-Build; New-ModulePackage | Out-Null }
     'Test' { Invoke-Test }
     'Demo' {
         Invoke-Build

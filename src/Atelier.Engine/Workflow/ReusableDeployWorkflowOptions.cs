@@ -9,8 +9,8 @@ public sealed record ReusableDeployWorkflowOptions
     /// <summary>The default of input <c>host</c>.</summary>
     public string DefaultHost { get; init; } = ReusableDeployWorkflow.DefaultHost;
 
-    /// <summary>The default of input <c>atelier_repository</c>: the GitHub repository Atelier is built from.</summary>
-    public string AtelierRepository { get; init; } = "atelier/atelier";
+    /// <summary>The default of input <c>atelier_repository</c>: the GitHub repository Atelier is built from (the project's own, <see cref="AtelierProject.GitHubRepository"/>).</summary>
+    public string AtelierRepository { get; init; } = AtelierProject.GitHubRepository;
 
     /// <summary>The default of input <c>atelier_ref</c>: the branch, tag or commit of Atelier to build.</summary>
     public string AtelierRef { get; init; } = "main";

@@ -68,7 +68,7 @@ public sealed partial class ReusableDeployWorkflowTests
             }
         }
 
-        Assert.Equal("atelier/atelier", Yaml.Text(inputs, "atelier_repository", "default"));
+        Assert.Equal(AtelierProject.GitHubRepository, Yaml.Text(inputs, "atelier_repository", "default"));
         Assert.Equal("main", Yaml.Text(inputs, "atelier_ref", "default"));
         Assert.Equal("number", Yaml.Text(inputs, "lock_wait", "type"));
         Assert.Equal("300", Yaml.Plain(inputs, "lock_wait", "default"));
