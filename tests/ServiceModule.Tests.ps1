@@ -250,7 +250,8 @@ Describe 'New-ServiceModule' {
 
     It 'writes an Atelier reusable workflow with the anchor inputs and secrets with -IncludeReusableWorkflow' {
         $infra = New-InfraCopy
-        New-ServiceModule @Cachet2 -InfraPath $infra -IncludeReusableWorkflow -ErrorAction Stop | Out-Null
+        $app = New-Item -ItemType Directory (Join-Path $TestDrive "app-$([guid]::NewGuid())")
+        New-ServiceModule @Cachet2 -InfraPath $infra -AppPath $app -IncludeReusableWorkflow -ErrorAction Stop | Out-Null
         $reusable = Read-Yaml (Join-Path $infra '.github/workflows/deploy-service.yml')
         $call = $reusable.on.workflow_call
         foreach ($input in 'service', 'host', 'health_url', 'branch', 'db_path', 'work_dir', 'build_command') { $call.inputs.Keys | Should -Contain $input }
@@ -259,6 +260,8 @@ Describe 'New-ServiceModule' {
         $call.secrets.Keys | Should -Contain 'TS_OAUTH_CLIENT_ID'
         $call.secrets.Keys | Should -Contain 'TS_OAUTH_SECRET'
         $steps = $reusable.jobs.Values[0].steps
-        ($steps | Where-Object { $_.shell -eq 'pwsh' }).run | Should -Match 'Invoke-ServiceDeploy @deploy'
+        ($steps | Where-Object { $_.name -eq 'Deploy' }).run | Should -Match 'Invoke-ServiceDeploy @deploy'
+        ($steps | Where-Object { $_.name -eq 'Install Atelier' }).run | Should -Match 'Install-PSResource -Name Atelier'
+        (Read-Yaml (Join-Path $app '.github/workflows/deploy.yaml')).jobs.deploy.with.commit | Should -Be '${{ github.sha }}' -Because 'a caller of Atelier''s workflow deploys the push''s exact commit'
     }
 }

@@ -15,6 +15,10 @@ public static class AtelierProject
     /// <summary>The project's URL, e.g. <c>https://github.com/owner/name</c>.</summary>
     public static string RepositoryUrl { get; } = ReadRepositoryUrl();
 
+    /// <summary>Atelier's version (Directory.Build.props' <c>Version</c>), e.g. <c>0.1.0</c>: what a generated workflow installs.</summary>
+    public static string Version { get; } =
+        (typeof(AtelierProject).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+
     /// <summary>The project's GitHub repository as <c>owner/name</c> (what <c>actions/checkout</c> takes).</summary>
     public static string GitHubRepository { get; } = ToGitHubRepository(RepositoryUrl);
 

@@ -20,19 +20,22 @@ public sealed class AtelierProjectTests
     }
 
     [Fact]
-    public void The_reusable_workflow_builds_atelier_from_the_projects_repository_by_default()
+    public void The_reusable_workflow_installs_the_version_of_Directory_Build_props_by_default()
     {
-        Assert.Equal(AtelierProject.GitHubRepository, new ReusableDeployWorkflowOptions().AtelierRepository);
+        Assert.Equal(Props("Version"), AtelierProject.Version);
+        Assert.Equal(AtelierProject.Version, new ReusableDeployWorkflowOptions().AtelierVersion);
     }
 
-    private static string PropsRepositoryUrl()
+    private static string PropsRepositoryUrl() => Props("RepositoryUrl");
+
+    private static string Props(string property)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             var props = Path.Combine(dir.FullName, "Directory.Build.props");
             if (File.Exists(props) && File.Exists(Path.Combine(dir.FullName, "Atelier.psd1")))
             {
-                return XDocument.Load(props).Descendants("RepositoryUrl").Single().Value;
+                return XDocument.Load(props).Descendants(property).Single().Value;
             }
         }
 

@@ -38,7 +38,8 @@ public static partial class AppDeployWorkflow
             ("build_command", Optional(spec.BuildCommand, "build command")),
             ("runtime", Optional(spec.Runtime?.ToLowerInvariant(), "runtime")),
             ("install_command", Optional(spec.InstallCommand, "install command")),
-            ("lock_wait", spec.LockWait is { } wait ? WorkflowYaml.Number(wait) : null));
+            ("lock_wait", spec.LockWait is { } wait ? WorkflowYaml.Number(wait) : null),
+            (ReusableDeployWorkflow.CommitInput, spec.PassCommit ? WorkflowYaml.Plain("${{ github.sha }}") : null));
 
         YamlNode? secrets = null;
         if (spec.InheritSecrets)

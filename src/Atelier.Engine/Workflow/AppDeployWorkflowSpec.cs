@@ -37,6 +37,12 @@ public sealed record AppDeployWorkflowSpec
     /// <summary>Input <c>lock_wait</c> in seconds, left out when null. Atelier's reusable workflow only.</summary>
     public int? LockWait { get; init; }
 
+    /// <summary>
+    /// Passes input <c>commit</c> as <c>${{ github.sha }}</c>, so the deploy is of exactly the commit the push was for,
+    /// not the branch's head when the job runs. Atelier's reusable workflow only (the anchor's refuses the input).
+    /// </summary>
+    public bool PassCommit { get; init; }
+
     /// <summary>The reusable workflow: <c>owner/repo/.github/workflows/deploy-service.yml@ref</c> or <c>./.github/workflows/….yml</c>.</summary>
     public required string WorkflowReference { get; init; }
 

@@ -9,11 +9,11 @@ public sealed record ReusableDeployWorkflowOptions
     /// <summary>The default of input <c>host</c>.</summary>
     public string DefaultHost { get; init; } = ReusableDeployWorkflow.DefaultHost;
 
-    /// <summary>The default of input <c>atelier_repository</c>: the GitHub repository Atelier is built from (the project's own, <see cref="AtelierProject.GitHubRepository"/>).</summary>
-    public string AtelierRepository { get; init; } = AtelierProject.GitHubRepository;
+    /// <summary>The default of input <c>atelier_version</c>: the version of Atelier the workflow installs (the one that wrote it).</summary>
+    public string AtelierVersion { get; init; } = AtelierProject.Version;
 
-    /// <summary>The default of input <c>atelier_ref</c>: the branch, tag or commit of Atelier to build.</summary>
-    public string AtelierRef { get; init; } = "main";
+    /// <summary>The default of input <c>atelier_repository</c>: the PSResourceGet repository Atelier is installed from.</summary>
+    public string AtelierRepository { get; init; } = ReusableDeployWorkflow.Gallery;
 
     /// <summary>The default of input <c>lock_wait</c>: seconds a deploy waits for another one's lock on the host.</summary>
     public int LockWait { get; init; } = 300;

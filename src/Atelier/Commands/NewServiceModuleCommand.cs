@@ -198,6 +198,8 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
                 WorkDir = WorkDir,
                 BuildCommand = BuildCommand,
                 Runtime = runtime == AppRuntime.Bun ? null : Runtime.ToLowerInvariant(),
+                // Atelier's reusable workflow (written now, or already in the repository) deploys the push's exact commit.
+                PassCommit = IncludeReusableWorkflow || ReusableDeployWorkflow.IsAtelierWorkflow(Path.Join(infra, ReusableDeployWorkflow.RelativePath)),
                 WorkflowReference = WorkflowReference ?? ServiceScaffold.WorkflowReferenceFor(infra)
                     ?? throw new AtelierException("WorkflowReferenceRequired", FailureKind.InvalidArgument,
                         $"{infra} has no GitHub origin to call the reusable workflow from: give -WorkflowReference owner/repo/.github/workflows/deploy-service.yml@main."),

@@ -115,6 +115,18 @@ public sealed class AppDeployWorkflowTests
     }
 
     [Fact]
+    public void Only_a_caller_of_Atelier_s_workflow_passes_the_push_s_exact_commit()
+    {
+        var spec = new AppDeployWorkflowSpec { Service = "cachet", WorkflowReference = AnchorWorkflow };
+
+        var anchor = Yaml.Map(Yaml.Parse(AppDeployWorkflow.Render(spec)), "jobs", "deploy", "with");
+        var atelier = Yaml.Map(Yaml.Parse(AppDeployWorkflow.Render(spec with { PassCommit = true })), "jobs", "deploy", "with");
+
+        Assert.False(Yaml.Has(anchor, "commit"), "the anchor's bash workflow refuses an input it does not declare");
+        Assert.Equal("${{ github.sha }}", Yaml.Text(atelier, "commit"));
+    }
+
+    [Fact]
     public void Every_optional_input_appears_only_when_given()
     {
         var full = Yaml.Parse(AppDeployWorkflow.Render(new AppDeployWorkflowSpec
@@ -320,8 +332,9 @@ public sealed class AppDeployWorkflowTests
             Runtime = "custom",
             InstallCommand = "make deps",
             LockWait = 0,
+            PassCommit = true,
             WorkflowReference = AnchorWorkflow,
-            Secrets = ["TS_OAUTH_CLIENT_ID", "TS_OAUTH_SECRET", "SSH_PRIVATE_KEY"],
+            Secrets = ["TS_OAUTH_CLIENT_ID", "TS_OAUTH_SECRET", "SSH_PRIVATE_KEY", "SSH_KNOWN_HOSTS"],
         })), "jobs", "deploy");
         var reusable = Yaml.Map(Yaml.Parse(ReusableDeployWorkflow.Render()), "on", "workflow_call");
 

@@ -90,7 +90,7 @@ public sealed class OtherParserTests
         Assert.Equal("deploy-${{ inputs.service }}", job.GetProperty("concurrency").GetProperty("group").GetString());
         Assert.False(job.GetProperty("concurrency").GetProperty("cancel-in-progress").GetBoolean());
         Assert.Equal("true", job.GetProperty("steps")[0].GetProperty("with").GetProperty("use-cache").GetString());
-        Assert.Equal(6, job.GetProperty("steps").GetArrayLength());
+        Assert.Equal(5, job.GetProperty("steps").GetArrayLength());
     }
 
     private static JsonElement Load(string yaml)

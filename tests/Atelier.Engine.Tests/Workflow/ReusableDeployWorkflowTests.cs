@@ -68,8 +68,11 @@ public sealed partial class ReusableDeployWorkflowTests
             }
         }
 
-        Assert.Equal(AtelierProject.GitHubRepository, Yaml.Text(inputs, "atelier_repository", "default"));
-        Assert.Equal("main", Yaml.Text(inputs, "atelier_ref", "default"));
+        Assert.Equal("PSGallery", Yaml.Text(inputs, "atelier_repository", "default"));
+        Assert.Equal(AtelierProject.Version, Yaml.Text(inputs, "atelier_version", "default"));
+        Assert.Matches("^[0-9]+\\.[0-9]+\\.[0-9]+$", AtelierProject.Version);
+        Assert.False(Yaml.Has(Yaml.Map(inputs, "commit"), "default"));
+        Assert.False(Yaml.Has(Yaml.Map(inputs, "known_hosts"), "default"));
         Assert.Equal("number", Yaml.Text(inputs, "lock_wait", "type"));
         Assert.Equal("300", Yaml.Plain(inputs, "lock_wait", "default"));
         Assert.Equal("bun", Yaml.Text(inputs, "runtime", "default"));
@@ -88,6 +91,7 @@ public sealed partial class ReusableDeployWorkflowTests
         }
 
         Assert.Equal("false", Yaml.Plain(secrets, "SSH_PRIVATE_KEY", "required"));
+        Assert.Equal("false", Yaml.Plain(secrets, "SSH_KNOWN_HOSTS", "required"));
         Assert.Equal(AnchorSecretNames, ReusableDeployWorkflow.AnchorSecrets);
     }
 
@@ -125,17 +129,18 @@ public sealed partial class ReusableDeployWorkflowTests
         foreach (Match read in EnvironmentName().Matches(script))
         {
             var name = read.Groups[1].Value;
-            Assert.True(Yaml.Has(environment, name) || name == "ATELIER_IDENTITY_FILE", $"{name} is read but never set.");
+            Assert.True(Yaml.Has(environment, name) || name is "ATELIER_IDENTITY_FILE" or "ATELIER_KNOWN_HOSTS_FILE", $"{name} is read but never set.");
         }
 
-        Assert.Contains("ATELIER_IDENTITY_FILE=", Yaml.Text(Step(steps, "Write the SSH key"), "run"), StringComparison.Ordinal);
+        Assert.Contains("ATELIER_IDENTITY_FILE=", Yaml.Text(Step(steps, "Write the SSH key and the host's key"), "run"), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void The_job_joins_the_tailnet_installs_Atelier_as_its_README_says_and_deploys_with_it()
+    public void The_job_joins_the_tailnet_installs_the_pinned_Atelier_package_cached_and_deploys_with_it()
     {
         var steps = Steps(ReusableDeployWorkflow.Render());
-        Assert.Equal(["Join the tailnet", "Write the SSH key", "Set up .NET", "Check out Atelier", "Build Atelier", "Deploy"], steps.Select(step => Yaml.Text(step, "name")));
+        Assert.Equal(["Join the tailnet", "Write the SSH key and the host's key", "Cache Atelier", "Install Atelier", "Deploy"], steps.Select(step => Yaml.Text(step, "name")));
+        Assert.DoesNotContain(steps, step => Yaml.Has(step, "uses") && Yaml.Text(step, "uses").StartsWith("actions/setup-dotnet@", StringComparison.Ordinal));
 
         var tailnet = Step(steps, "Join the tailnet");
         Assert.StartsWith("tailscale/github-action@", Yaml.Text(tailnet, "uses"), StringComparison.Ordinal);
@@ -143,29 +148,29 @@ public sealed partial class ReusableDeployWorkflowTests
         Assert.Equal("${{ secrets.TS_OAUTH_SECRET }}", Yaml.Text(tailnet, "with", "oauth-secret"));
         Assert.Equal("tag:ci", Yaml.Text(tailnet, "with", "tags"));
 
-        Assert.Equal("${{ secrets.SSH_PRIVATE_KEY }}", Yaml.Text(Step(steps, "Write the SSH key"), "env", "SSH_PRIVATE_KEY"));
+        var keys = Step(steps, "Write the SSH key and the host's key");
+        Assert.Equal("${{ secrets.SSH_PRIVATE_KEY }}", Yaml.Text(keys, "env", "SSH_PRIVATE_KEY"));
+        Assert.Equal("${{ secrets.SSH_KNOWN_HOSTS }}", Yaml.Text(keys, "env", "SSH_KNOWN_HOSTS"));
+        Assert.Equal("${{ inputs.known_hosts }}", Yaml.Text(keys, "env", "ATELIER_KNOWN_HOSTS"));
 
-        var dotnet = Step(steps, "Set up .NET");
-        Assert.StartsWith("actions/setup-dotnet@", Yaml.Text(dotnet, "uses"), StringComparison.Ordinal);
-        Assert.Equal("10.0.x", Yaml.Text(dotnet, "with", "dotnet-version"));
+        var cache = Step(steps, "Cache Atelier");
+        Assert.StartsWith("actions/cache@", Yaml.Text(cache, "uses"), StringComparison.Ordinal);
+        Assert.Equal("~/.local/share/powershell/Modules/Atelier", Yaml.Text(cache, "with", "path"));
+        Assert.Equal("atelier-${{ runner.os }}-${{ inputs.atelier_version }}", Yaml.Text(cache, "with", "key"));
 
-        var checkout = Step(steps, "Check out Atelier");
-        Assert.StartsWith("actions/checkout@", Yaml.Text(checkout, "uses"), StringComparison.Ordinal);
-        Assert.Equal("${{ inputs.atelier_repository }}", Yaml.Text(checkout, "with", "repository"));
-        Assert.Equal("${{ inputs.atelier_ref }}", Yaml.Text(checkout, "with", "ref"));
-        Assert.Equal(ReusableDeployWorkflow.AtelierFolder, Yaml.Text(checkout, "with", "path"));
-
-        var build = Step(steps, "Build Atelier");
-        Assert.Equal(ReusableDeployWorkflow.AtelierFolder, Yaml.Text(build, "working-directory"));
-        Assert.Equal(["dotnet tool restore", "dotnet pwsh -NoProfile -File ./build.ps1 -Task Build"], Yaml.Text(build, "run").TrimEnd('\n').Split('\n'));
+        var install = Step(steps, "Install Atelier");
+        Assert.Equal("pwsh", Yaml.Text(install, "shell"));
+        Assert.Contains("Install-PSResource -Name Atelier -Version $version -Repository $repository -TrustRepository -Scope CurrentUser", Yaml.Text(install, "run"), StringComparison.Ordinal);
+        Assert.Equal("${{ inputs.atelier_version }}", Yaml.Text(install, "env", "ATELIER_VERSION"));
 
         var deploy = Step(steps, "Deploy");
         Assert.Equal("pwsh", Yaml.Text(deploy, "shell"));
         var script = Yaml.Text(deploy, "run");
-        Assert.Contains($"'{ReusableDeployWorkflow.AtelierFolder}/out/Atelier/Atelier.psd1'", script, StringComparison.Ordinal);
+        Assert.Contains("Import-Module Atelier -RequiredVersion $env:ATELIER_VERSION", script, StringComparison.Ordinal);
         Assert.Contains("Invoke-ServiceDeploy @deploy", script, StringComparison.Ordinal);
-        Assert.Contains("AcceptNewHostKey = $true", script, StringComparison.Ordinal);
-        foreach (var parameter in new[] { "Service", "ComputerName", "Branch", "HealthUrl", "DbPath", "WorkDir", "BuildCommand", "IdentityFile" })
+        Assert.Contains("if ($firstUse) { $deploy.AcceptNewHostKey = $true }", script, StringComparison.Ordinal);
+        Assert.Contains("::warning title=Host key trusted on first use::", script, StringComparison.Ordinal);
+        foreach (var parameter in new[] { "Service", "ComputerName", "Branch", "Commit", "HealthUrl", "DbPath", "WorkDir", "BuildCommand", "IdentityFile", "KnownHostsFile" })
         {
             Assert.Matches(new Regex($@"^\s+{parameter}\s+= 'ATELIER_[A-Z_]+'$", RegexOptions.Multiline), script);
         }
@@ -179,8 +184,8 @@ public sealed partial class ReusableDeployWorkflowTests
         {
             Name = Hostile,
             DefaultHost = Hostile,
-            AtelierRepository = "me/atelier-fork",
-            AtelierRef = Hostile,
+            AtelierRepository = "my-feed",
+            AtelierVersion = "1.2.3-beta.1",
             TailscaleTags = Hostile,
             LockWait = 0,
         }));
@@ -188,8 +193,8 @@ public sealed partial class ReusableDeployWorkflowTests
         Assert.Equal(Hostile, Yaml.Text(root, "name"));
         var inputs = Yaml.Map(root, "on", "workflow_call", "inputs");
         Assert.Equal(Hostile, Yaml.Text(inputs, "host", "default"));
-        Assert.Equal("me/atelier-fork", Yaml.Text(inputs, "atelier_repository", "default"));
-        Assert.Equal(Hostile, Yaml.Text(inputs, "atelier_ref", "default"));
+        Assert.Equal("my-feed", Yaml.Text(inputs, "atelier_repository", "default"));
+        Assert.Equal("1.2.3-beta.1", Yaml.Text(inputs, "atelier_version", "default"));
         Assert.Equal("0", Yaml.Plain(inputs, "lock_wait", "default"));
         Assert.Equal(Hostile, Yaml.Text(Step(Steps(root), "Join the tailnet"), "with", "tags"));
     }
@@ -198,9 +203,10 @@ public sealed partial class ReusableDeployWorkflowTests
     public void Bad_options_are_refused()
     {
         var good = new ReusableDeployWorkflowOptions();
-        Assert.Equal("WorkflowExpressionRefused", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { AtelierRef = "${{ github.ref }}" })).ErrorId);
+        Assert.Equal("WorkflowExpressionRefused", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { AtelierVersion = "${{ github.ref }}" })).ErrorId);
+        Assert.Equal("WorkflowValueInvalid", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { AtelierVersion = "latest" })).ErrorId);
         Assert.Equal("WorkflowExpressionRefused", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { DefaultHost = "h${{" })).ErrorId);
-        Assert.Equal("WorkflowValueInvalid", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { AtelierRepository = "atelier" })).ErrorId);
+        Assert.Equal("WorkflowValueInvalid", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { AtelierRepository = "me/atelier" })).ErrorId);
         Assert.Equal("WorkflowValueInvalid", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { LockWait = -5 })).ErrorId);
         Assert.Equal("WorkflowValueMissing", Assert.Throws<AtelierException>(() => ReusableDeployWorkflow.Render(good with { TailscaleTags = "" })).ErrorId);
     }
@@ -218,7 +224,7 @@ public sealed partial class ReusableDeployWorkflowTests
     [Fact]
     public void The_SSH_key_step_writes_the_key_to_a_0600_file_and_names_it_for_the_deploy()
     {
-        var script = Yaml.Text(Step(Steps(ReusableDeployWorkflow.Render()), "Write the SSH key"), "run");
+        var script = Yaml.Text(Step(Steps(ReusableDeployWorkflow.Render()), "Write the SSH key and the host's key"), "run");
         var root = Directory.CreateTempSubdirectory("atelier-workflow-");
         try
         {
@@ -252,6 +258,16 @@ public sealed partial class ReusableDeployWorkflowTests
             Assert.True(result.ExitCode == 0, result.Error);
             Assert.False(File.Exists(key));
             Assert.Equal($"EARLIER=1\nATELIER_IDENTITY_FILE={key}\n", File.ReadAllText(githubEnv));
+
+            // The host's pinned key: the secret's lines and the input's, to a 0600 file named for the deploy.
+            environment["SSH_KNOWN_HOSTS"] = "terebithia ssh-ed25519 AAAAsecret\r\n";
+            environment["ATELIER_KNOWN_HOSTS"] = "[terebithia]:2222 ssh-ed25519 AAAAinput";
+            result = Sh.Exec("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], environment);
+            Assert.True(result.ExitCode == 0, result.Error);
+            var known = Path.Combine(runnerTemp, "atelier-known-hosts");
+            Assert.Equal("terebithia ssh-ed25519 AAAAsecret\n\n[terebithia]:2222 ssh-ed25519 AAAAinput\n", File.ReadAllText(known));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(known));
+            Assert.EndsWith($"ATELIER_KNOWN_HOSTS_FILE={known}\n", File.ReadAllText(githubEnv), StringComparison.Ordinal);
         }
         finally
         {
