@@ -11,6 +11,9 @@
     5. Faults: a commit that exits at start, from the deploy's start to RolledBack and healthy, beside the anchor's bash
        sequence against the same host; a client killed with kill -9 in its install step, from the kill to the previous
        commit healthy again and the lock released, with the default guard timeout and with a short one.
+    6. The reusable workflow's Atelier steps from a clean HOME, as a fresh runner does them: before (a clone, the tool
+       restore and a build from source, as the old workflow did) and after (Install-PSResource from a folder repository
+       holding the package, then Import-Module). Goal: install plus import within 10 s.
     Figures, not pass/fail: nothing here asserts a time. -Section picks some of them.
 #>
 param(
@@ -18,8 +21,8 @@ param(
     [Parameter(Mandatory)] [string] $TestHostFile,
     [int] $Runs = 5,
     [int] $DatabaseMiB = 1024,
-    [ValidateSet('import', 'snapshot', 'health', 'interactive', 'faults')]
-    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults')
+    [ValidateSet('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow')]
+    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -202,4 +205,40 @@ fi
         Reset-TestOrigin -Service demo -To $start
     }
     finally { Remove-Item -Recurse -Force $work }
+}
+
+# 6. The workflow's Atelier steps on a fresh runner: build from source (before) against installing the package (after).
+if ('workflow' -in $Section) {
+    $root = Split-Path $PSScriptRoot
+    $version = ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).SelectSingleNode('/Project/PropertyGroup/Version').InnerText.Trim()
+    $package = Join-Path $root "out/Atelier.$version.nupkg"
+    if (-not (Test-Path $package)) { Write-Warning "No package at $package (build.ps1 -Task Package): the workflow figures are skipped." }
+    else {
+        $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+        try {
+            $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+            # Before: what the old workflow's steps did, in a home with nothing in it (no NuGet cache, no tools).
+            $before = New-Item -ItemType Directory (Join-Path $work 'home-before')
+            & git clone -q $root (Join-Path $work 'atelier')
+            $build = Measure-Command {
+                & env "HOME=$before" "DOTNET_CLI_HOME=$before" bash -c 'cd "$1" && dotnet tool restore >/dev/null && dotnet pwsh -NoProfile -File ./build.ps1 -Task Build >/dev/null' bash (Join-Path $work 'atelier')
+            }
+            $built = Test-Path (Join-Path $work 'atelier/out/Atelier/Atelier.psd1')
+            '{0,-58} {1,8:N1} s  ({2})' -f 'Before: clone, tool restore, build from source (clean HOME)', $build.TotalSeconds, ($built ? 'built' : 'FAILED')
+
+            # After: register the folder repository, install the package, import it by name, in a fresh home each run.
+            $feed = New-Item -ItemType Directory (Join-Path $work 'feed')
+            Copy-Item $package $feed
+            $installs = foreach ($i in 1..3) {
+                $after = New-Item -ItemType Directory (Join-Path $work "home-after-$i")
+                $script = "Register-PSResourceRepository -Name atelier -Uri '$feed' -Trusted; Install-PSResource -Name Atelier -Version $version -Repository atelier -TrustRepository -Scope CurrentUser -Quiet; Import-Module Atelier -RequiredVersion $version; (Get-Module Atelier).Version.ToString()"
+                $out = $null
+                $time = Measure-Command { $out = & env "HOME=$after" dotnet $pwshDll -NoProfile -NonInteractive -Command $script }
+                [pscustomobject]@{ Seconds = $time.TotalSeconds; Imported = "$out".Trim() -eq $version }
+            }
+            '{0,-58} {1,8:N1} s  (goal <= 10 s; runs: {2}; {3})' -f 'After: Install-PSResource and Import-Module (clean HOME)', (Get-Median $installs.Seconds),
+                (($installs | ForEach-Object { '{0:N1}' -f $_.Seconds }) -join ', '), ((@($installs | Where-Object Imported).Count -eq 3) ? 'imported' : 'NOT imported')
+        }
+        finally { Remove-Item -Recurse -Force $work -ErrorAction Ignore }
+    }
 }
