@@ -68,6 +68,16 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
         }
     }
 
+    It 'shows each parameter''s position and wildcard support as the cmdlet declares them' {
+        foreach ($parameter in $Command.Parameters.Values | Where-Object Name -NotIn $Common) {
+            $described = $Help.Parameters.Parameter | Where-Object Name -EQ $parameter.Name
+            $positions = @($parameter.ParameterSets.Values.Position | Where-Object { $_ -ge 0 })
+            $described.Position | Should -Be $(if ($positions.Count) { "$($positions[0])" } else { 'named' }) -Because "-$($parameter.Name)'s position"
+            $wildcards = @($parameter.Attributes | Where-Object { $_ -is [Management.Automation.SupportsWildcardsAttribute] }).Count -gt 0
+            $described.Globbing | Should -Be "$wildcards".ToLowerInvariant() -Because "-$($parameter.Name) [SupportsWildcards]"
+        }
+    }
+
     It 'validates every service, user, host, path and branch parameter before connecting' {
         # Only the cmdlets that work on a host: a local cmdlet's -Name may be a wildcard pattern.
         $remote = $Command.ImplementingType.IsSubclassOf($Command.ImplementingType.Assembly.GetType('Atelier.Commands.Infrastructure.RemoteCmdlet'))
@@ -91,6 +101,39 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
     It 'supports -WhatIf exactly when it changes something' {
         # Verbs that change a host or files take -WhatIf/-Confirm; Get-/Test- cmdlets only read and do not offer them.
         $Command.Parameters.ContainsKey('WhatIf') | Should -Be ($Name -match '^(Backup|Invoke|Restore|New|Remove|Set)-')
+    }
+}
+
+Describe 'What Get-Help shows' {
+    It 'the position of a positional parameter: <Command> -<Parameter> is <Position>' -ForEach @(
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'Service'; Position = '0' }
+        @{ Command = 'Restore-ServiceDeploy'; Parameter = 'Commit'; Position = '1' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'Branch'; Position = 'named' }
+    ) {
+        (Get-Help $Command -Parameter $Parameter).Position | Should -Be $Position
+        Get-Help $Command -Parameter $Parameter | Out-String | Should -Match "Position\?\s+$Position\b"
+    }
+
+    It 'Accept wildcard characters for a [SupportsWildcards] parameter, and not for others' {
+        Get-Help Get-AtelierService -Parameter Name | Out-String | Should -Match 'Accept wildcard characters\?\s+true'
+        Get-Help Get-AtelierSetting -Parameter Name | Out-String | Should -Match 'Accept wildcard characters\?\s+true'
+        Get-Help Invoke-ServiceDeploy -Parameter Service | Out-String | Should -Match 'Accept wildcard characters\?\s+false'
+    }
+
+    It 'the default value from the property initialiser: <Command> -<Parameter> is <Default>' -ForEach @(
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'Branch'; Default = 'main' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'HealthTimeout'; Default = '60' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'GuardTimeout'; Default = '30' }
+        @{ Command = 'Restore-ServiceDeploy'; Parameter = 'Runtime'; Default = 'bun' }
+        @{ Command = 'Test-ServiceHealth'; Parameter = 'Timeout'; Default = '60' }
+    ) {
+        (Get-Help $Command -Parameter $Parameter).DefaultValue | Should -Be $Default
+        Get-Help $Command -Parameter $Parameter | Out-String | Should -Match "Default value\s+$Default\s"
+    }
+
+    It 'no default value where the type''s own default means "not given" (-Port: ~/.ssh/config, else 22)' {
+        (Get-Help Invoke-ServiceDeploy -Parameter Port).DefaultValue | Should -BeNullOrEmpty
+        (Get-Help Invoke-ServiceDeploy -Parameter Force).DefaultValue | Should -BeNullOrEmpty
     }
 }
 
