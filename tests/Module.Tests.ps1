@@ -60,6 +60,27 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
         }
     }
 
+    It 'uses in its examples only variables they define (or automatic ones, or $env:)' {
+        $automatic = 'true', 'false', 'null', '_', 'PSItem', 'PSScriptRoot', 'PSStyle', 'HOME', 'LASTEXITCODE', 'Matches', 'args'
+        foreach ($example in $Help.Examples.Example) {
+            $tokens = $errors = $null
+            $ast = [Management.Automation.Language.Parser]::ParseInput($example.Code, [ref] $tokens, [ref] $errors)
+            $errors | Should -BeNullOrEmpty -Because "$($example.Title) must parse"
+            $defined = foreach ($node in $ast.FindAll({ $true }, $true)) {
+                $target = switch ($node) {
+                    { $_ -is [Management.Automation.Language.AssignmentStatementAst] } { $_.Left }
+                    { $_ -is [Management.Automation.Language.ForEachStatementAst] } { $_.Variable }
+                    { $_ -is [Management.Automation.Language.ParameterAst] } { $_.Name }
+                }
+                if ($target) { $target.FindAll({ $args[0] -is [Management.Automation.Language.VariableExpressionAst] }, $true).VariablePath.UserPath }
+            }
+            $used = $ast.FindAll({ $args[0] -is [Management.Automation.Language.VariableExpressionAst] }, $true).VariablePath |
+                Where-Object { -not $_.DriveName } | ForEach-Object UserPath
+            $undefined = @($used | Where-Object { $_ -notin $defined -and $_ -notin $automatic } | Sort-Object -Unique)
+            $undefined | Should -BeNullOrEmpty -Because "$($example.Title.Trim('- ')) uses `$$($undefined -join ', $') without defining it"
+        }
+    }
+
     It 'describes every parameter' {
         $parameters = $Command.Parameters.Values | Where-Object Name -NotIn $Common
         foreach ($parameter in $parameters) {
