@@ -340,6 +340,31 @@ Describe 'Get-ServiceDeployHistory' {
         ($fromHost | Where-Object Id -EQ $local[0].Id).Status | Should -Be $local[0].Status
     }
 
+    It 'creates nothing when it reads: a -HistoryPath that does not exist is HistoryNotFound; no default history yet is no records' {
+        $missing = Join-Path $TestDrive 'nope/history.db'
+        $records = Get-ServiceDeployHistory -HistoryPath $missing -ErrorVariable failed -ErrorAction SilentlyContinue
+        $records | Should -BeNullOrEmpty
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -Be 'HistoryNotFound,Atelier.Commands.GetServiceDeployHistoryCommand'
+        $failed[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $failed[0].Exception.Message | Should -Match ([regex]::Escape($missing))
+        Join-Path $TestDrive 'nope' | Should -Not -Exist
+
+        # The default path ($XDG_STATE_HOME/atelier/history.db), in a folder without a settings file.
+        $saved = $env:XDG_STATE_HOME, $env:XDG_CONFIG_HOME
+        $env:XDG_STATE_HOME = Join-Path $TestDrive 'state'
+        $env:XDG_CONFIG_HOME = Join-Path $TestDrive 'config'
+        Push-Location (New-Item -ItemType Directory (Join-Path $TestDrive 'plain'))
+        try {
+            Get-ServiceDeployHistory -ErrorAction Stop | Should -BeNullOrEmpty
+            Join-Path $TestDrive 'state' | Should -Not -Exist
+        }
+        finally {
+            Pop-Location
+            $env:XDG_STATE_HOME, $env:XDG_CONFIG_HOME = $saved
+        }
+    }
+
     It 'shows records as a table' {
         $PSStyle.OutputRendering = 'PlainText'
         Get-ServiceDeployHistory -HistoryPath $History -Last 3 | Format-Table | Out-String -Width 250 |
