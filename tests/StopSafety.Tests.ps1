@@ -30,6 +30,53 @@ Describe 'Without a console to prompt on' {
     }
 }
 
+Describe 'A -Confirm prompt no one can answer' {
+    BeforeAll {
+        $script:Restore = @{ Service = 'demo'; HealthUrl = (Get-TestHost).services.demo.healthUrl } + (Get-TestConnection -Service demo)
+        $script:Script = @'
+param($Module, $Json)
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $Module
+$p = $Json | ConvertFrom-Json -AsHashtable
+try { Restore-ServiceDeploy @p -ErrorAction Stop } catch { "id: $($_.FullyQualifiedErrorId) category: $($_.CategoryInfo.Category)"; "message: $($_.Exception.Message)" }
+'@
+        function Assert-ConfirmationNeeded([string[]] $Output) {
+            $text = $Output -join "`n"
+            $text | Should -Match 'id: ConfirmationNeeded,Atelier\.Commands\.RestoreServiceDeployCommand category: InvalidOperation'
+            $text | Should -Match 'message: Restore-ServiceDeploy cannot ask for confirmation here: .*; run again with -Confirm:\$false \(or -WhatIf to see the plan\)\.'
+            $text | Should -Not -Match 'Object reference not set'
+        }
+    }
+
+    It 'in pwsh -NonInteractive, fails with ConfirmationNeeded naming -Confirm:$false, before it connects' {
+        $logins = Get-TestHostLoginCount
+        Assert-ConfirmationNeeded (Invoke-ChildPwsh $Script $env:ATELIER_MODULE, ($Restore | ConvertTo-Json -Compress))
+        Get-TestHostLoginCount | Should -Be $logins -Because 'nothing on the host may change before the answer'
+    }
+
+    It 'in pwsh whose input has ended (stdin at EOF, where PowerShell''s own prompt fails with "Object reference not set"), the same' {
+        $path = Join-Path $TestDrive 'eof.ps1'
+        Set-Content $path $Script
+        $output = & bash -c 'exec dotnet "$0" -NoProfile -File "$@" < /dev/null' (Join-Path $PSHOME 'pwsh.dll') $path $env:ATELIER_MODULE ($Restore | ConvertTo-Json -Compress) 2>&1 | ForEach-Object { "$_" }
+        Assert-ConfirmationNeeded $output
+    }
+
+    It 'in a runspace without a host UI, throws ConfirmationNeeded' {
+        $ps = [powershell]::Create()
+        try {
+            [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).Invoke()
+            $ps.Commands.Clear()
+            [void] $ps.AddCommand('Restore-ServiceDeploy').AddParameters($Restore)
+            $thrown = $null
+            try { $ps.Invoke() } catch { $thrown = $_.Exception.InnerException }
+            $thrown.ErrorRecord.FullyQualifiedErrorId | Should -Be 'ConfirmationNeeded,Atelier.Commands.RestoreServiceDeployCommand'
+            $thrown.ErrorRecord.CategoryInfo.Category | Should -Be 'InvalidOperation'
+            $thrown.Message | Should -Match 'run again with -Confirm:\$false'
+        }
+        finally { $ps.Dispose() }
+    }
+}
+
 Describe 'A downstream command that throws' {
     It 'stops the work, and the caller sees the error it threw, as a terminating error' {
         $testHost = Get-TestHost

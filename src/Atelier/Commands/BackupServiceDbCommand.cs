@@ -45,7 +45,7 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
     {
         var where = Where;
         var keep = IsBound(nameof(Keep)) ? Keep : Settings.Keep;
-        if (!ShouldProcess($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {keep})"))
+        if (!ShouldChange($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {keep})"))
         {
             return;
         }

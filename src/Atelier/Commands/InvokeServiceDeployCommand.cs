@@ -53,7 +53,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         }
 
         var plan = string.Join('\n', ServiceDeployer.Plan(request).Select(step => $"  {step.Step}: {step.Command}"));
-        if (!ShouldProcess($"Deploy {Service} (origin/{Branch}) to {where}:\n{plan}", $"Deploy {Service} to {where}?", "Invoke-ServiceDeploy"))
+        if (!ShouldChange($"Deploy {Service} (origin/{Branch}) to {where}:\n{plan}", $"Deploy {Service} to {where}?", "Invoke-ServiceDeploy"))
         {
             return;
         }

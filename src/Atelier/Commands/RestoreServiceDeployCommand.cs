@@ -49,7 +49,7 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
         var where = Where;
         var target = Commit ?? "the commit before the last successful deploy";
         var database = SkipDatabase ? "leaving the database as it is" : Snapshot is not null ? $"putting back {Snapshot}" : "putting back that deploy's snapshot";
-        if (!ShouldProcess($"{Service} on {where}", $"Restore to {target}, {database}"))
+        if (!ShouldChange($"{Service} on {where}", $"Restore to {target}, {database}"))
         {
             return;
         }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Runtime.ExceptionServices;
 using Atelier.Commands.Completion;
 using Atelier.Manifest;
@@ -62,6 +63,34 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
         catch (Exception ex) when (ex is not PipelineStoppedException and not OperationCanceledException)
         {
             ThrowTerminatingError(ErrorFor(ex, location));
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Cmdlet.ShouldProcess(string, string)"/> for every change a cmdlet makes; see
+    /// <see cref="ShouldChange(string, string, string)"/>.
+    /// </summary>
+    protected bool ShouldChange(string target, string action) => Asked(() => ShouldProcess(target, action), target);
+
+    /// <summary>
+    /// <see cref="Cmdlet.ShouldProcess(string, string, string)"/> for every change a cmdlet makes, in a host that may not
+    /// be able to ask: where no one can answer the <c>-Confirm</c> prompt (<c>pwsh -NonInteractive</c>, a runspace
+    /// without a UI, a console whose input has ended, where PowerShell itself fails with "Object reference not set..."),
+    /// the cmdlet stops with a <c>ConfirmationNeeded</c> error that names <c>-Confirm:$false</c>, before it changes anything.
+    /// </summary>
+    protected bool ShouldChange(string verboseDescription, string verboseWarning, string caption) =>
+        Asked(() => ShouldProcess(verboseDescription, verboseWarning, caption), verboseWarning);
+
+    private bool Asked(Func<bool> ask, string target)
+    {
+        try
+        {
+            return ask();
+        }
+        catch (Exception ex) when (ex is HostException or InvalidOperationException or NullReferenceException)
+        {
+            ThrowTerminatingError(Errors.ConfirmationNeeded(MyInvocation.MyCommand.Name, ex, target));
             throw; // not reached: ThrowTerminatingError throws
         }
     }
@@ -281,6 +310,16 @@ internal static class Errors
         exception is IContainsErrorRecord { ErrorRecord: { } record }
             ? new ErrorRecord(record, exception)
             : new ErrorRecord(exception, "PipelineWriteFailed", ErrorCategory.WriteError, null);
+
+    /// <summary>A <c>-Confirm</c> prompt that this host cannot show or answer (<paramref name="reason"/>: how it failed).</summary>
+    public static ErrorRecord ConfirmationNeeded(string command, Exception reason, object? target) =>
+        new(
+            new PSInvalidOperationException(
+                $"{command} cannot ask for confirmation here: no one can answer a prompt in this PowerShell (-NonInteractive, no console, or its input has ended); run again with -Confirm:$false (or -WhatIf to see the plan).",
+                reason),
+            "ConfirmationNeeded",
+            ErrorCategory.InvalidOperation,
+            target);
 
     private static ErrorCategory Category(FailureKind kind) => kind switch
     {
