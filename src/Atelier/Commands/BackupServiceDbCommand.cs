@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
 using Atelier.Snapshot;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -45,6 +46,17 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
     {
         var where = Where;
         var keep = IsBound(nameof(Keep)) ? Keep : Settings.Keep;
+        HostConnectionRequest connection;
+        try
+        {
+            connection = ConnectionFor(ComputerName, Service); // before the plan: -WhatIf fails as a real run would
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Service));
+            return;
+        }
+
         if (!ShouldChange($"{Service}: {DbPath} on {where}", $"Snapshot the database (keeping {keep})"))
         {
             return;
@@ -53,7 +65,6 @@ public sealed class BackupServiceDbCommand : RemoteCmdlet
         var destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         try
         {
-            var connection = ConnectionFor(ComputerName, Service);
             var request = new SnapshotRequest(Service, DbPath, keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
             var snapshot = Run(async (channel, cancellation) =>
             {

@@ -3,6 +3,7 @@ using Atelier.Commands.Infrastructure;
 using Atelier.Deploy;
 using Atelier.Health;
 using Atelier.History;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -41,10 +42,12 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
     {
         var where = Where;
         DeployRequest request;
+        HostConnectionRequest connection;
         try
         {
             request = RequestFor(Service, Branch, DbPath) with { Force = Force };
             request.Validate();
+            connection = ConnectionFor(ComputerName, Service); // before the plan: -WhatIf fails as a real run would
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -62,7 +65,6 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         ServiceDeployResult result;
         try
         {
-            var connection = ConnectionFor(ComputerName, Service);
             result = Run(async (channel, cancellation) =>
             {
                 var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);

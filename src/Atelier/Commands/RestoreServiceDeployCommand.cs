@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
 using Atelier.Deploy;
 using Atelier.History;
+using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -49,6 +50,19 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
         var where = Where;
         var target = Commit ?? "the commit before the last successful deploy";
         var database = SkipDatabase ? "leaving the database as it is" : Snapshot is not null ? $"putting back {Snapshot}" : "putting back that deploy's snapshot";
+        DeployRequest request;
+        HostConnectionRequest connection;
+        try
+        {
+            request = RequestFor(Service, "main", DbPath).Validate();
+            connection = ConnectionFor(ComputerName, Service); // before the prompt: -WhatIf fails as a real run would
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, Service));
+            return;
+        }
+
         if (!ShouldChange($"{Service} on {where}", $"Restore to {target}, {database}"))
         {
             return;
@@ -57,8 +71,6 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
         ServiceDeployResult result;
         try
         {
-            var request = RequestFor(Service, "main", DbPath).Validate();
-            var connection = ConnectionFor(ComputerName, Service);
             var historyPath = ResolvedHistoryPath();
             result = Run(async (channel, cancellation) =>
             {

@@ -289,6 +289,7 @@ internal static class Errors
         var (id, category) = inner switch
         {
             RemoteValueException => ("InvalidRemoteValue", ErrorCategory.InvalidArgument),
+            PSArgumentException => ("InvalidArgument", ErrorCategory.InvalidArgument),
             HostKeyException => ("HostKeyRejected", ErrorCategory.SecurityError),
             HostConnectionException => ("HostConnectionFailed", ErrorCategory.ConnectionError),
             RemoteCommandTimeoutException => ("RemoteCommandTimedOut", ErrorCategory.OperationTimeout),
