@@ -89,6 +89,16 @@ Describe 'A downstream command that throws' {
     }
 }
 
+Describe 'A downstream Select-Object -First 1' {
+    It 'stops a read (Test-ServiceHealth) without a word: it had nothing to finish on a host' {
+        $testHost = Get-TestHost
+        $checks = 'demo', 'notes' | ForEach-Object { @{ Name = $_; HealthUrl = $testHost.services.$_.healthUrl } }
+        $script = 'param($Module, $Json) $PSStyle.OutputRendering = ''PlainText''; Import-Module $Module; ($Json | ConvertFrom-Json | Test-ServiceHealth -ThrottleLimit 1 -SettleSeconds 0 | Select-Object -First 1).Service'
+        $output = Invoke-ChildPwsh $script $env:ATELIER_MODULE, (ConvertTo-Json -Compress $checks)
+        $output | Should -Be 'demo' -Because 'one result and not a line more (no "Stopping" notice)'
+    }
+}
+
 Describe 'A stop in the middle of a deploy' {
     BeforeAll {
         $script:TestHost = Get-TestHost
@@ -138,6 +148,35 @@ Describe 'A stop in the middle of a deploy' {
         Invoke-TestHostRoot 'rm -f /var/lib/demo/.atelier/deploy-demo.notice' | Out-Null
     }
     AfterEach { Reset-TestOrigin -Service demo -To $Old }
+
+    It 'stopped by Select-Object -First 1 during the rollback, says what it finishes first (unless -WarningAction SilentlyContinue: <Quiet>)' -ForEach @(
+        @{ Quiet = $false }
+        @{ Quiet = $true }
+    ) {
+        Publish-TestCommit -Service demo -Variant BuildFails | Out-Null
+        # The rollback's install step is the first verbose line that passes: the pipeline stops while the rollback runs.
+        $script = @'
+param($Module, $Json, $Quiet)
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $Module
+$p = $Json | ConvertFrom-Json -AsHashtable
+if ($Quiet -eq 'True') { $p.WarningAction = 'SilentlyContinue' }
+$first = Invoke-ServiceDeploy @p -Verbose 4>&1 | Where-Object { "$_" -match '\] rollback: install: ' } | Select-Object -First 1
+"first: $first"
+'@
+        $output = Invoke-ChildPwsh $script $env:ATELIER_MODULE, ($Deploy | ConvertTo-Json -Compress), "$Quiet"
+        $text = $output -join "`n"
+        $text | Should -Match 'first: \[demo\] rollback: install: '
+        $notice = "WARNING: Stopping after putting demo on $([regex]::Escape($TestHost.host)) back to $Old \(code and database\) and releasing its deploy lock: a stop must not leave that half done\."
+        if ($Quiet) {
+            $text | Should -Not -Match 'WARNING:' -Because '-WarningAction SilentlyContinue silences the notice as it does every warning'
+        }
+        else {
+            $text | Should -Match $notice
+            @($output | Where-Object { $_ -match '^WARNING: Stopping' }) | Should -HaveCount 1
+        }
+        Assert-PutBack $Old | Out-Null
+    }
 
     It 'with -WarningAction Stop, the rolling-back warning stops the caller, after the rollback' {
         Publish-TestCommit -Service demo -Variant BuildFails | Out-Null

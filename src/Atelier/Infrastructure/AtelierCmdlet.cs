@@ -112,7 +112,9 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// that threw, a prompt with no console to ask on, a host that could not show the record. The work is cancelled and may still be cleaning up on a host
     /// (killing a remote command, rolling a deploy back, releasing a lock): this writes nothing more and waits for it
     /// to finish, so its connections are not closed under it, then throws the write's exception, so the caller sees
-    /// the stop it asked for rather than what the work made of the cancellation.
+    /// the stop it asked for rather than what the work made of the cancellation. Only when the work is still running
+    /// and has said what it is finishing (<see cref="IReporter.Finishing"/>: a rollback, the deploy lock) does the
+    /// cmdlet say why it does not let go at once; a read, a check or work already done stops without a word.
     /// </para>
     /// <para>
     /// No write asks anything (<see cref="PromptFreeWriter"/>): Inquire, which <c>-Debug</c> sets for verbose lines and
@@ -139,7 +141,7 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             catch (Exception ex)
             {
                 failedWrite = ex;
-                StopWork();
+                StopWork(channel, task);
             }
         }
 
@@ -152,8 +154,11 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
         return task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Cancels the work after a failed write, and says why the cmdlet does not let go at once.</summary>
-    private void StopWork()
+    /// <summary>
+    /// Cancels the work after a failed write and, when it is still running and finishing something on a host, says what
+    /// the cmdlet waits for.
+    /// </summary>
+    private void StopWork(CmdletChannel channel, Task task)
     {
         try
         {
@@ -164,14 +169,52 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             // A cancellation callback failed; the work sees the cancellation all the same.
         }
 
+        if (!task.IsCompleted && channel.Finishing is { } what)
+        {
+            WriteStopNotice($"Stopping after {what}: a stop must not leave that half done.");
+        }
+    }
+
+    /// <summary>
+    /// A warning, as the cmdlet's warning preference says (SilentlyContinue and Ignore silence it, Inquire writes it without
+    /// asking): on the warning stream while it still takes records, else (the pipeline has stopped) on the host's UI.
+    /// </summary>
+    private void WriteStopNotice(string notice)
+    {
+        if (WarningPreference() is ActionPreference.SilentlyContinue or ActionPreference.Ignore)
+        {
+            return;
+        }
+
         try
         {
-            Host?.UI?.WriteWarningLine("Stopping: Atelier finishes what it must not leave half done on the host first (a rollback, a lock).");
+            PromptFreeWriter.Warning(this, notice);
+            return;
+        }
+        catch (ActionPreferenceStopException)
+        {
+            return; // written, then stopped again, as -WarningAction Stop asks
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The pipeline has stopped: its streams take nothing more.
+        }
+
+        try
+        {
+            Host?.UI?.WriteWarningLine(notice);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Only a notice: a host that cannot show it must not end the wait for the work.
         }
+    }
+
+    /// <summary>This invocation's warning preference: -WarningAction, else $WarningPreference.</summary>
+    private ActionPreference WarningPreference()
+    {
+        var value = MyInvocation.BoundParameters.TryGetValue("WarningAction", out var bound) ? bound : SessionState.PSVariable.GetValue("WarningPreference");
+        return LanguagePrimitives.TryConvertTo(value, out ActionPreference preference) ? preference : ActionPreference.Continue;
     }
 
     /// <summary>
@@ -231,6 +274,7 @@ public sealed class CmdletChannel : IDisposable
 {
     private readonly BlockingCollection<Action<Cmdlet>> _records = new();
     private ChannelReporter? _reporter;
+    private volatile string? _finishing;
 
     /// <summary>This channel as the engine's <see cref="IReporter"/>.</summary>
     public IReporter Reporter => _reporter ??= new ChannelReporter(this);
@@ -251,6 +295,9 @@ public sealed class CmdletChannel : IDisposable
 
     /// <summary>Writes a non-terminating error.</summary>
     public void Error(ErrorRecord record) => Add(c => PromptFreeWriter.Error(c, record));
+
+    /// <summary>What the work is finishing on a host that a stop must not leave half done, or null (see <see cref="IReporter.Finishing"/>).</summary>
+    internal string? Finishing => _finishing;
 
     internal IEnumerable<Action<Cmdlet>> Records() => _records.GetConsumingEnumerable();
 
@@ -277,6 +324,8 @@ public sealed class CmdletChannel : IDisposable
         public void Warning(string message) => channel.Warning(message);
 
         public void Progress(int activityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent);
+
+        public void Finishing(string? what) => channel._finishing = what;
     }
 }
 
