@@ -4,7 +4,7 @@
     Builds, tests and demonstrates Atelier.
 .DESCRIPTION
     Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/,
-             the format file and the help file); fails when an expected file is missing.
+             the format file, the help file and about_Atelier); fails when an expected file is missing.
     Test   - Build, boots the sandbox test host (a Debian container with real systemd), runs every xunit and
              Pester test, shuts the host down, and prints one line 'N passed, N failed'.
     Demo   - Build, boots the sandbox host and runs the main job against its sample service.
@@ -64,10 +64,11 @@ function Invoke-Build {
     Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'src/Atelier/Help/New-MamlHelp.ps1'),
         '-ModulePath', (Join-Path $moduleOut 'Atelier.psd1'), '-SourcePath', (Join-Path $root 'src/Atelier/Help'),
         '-OutFile', (Join-Path $helpOut 'Atelier.dll-Help.xml'))
+    Copy-Item (Join-Path $root 'src/Atelier/Help/about_Atelier.help.txt') $helpOut
     Remove-Item $staging -Recurse -Force
 
     $expected = @(
-        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml',
+        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml', 'en-US/about_Atelier.help.txt',
         'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
         'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/SQLitePCLRaw.core.dll',
         'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll',

@@ -15,9 +15,9 @@ BeforeAll {
 }
 
 Describe 'The built module' {
-    It 'holds the manifest, the DLL, the format file, the help file and its Dependencies folder' {
+    It 'holds the manifest, the DLL, the format file, the help files and its Dependencies folder' {
         $folder = Split-Path $ModulePath
-        foreach ($file in 'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml',
+        foreach ($file in 'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml', 'en-US/about_Atelier.help.txt',
             'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
             'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/runtimes/linux-x64/native/libe_sqlite3.so') {
             Join-Path $folder $file | Should -Exist
