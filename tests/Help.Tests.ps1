@@ -84,3 +84,31 @@ $result.Failed | ForEach-Object { "failure: $($_.ExpandedName): $($_.ErrorRecord
         ($output -join "`n") | Should -Match 'passed=2 failed=0'
     }
 }
+
+Describe 'The README walkthrough "Deploy your own service"' {
+    BeforeAll {
+        $readme = Get-Content -Raw (Join-Path $PSScriptRoot '../README.md')
+        $script:Walkthrough = [regex]::Match($readme, '(?s)\n## Deploy your own service\n(.*?)\n## ').Groups[1].Value
+        function Get-ReadmeBlock([string] $Language) { [regex]::Match($Walkthrough, "(?s)``````$Language\n(.*?)\n``````").Groups[1].Value }
+    }
+
+    It 'follows "Two commands"' {
+        $Walkthrough | Should -Not -BeNullOrEmpty
+        (Get-Content -Raw (Join-Path $PSScriptRoot '../README.md')) | Should -Match '(?s)\n## Two commands\n.*\n## Deploy your own service\n'
+    }
+
+    It 'has a services.json that Get-AtelierService reads, and an atelier.yaml that Get-AtelierSetting accepts' {
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'walkthrough')
+        Set-Content (Join-Path $folder 'services.json') (Get-ReadmeBlock 'json')
+        Set-Content (Join-Path $folder 'atelier.yaml') (Get-ReadmeBlock 'yaml')
+        Push-Location $folder
+        try {
+            $service = Get-AtelierService pastebin -ErrorAction Stop
+            $service.Host | Should -Be 'terebithia'
+            $service.HealthUrl | Should -Be 'https://paste.dunkirk.sh/health'
+            $service.DbPath | Should -Be 'data/paste.db'
+            (Get-AtelierSetting keep -ErrorAction Stop).Value | Should -Be 10
+        }
+        finally { Pop-Location }
+    }
+}
