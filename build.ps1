@@ -4,8 +4,8 @@
     Builds, tests and demonstrates Atelier.
 .DESCRIPTION
     Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/ with
-             the native SQLite of the five supported runtimes, the format file, the help file and LICENSE); fails
-             when an expected file is missing or the manifest disagrees with Directory.Build.props.
+             the native SQLite of the five supported runtimes, the format file, the help file, about_Atelier and
+             LICENSE); fails when an expected file is missing or the manifest disagrees with Directory.Build.props.
     Package - Build, then packs out/Atelier/ into out/Atelier.<version>.nupkg (Compress-PSResource), the package
              Install-PSResource installs; fails unless it holds exactly the module folder's files.
     Test   - Build, boots the sandbox test host (a Debian container with real systemd), runs every xunit and
@@ -75,10 +75,11 @@ function Invoke-Build {
     Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'src/Atelier/Help/New-MamlHelp.ps1'),
         '-ModulePath', (Join-Path $moduleOut 'Atelier.psd1'), '-SourcePath', (Join-Path $root 'src/Atelier/Help'),
         '-OutFile', (Join-Path $helpOut 'Atelier.dll-Help.xml'))
+    Copy-Item (Join-Path $root 'src/Atelier/Help/about_Atelier.help.txt') $helpOut
     Remove-Item $staging -Recurse -Force
 
     $expected = @(
-        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml', 'LICENSE',
+        'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml', 'en-US/about_Atelier.help.txt', 'LICENSE',
         'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
         'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/SQLitePCLRaw.core.dll',
         'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll'

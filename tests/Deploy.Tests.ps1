@@ -105,6 +105,35 @@ Describe 'A good deploy' {
     }
 }
 
+Describe '-WhatIf without a host' {
+    It '<Command> -WhatIf fails as a real run does ("Give -ComputerName"), and prints no plan' -ForEach @(
+        @{ Command = 'Invoke-ServiceDeploy'; Arguments = 'demo -DbPath data/demo.db' }
+        @{ Command = 'Restore-ServiceDeploy'; Arguments = 'demo -Confirm:$false' }
+        @{ Command = 'Backup-ServiceDb'; Arguments = 'demo data/demo.db' }
+    ) {
+        # -WhatIf writes to the host: run both in a child pwsh, in a folder without a settings file, and read what it printed.
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive "nohost-$Command")
+        $script = Join-Path $folder 'nohost.ps1'
+        Set-Content $script @"
+param(`$Module)
+`$PSStyle.OutputRendering = 'PlainText'
+Import-Module `$Module
+$Command $Arguments -WhatIf -ErrorVariable planned -ErrorAction SilentlyContinue
+"whatif: `$(`$planned.FullyQualifiedErrorId) `$(`$planned.CategoryInfo.Category) `$planned"
+$Command $Arguments -ErrorVariable ran -ErrorAction SilentlyContinue
+"run: `$(`$ran.FullyQualifiedErrorId) `$(`$ran.CategoryInfo.Category) `$ran"
+"@
+        $output = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -WorkingDirectory $folder -File $script $env:ATELIER_MODULE 2>&1 | ForEach-Object { "$_" }
+        $text = $output -join "`n"
+        $text | Should -Not -Match 'What if' -Because 'there is no plan without a host'
+        $text | Should -Not -Match '\(no host\)'
+        $whatIf = ($output | Where-Object { $_ -like 'whatif: *' }) -replace '^whatif: '
+        $run = ($output | Where-Object { $_ -like 'run: *' }) -replace '^run: '
+        $whatIf | Should -Be $run
+        $whatIf | Should -Be "InvalidArgument,Atelier.Commands.$($Command -replace '-')Command InvalidArgument Give -ComputerName (or -Local to work on this machine)."
+    }
+}
+
 Describe 'A failed deploy rolls back: <Variant>' -ForEach @(
     @{ Variant = 'InstallFails'; Step = 'install' }
     @{ Variant = 'BuildFails'; Step = 'build' }
@@ -385,6 +414,31 @@ Describe 'Get-ServiceDeployHistory' {
         $fromHost = Get-ServiceDeployHistory -Service demo @Demo -FromHost -ErrorAction Stop
         foreach ($id in $local.Id) { $fromHost.Id | Should -Contain $id }
         ($fromHost | Where-Object Id -EQ $local[0].Id).Status | Should -Be $local[0].Status
+    }
+
+    It 'creates nothing when it reads: a -HistoryPath that does not exist is HistoryNotFound; no default history yet is no records' {
+        $missing = Join-Path $TestDrive 'nope/history.db'
+        $records = Get-ServiceDeployHistory -HistoryPath $missing -ErrorVariable failed -ErrorAction SilentlyContinue
+        $records | Should -BeNullOrEmpty
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -Be 'HistoryNotFound,Atelier.Commands.GetServiceDeployHistoryCommand'
+        $failed[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $failed[0].Exception.Message | Should -Match ([regex]::Escape($missing))
+        Join-Path $TestDrive 'nope' | Should -Not -Exist
+
+        # The default path ($XDG_STATE_HOME/atelier/history.db), in a folder without a settings file.
+        $saved = $env:XDG_STATE_HOME, $env:XDG_CONFIG_HOME
+        $env:XDG_STATE_HOME = Join-Path $TestDrive 'state'
+        $env:XDG_CONFIG_HOME = Join-Path $TestDrive 'config'
+        Push-Location (New-Item -ItemType Directory (Join-Path $TestDrive 'plain'))
+        try {
+            Get-ServiceDeployHistory -ErrorAction Stop | Should -BeNullOrEmpty
+            Join-Path $TestDrive 'state' | Should -Not -Exist
+        }
+        finally {
+            Pop-Location
+            $env:XDG_STATE_HOME, $env:XDG_CONFIG_HOME = $saved
+        }
     }
 
     It 'shows records as a table' {

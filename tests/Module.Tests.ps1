@@ -15,9 +15,9 @@ BeforeAll {
 }
 
 Describe 'The built module' {
-    It 'holds the manifest, the DLL, the format file, the help file and its Dependencies folder' {
+    It 'holds the manifest, the DLL, the format file, the help files and its Dependencies folder' {
         $folder = Split-Path $ModulePath
-        foreach ($file in 'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml',
+        foreach ($file in 'Atelier.psd1', 'Atelier.dll', 'Atelier.format.ps1xml', 'en-US/Atelier.dll-Help.xml', 'en-US/about_Atelier.help.txt',
             'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
             'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/runtimes/linux-x64/native/libe_sqlite3.so') {
             Join-Path $folder $file | Should -Exist
@@ -60,11 +60,42 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
         }
     }
 
+    It 'uses in its examples only variables they define (or automatic ones, or $env:)' {
+        $automatic = 'true', 'false', 'null', '_', 'PSItem', 'PSScriptRoot', 'PSStyle', 'HOME', 'LASTEXITCODE', 'Matches', 'args'
+        foreach ($example in $Help.Examples.Example) {
+            $tokens = $errors = $null
+            $ast = [Management.Automation.Language.Parser]::ParseInput($example.Code, [ref] $tokens, [ref] $errors)
+            $errors | Should -BeNullOrEmpty -Because "$($example.Title) must parse"
+            $defined = foreach ($node in $ast.FindAll({ $true }, $true)) {
+                $target = switch ($node) {
+                    { $_ -is [Management.Automation.Language.AssignmentStatementAst] } { $_.Left }
+                    { $_ -is [Management.Automation.Language.ForEachStatementAst] } { $_.Variable }
+                    { $_ -is [Management.Automation.Language.ParameterAst] } { $_.Name }
+                }
+                if ($target) { $target.FindAll({ $args[0] -is [Management.Automation.Language.VariableExpressionAst] }, $true).VariablePath.UserPath }
+            }
+            $used = $ast.FindAll({ $args[0] -is [Management.Automation.Language.VariableExpressionAst] }, $true).VariablePath |
+                Where-Object { -not $_.DriveName } | ForEach-Object UserPath
+            $undefined = @($used | Where-Object { $_ -notin $defined -and $_ -notin $automatic } | Sort-Object -Unique)
+            $undefined | Should -BeNullOrEmpty -Because "$($example.Title.Trim('- ')) uses `$$($undefined -join ', $') without defining it"
+        }
+    }
+
     It 'describes every parameter' {
         $parameters = $Command.Parameters.Values | Where-Object Name -NotIn $Common
         foreach ($parameter in $parameters) {
             $described = $Help.Parameters.Parameter | Where-Object Name -EQ $parameter.Name
             ($described.Description.Text -join ' ').Trim() | Should -Not -BeNullOrEmpty -Because "-$($parameter.Name) needs a description"
+        }
+    }
+
+    It 'shows each parameter''s position and wildcard support as the cmdlet declares them' {
+        foreach ($parameter in $Command.Parameters.Values | Where-Object Name -NotIn $Common) {
+            $described = $Help.Parameters.Parameter | Where-Object Name -EQ $parameter.Name
+            $positions = @($parameter.ParameterSets.Values.Position | Where-Object { $_ -ge 0 })
+            $described.Position | Should -Be $(if ($positions.Count) { "$($positions[0])" } else { 'named' }) -Because "-$($parameter.Name)'s position"
+            $wildcards = @($parameter.Attributes | Where-Object { $_ -is [Management.Automation.SupportsWildcardsAttribute] }).Count -gt 0
+            $described.Globbing | Should -Be "$wildcards".ToLowerInvariant() -Because "-$($parameter.Name) [SupportsWildcards]"
         }
     }
 
@@ -91,6 +122,39 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
     It 'supports -WhatIf exactly when it changes something' {
         # Verbs that change a host or files take -WhatIf/-Confirm; Get-/Test- cmdlets only read and do not offer them.
         $Command.Parameters.ContainsKey('WhatIf') | Should -Be ($Name -match '^(Backup|Invoke|Restore|New|Remove|Set)-')
+    }
+}
+
+Describe 'What Get-Help shows' {
+    It 'the position of a positional parameter: <Command> -<Parameter> is <Position>' -ForEach @(
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'Service'; Position = '0' }
+        @{ Command = 'Restore-ServiceDeploy'; Parameter = 'Commit'; Position = '1' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'Branch'; Position = 'named' }
+    ) {
+        (Get-Help $Command -Parameter $Parameter).Position | Should -Be $Position
+        Get-Help $Command -Parameter $Parameter | Out-String | Should -Match "Position\?\s+$Position\b"
+    }
+
+    It 'Accept wildcard characters for a [SupportsWildcards] parameter, and not for others' {
+        Get-Help Get-AtelierService -Parameter Name | Out-String | Should -Match 'Accept wildcard characters\?\s+true'
+        Get-Help Get-AtelierSetting -Parameter Name | Out-String | Should -Match 'Accept wildcard characters\?\s+true'
+        Get-Help Invoke-ServiceDeploy -Parameter Service | Out-String | Should -Match 'Accept wildcard characters\?\s+false'
+    }
+
+    It 'the default value from the property initialiser: <Command> -<Parameter> is <Default>' -ForEach @(
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'Branch'; Default = 'main' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'HealthTimeout'; Default = '60' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'GuardTimeout'; Default = '30' }
+        @{ Command = 'Restore-ServiceDeploy'; Parameter = 'Runtime'; Default = 'bun' }
+        @{ Command = 'Test-ServiceHealth'; Parameter = 'Timeout'; Default = '60' }
+    ) {
+        (Get-Help $Command -Parameter $Parameter).DefaultValue | Should -Be $Default
+        Get-Help $Command -Parameter $Parameter | Out-String | Should -Match "Default value\s+$Default\s"
+    }
+
+    It 'no default value where the type''s own default means "not given" (-Port: ~/.ssh/config, else 22)' {
+        (Get-Help Invoke-ServiceDeploy -Parameter Port).DefaultValue | Should -BeNullOrEmpty
+        (Get-Help Invoke-ServiceDeploy -Parameter Force).DefaultValue | Should -BeNullOrEmpty
     }
 }
 

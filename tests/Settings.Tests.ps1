@@ -76,7 +76,7 @@ historyPath: $history
         $history | Should -Exist
         $record = Get-ServiceDeployHistory -Service demo -Last 1
         $record.Status | Should -Be $result.Status
-        Get-ServiceDeployHistory -Service demo -HistoryPath (Join-Path $TestDrive 'other.db') | Should -BeNullOrEmpty
+        { Get-ServiceDeployHistory -Service demo -HistoryPath (Join-Path $TestDrive 'other.db') -ErrorAction Stop } | Should -Throw -ErrorId 'HistoryNotFound,*'
     }
 
     It 'falls back to $XDG_CONFIG_HOME/atelier/config.yaml, and Get-AtelierSetting names each source' {

@@ -30,6 +30,53 @@ Describe 'Without a console to prompt on' {
     }
 }
 
+Describe 'A -Confirm prompt no one can answer' {
+    BeforeAll {
+        $script:Restore = @{ Service = 'demo'; HealthUrl = (Get-TestHost).services.demo.healthUrl } + (Get-TestConnection -Service demo)
+        $script:Script = @'
+param($Module, $Json)
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $Module
+$p = $Json | ConvertFrom-Json -AsHashtable
+try { Restore-ServiceDeploy @p -ErrorAction Stop } catch { "id: $($_.FullyQualifiedErrorId) category: $($_.CategoryInfo.Category)"; "message: $($_.Exception.Message)" }
+'@
+        function Assert-ConfirmationNeeded([string[]] $Output) {
+            $text = $Output -join "`n"
+            $text | Should -Match 'id: ConfirmationNeeded,Atelier\.Commands\.RestoreServiceDeployCommand category: InvalidOperation'
+            $text | Should -Match 'message: Restore-ServiceDeploy cannot ask for confirmation here: .*; run again with -Confirm:\$false \(or -WhatIf to see the plan\)\.'
+            $text | Should -Not -Match 'Object reference not set'
+        }
+    }
+
+    It 'in pwsh -NonInteractive, fails with ConfirmationNeeded naming -Confirm:$false, before it connects' {
+        $logins = Get-TestHostLoginCount
+        Assert-ConfirmationNeeded (Invoke-ChildPwsh $Script $env:ATELIER_MODULE, ($Restore | ConvertTo-Json -Compress))
+        Get-TestHostLoginCount | Should -Be $logins -Because 'nothing on the host may change before the answer'
+    }
+
+    It 'in pwsh whose input has ended (stdin at EOF, where PowerShell''s own prompt fails with "Object reference not set"), the same' {
+        $path = Join-Path $TestDrive 'eof.ps1'
+        Set-Content $path $Script
+        $output = & bash -c 'exec dotnet "$0" -NoProfile -File "$@" < /dev/null' (Join-Path $PSHOME 'pwsh.dll') $path $env:ATELIER_MODULE ($Restore | ConvertTo-Json -Compress) 2>&1 | ForEach-Object { "$_" }
+        Assert-ConfirmationNeeded $output
+    }
+
+    It 'in a runspace without a host UI, throws ConfirmationNeeded' {
+        $ps = [powershell]::Create()
+        try {
+            [void] $ps.AddCommand('Import-Module').AddArgument($env:ATELIER_MODULE).Invoke()
+            $ps.Commands.Clear()
+            [void] $ps.AddCommand('Restore-ServiceDeploy').AddParameters($Restore)
+            $thrown = $null
+            try { $ps.Invoke() } catch { $thrown = $_.Exception.InnerException }
+            $thrown.ErrorRecord.FullyQualifiedErrorId | Should -Be 'ConfirmationNeeded,Atelier.Commands.RestoreServiceDeployCommand'
+            $thrown.ErrorRecord.CategoryInfo.Category | Should -Be 'InvalidOperation'
+            $thrown.Message | Should -Match 'run again with -Confirm:\$false'
+        }
+        finally { $ps.Dispose() }
+    }
+}
+
 Describe 'A downstream command that throws' {
     It 'stops the work, and the caller sees the error it threw, as a terminating error' {
         $testHost = Get-TestHost
@@ -39,6 +86,16 @@ Describe 'A downstream command that throws' {
         try { $checks | Test-ServiceHealth -ThrottleLimit 1 -SettleSeconds 0 | ForEach-Object { $seen.Add($_); throw 'downstream broke' } } catch { $thrown = $_ }
         $thrown.Exception.Message | Should -Be 'downstream broke'
         $seen | Should -HaveCount 1 -Because 'nothing more is written once a write has failed'
+    }
+}
+
+Describe 'A downstream Select-Object -First 1' {
+    It 'stops a read (Test-ServiceHealth) without a word: it had nothing to finish on a host' {
+        $testHost = Get-TestHost
+        $checks = 'demo', 'notes' | ForEach-Object { @{ Name = $_; HealthUrl = $testHost.services.$_.healthUrl } }
+        $script = 'param($Module, $Json) $PSStyle.OutputRendering = ''PlainText''; Import-Module $Module; ($Json | ConvertFrom-Json | Test-ServiceHealth -ThrottleLimit 1 -SettleSeconds 0 | Select-Object -First 1).Service'
+        $output = Invoke-ChildPwsh $script $env:ATELIER_MODULE, (ConvertTo-Json -Compress $checks)
+        $output | Should -Be 'demo' -Because 'one result and not a line more (no "Stopping" notice)'
     }
 }
 
@@ -91,6 +148,35 @@ Describe 'A stop in the middle of a deploy' {
         Invoke-TestHostRoot 'rm -f /var/lib/demo/.atelier/deploy-demo.notice' | Out-Null
     }
     AfterEach { Reset-TestOrigin -Service demo -To $Old }
+
+    It 'stopped by Select-Object -First 1 during the rollback, says what it finishes first (unless -WarningAction SilentlyContinue: <Quiet>)' -ForEach @(
+        @{ Quiet = $false }
+        @{ Quiet = $true }
+    ) {
+        Publish-TestCommit -Service demo -Variant BuildFails | Out-Null
+        # The rollback's install step is the first verbose line that passes: the pipeline stops while the rollback runs.
+        $script = @'
+param($Module, $Json, $Quiet)
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $Module
+$p = $Json | ConvertFrom-Json -AsHashtable
+if ($Quiet -eq 'True') { $p.WarningAction = 'SilentlyContinue' }
+$first = Invoke-ServiceDeploy @p -Verbose 4>&1 | Where-Object { "$_" -match '\] rollback: install: ' } | Select-Object -First 1
+"first: $first"
+'@
+        $output = Invoke-ChildPwsh $script $env:ATELIER_MODULE, ($Deploy | ConvertTo-Json -Compress), "$Quiet"
+        $text = $output -join "`n"
+        $text | Should -Match 'first: \[demo\] rollback: install: '
+        $notice = "WARNING: Stopping after putting demo on $([regex]::Escape($TestHost.host)) back to $Old \(code and database\) and releasing its deploy lock: a stop must not leave that half done\."
+        if ($Quiet) {
+            $text | Should -Not -Match 'WARNING:' -Because '-WarningAction SilentlyContinue silences the notice as it does every warning'
+        }
+        else {
+            $text | Should -Match $notice
+            @($output | Where-Object { $_ -match '^WARNING: Stopping' }) | Should -HaveCount 1
+        }
+        Assert-PutBack $Old | Out-Null
+    }
 
     It 'with -WarningAction Stop, the rolling-back warning stops the caller, after the rollback' {
         Publish-TestCommit -Service demo -Variant BuildFails | Out-Null

@@ -14,6 +14,16 @@ public interface IReporter
 
     /// <summary>Progress of one activity; <paramref name="percent"/> is -1 when unknown, 100 when complete.</summary>
     void Progress(int activityId, string activity, string status, int percent);
+
+    /// <summary>
+    /// What the operation is in the middle of on a host that a stop must not leave half done, and so finishes before it
+    /// lets go (a rollback, the deploy lock), as a phrase: "putting demo on terebithia back to 3f2a9c1 (code and
+    /// database) and releasing its deploy lock"; null once there is nothing. A cmdlet stopped while it is set says so;
+    /// one stopped at any other time (a read, a check) lets go without a word.
+    /// </summary>
+    void Finishing(string? what)
+    {
+    }
 }
 
 /// <summary>A reporter that drops everything (tests, benchmarks).</summary>

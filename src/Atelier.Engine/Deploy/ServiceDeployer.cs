@@ -108,6 +108,7 @@ public sealed class ServiceDeployer
                 },
                 _reporter,
                 cancellationToken)).ConfigureAwait(false);
+            FinishingLock(request);
             session = new DeploySession(_host, _reporter, _options, lease, result, recordId);
             result.Notice = lease.Notice;
             lease.StartHeartbeat();
@@ -154,8 +155,17 @@ public sealed class ServiceDeployer
             }
 
             RecordHere(outcome);
+            _reporter.Finishing(null);
         }
     }
+
+    /// <summary>What a stop lets finish while the lock is held and nothing has moved: releasing the lock.</summary>
+    private void FinishingLock(DeployRequest request) =>
+        _reporter.Finishing($"releasing the deploy lock of {request.Service} on {_host.ComputerName}");
+
+    /// <summary>What a stop lets finish once the code may have moved: putting the service back, then the lock.</summary>
+    private void FinishingPutBack(DeployRequest request, string commit, string? snapshot) =>
+        _reporter.Finishing($"putting {request.Service} on {_host.ComputerName} back to {commit}{(snapshot is null ? " (code)" : " (code and database)")} and releasing its deploy lock");
 
     private async Task DeployStepsAsync(DeployRequest request, DeploySession session, CancellationToken cancellationToken)
     {
@@ -244,6 +254,7 @@ public sealed class ServiceDeployer
             }
 
             codeMoved = true;
+            FinishingPutBack(request, result.PreviousCommit!, result.SnapshotPath);
             await session.StepAsync("checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken, notes: "moved=yes").ConfigureAwait(false);
             await InstallAndBuildAsync(request, session, string.Empty, cancellationToken).ConfigureAwait(false);
             await session.StepAsync("restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
@@ -255,6 +266,7 @@ public sealed class ServiceDeployer
             }
 
             result.Status = DeployStatus.Succeeded;
+            FinishingLock(request);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not GuardTookOverException)
         {
@@ -393,6 +405,7 @@ public sealed class ServiceDeployer
         NoteGuard(restore, session, session.RecordId, result.PreviousCommit, result.SnapshotPath, result.DbPath);
         var plan = DeployCommands.PutBack(restore, result.NewCommit, result.SnapshotPath, session.Token, string.Empty);
         await session.ArmAsync(Started(restore, result, session, plan[0].Name), plan).ConfigureAwait(false);
+        _reporter.Finishing($"restoring {request.Service} on {_host.ComputerName} to {result.NewCommit}{(result.SnapshotPath is null ? string.Empty : " with its snapshot")} and releasing its deploy lock");
         var healthy = await PutBackAsync(restore, session, plan, cancellationToken).ConfigureAwait(false);
         result.Status = healthy ? DeployStatus.Succeeded : DeployStatus.Failed;
         if (!healthy)
@@ -426,7 +439,9 @@ public sealed class ServiceDeployer
         var plan = DeployCommands.PutBack(putBack, unfinished.PreviousCommit, unfinished.SnapshotPath, session.Token, "recover: ");
         NoteGuard(putBack, session, unfinished.Id, unfinished.PreviousCommit, unfinished.SnapshotPath, putBack.DbPath);
         await session.ArmAsync(unfinished, plan).ConfigureAwait(false);
+        FinishingPutBack(request, unfinished.PreviousCommit, unfinished.SnapshotPath);
         var healthy = await PutBackAsync(putBack, session, plan, CancellationToken.None).ConfigureAwait(false);
+        FinishingLock(request);
         var closed = Closed(unfinished, null) with { Status = healthy ? DeployStatus.RolledBack : DeployStatus.RollbackFailed, Healthy = healthy };
         await RecordOnHostAsync(closed).ConfigureAwait(false);
         session.Note("moved=no");

@@ -28,10 +28,19 @@ public sealed class LocalHistory
     /// <summary>Opens (creating when needed) the history database at <paramref name="path"/>, or at <see cref="DefaultPath()"/>.</summary>
     /// <exception cref="AtelierException"><c>HistoryDatabaseFailed</c> when the file cannot be opened as a history database.</exception>
     public LocalHistory(string? path = null)
+        : this(System.IO.Path.GetFullPath(path ?? DefaultPath()), create: true)
     {
-        Path = System.IO.Path.GetFullPath(path ?? DefaultPath());
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
-        CreateFile(Path);
+    }
+
+    private LocalHistory(string path, bool create)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
+        if (create)
+        {
+            CreateFile(Path);
+        }
+
         Run(connection =>
         {
             // journal_mode returns a row: on its own, so a later statement's error is not lost.
@@ -39,6 +48,29 @@ public sealed class LocalHistory
             Execute(connection, Schema);
             return 0;
         });
+    }
+
+    /// <summary>
+    /// The history database at <paramref name="path"/> for reading, which never creates a file or a folder: null when
+    /// there is none yet (no deploy was recorded there), or, when <paramref name="required"/> (a path the user named),
+    /// a <c>HistoryNotFound</c> error naming it.
+    /// </summary>
+    /// <exception cref="AtelierException">
+    /// <c>HistoryNotFound</c> when <paramref name="required"/> and there is no file; <c>HistoryDatabaseFailed</c> when the
+    /// file cannot be opened as a history database.
+    /// </exception>
+    public static LocalHistory? OpenExisting(string path, bool required)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            return new LocalHistory(full, create: false);
+        }
+
+        return required
+            ? throw new AtelierException("HistoryNotFound", FailureKind.NotFound, $"There is no deploy history database at {full} (a deploy creates it): check -HistoryPath.")
+            : null;
     }
 
     /// <summary>The database file.</summary>

@@ -71,6 +71,11 @@ public sealed class InfraDeployer
         // 2. One deploy-rs per node, all at once (up to the throttle limit).
         var deploying = all.Where(i => results[i].PreviousGeneration is not null).ToList();
         _reporter.Progress(1, "Infrastructure deploy", $"Running deploy-rs for {string.Join(", ", deploying.Select(i => nodes[i].Name))}", 20);
+        if (request.RollbackOnFailure)
+        {
+            _reporter.Finishing($"switching every node that moved ({string.Join(", ", deploying.Select(i => nodes[i].Name))}) back to the generation recorded before the deploy");
+        }
+
         try
         {
             await DeployEachAsync(request, deploying, results, logs, stopwatch, cancellationToken).ConfigureAwait(false);
@@ -78,6 +83,7 @@ public sealed class InfraDeployer
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && request.RollbackOnFailure)
         {
             await RollBackStoppedAsync(request, deploying, results, stopwatch).ConfigureAwait(false);
+            _reporter.Finishing(null);
             throw;
         }
 
@@ -98,6 +104,7 @@ public sealed class InfraDeployer
             }
         }
 
+        _reporter.Finishing(null);
         _reporter.Progress(1, "Infrastructure deploy", "Done", 100);
         return new InfraDeployRun(results, logs);
     }

@@ -72,7 +72,7 @@ public sealed class BackupServiceDbCommand : ServiceCmdlet
         }
 
         var keep = IsBound(nameof(Keep)) ? Keep : Settings.Keep;
-        if (!ShouldProcess($"{service}: {dbPath} on {where}", $"Snapshot the database (keeping {keep})"))
+        if (!ShouldChange($"{service}: {dbPath} on {where}", $"Snapshot the database (keeping {keep})"))
         {
             return;
         }

@@ -33,7 +33,10 @@ public sealed class GetServiceDeployHistoryCommand : ServiceCmdlet
     [Parameter]
     public SwitchParameter FromHost { get; set; }
 
-    /// <summary>This machine's deploy history database. Default: the settings file's historyPath, else $XDG_STATE_HOME/atelier/history.db.</summary>
+    /// <summary>
+    /// This machine's deploy history database. Default: the settings file's historyPath, else $XDG_STATE_HOME/atelier/history.db.
+    /// Reading never creates it: a -HistoryPath that does not exist is a <c>HistoryNotFound</c> error.
+    /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? HistoryPath { get; set; }
@@ -67,8 +70,9 @@ public sealed class GetServiceDeployHistoryCommand : ServiceCmdlet
     {
         if (!FromHost)
         {
+            // A read creates nothing: a missing -HistoryPath is an error, a missing default (no deploy yet) is no history.
             var path = HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
-            return new LocalHistory(path).Query(service, ComputerName, Status, last);
+            return LocalHistory.OpenExisting(path, required: HistoryPath is not null)?.Query(service, ComputerName, Status, last) ?? [];
         }
 
         var computer = HostFor(service!, ManifestEntry(service!, required: NeedsHost));

@@ -202,7 +202,7 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
         var approved = request.Nodes.Where(n =>
         {
             var line = CommandWords.Join(request.CommandFor(n));
-            return ShouldProcess($"Deploy {n.Name} to {n.ComputerName}: {line}", $"Deploy {n.Name} ({n.ComputerName}) with: {line}?", "Invoke-InfraDeploy");
+            return ShouldChange($"Deploy {n.Name} to {n.ComputerName}: {line}", $"Deploy {n.Name} ({n.ComputerName}) with: {line}?", "Invoke-InfraDeploy");
         }).ToList();
         if (approved.Count == 0 && DryActivate && MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true })
         {

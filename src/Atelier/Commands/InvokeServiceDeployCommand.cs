@@ -78,7 +78,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
 
         var plan = string.Join('\n', ServiceDeployer.Plan(request).Select(step => $"  {step.Step}: {step.Command}"));
         var what = request.Commit is null ? $"origin/{request.Branch}" : $"{request.Commit} from origin";
-        if (!ShouldProcess($"Deploy {service} ({what}) to {where}:\n{plan}", $"Deploy {service} to {where}?", "Invoke-ServiceDeploy"))
+        if (!ShouldChange($"Deploy {service} ({what}) to {where}:\n{plan}", $"Deploy {service} to {where}?", "Invoke-ServiceDeploy"))
         {
             return;
         }

@@ -160,7 +160,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
             }
 
             var verb = file.Action == FileAction.Created ? "Create" : "Change";
-            if (!ShouldProcess($"{verb} {file.Path}:\n{file.Diff}", $"{verb} {file.Path}?", $"New-ServiceModule {Name}"))
+            if (!ShouldChange($"{verb} {file.Path}:\n{file.Diff}", $"{verb} {file.Path}?", $"New-ServiceModule {Name}"))
             {
                 continue;
             }

@@ -31,7 +31,7 @@ public sealed class RestoreInfraDeployCommand : RemoteCmdlet
     {
         var host = Local ? "this machine" : ComputerName ?? Node;
         var target = Generation is { } g ? $"generation {g.ToString(CultureInfo.InvariantCulture)}" : "the generation before the current one";
-        if (!ShouldProcess($"{Node} on {host}", $"Switch the system to {target} (nix-env --switch-generation, then switch-to-configuration switch)"))
+        if (!ShouldChange($"{Node} on {host}", $"Switch the system to {target} (nix-env --switch-generation, then switch-to-configuration switch)"))
         {
             return;
         }

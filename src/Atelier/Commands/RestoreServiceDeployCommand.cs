@@ -74,7 +74,7 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
 
         var target = Commit ?? "the commit before its unfinished or last successful deploy";
         var database = SkipDatabase ? "leaving the database as it is" : Snapshot is not null ? $"putting back {Snapshot}" : "putting back that deploy's snapshot";
-        if (!ShouldProcess($"{service} on {where}", $"Restore to {target}, {database}"))
+        if (!ShouldChange($"{service} on {where}", $"Restore to {target}, {database}"))
         {
             return;
         }

@@ -4,8 +4,9 @@
     Writes the module's MAML help file from one Markdown file per cmdlet (Help/<Verb-Noun>.md).
 .DESCRIPTION
     The Markdown holds what people write (synopsis, description, examples, one paragraph per parameter); the
-    parameter facts (type, position, pipeline input, parameter sets) come from the built cmdlets themselves, so
-    they cannot drift. Fails when a cmdlet has no help file, a parameter has no description, or a cmdlet has
+    parameter facts (type, position, pipeline input, parameter sets, wildcards, default values) come from the built
+    cmdlets themselves, so they cannot drift. A default value is what a new instance of the cmdlet holds (its property
+    initialiser) when that differs from the type's own default (null, 0, false, empty). Fails when a cmdlet has no help file, a parameter has no description, or a cmdlet has
     fewer than two examples.
 #>
 [CmdletBinding()]
@@ -73,8 +74,25 @@ function Get-PipelineInput($Parameter) {
 }
 
 function Get-Position($Parameter) {
-    $positions = $Parameter.ParameterSets.Values.Position | Where-Object { $_ -ge 0 }
-    if ($positions) { [string]($positions | Select-Object -First 1) } else { 'named' }
+    # @(): a lone position 0 is falsy.
+    $positions = @($Parameter.ParameterSets.Values.Position | Where-Object { $_ -ge 0 })
+    if ($positions.Count) { [string]$positions[0] } else { 'named' }
+}
+
+function Get-Globbing($Parameter) {
+    "$(@($Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] }).Count -gt 0)".ToLowerInvariant()
+}
+
+function Get-DefaultValue($Cmdlet, [string] $Name) {
+    # What the property initialiser left on a new instance, when it is more than the type's own default.
+    $property = $Cmdlet.GetType().GetProperty($Name)
+    if (-not $property) { return $null }
+    $value = $property.GetValue($Cmdlet)
+    if ($value -is [Array]) { return $(if ($value.Length) { ($value | ForEach-Object { [string]$_ }) -join ', ' } else { $null }) }
+    $type = $property.PropertyType
+    $none = if ($type.IsValueType) { [Activator]::CreateInstance($type) } else { $null }
+    if ($null -eq $value -or $value.Equals($none) -or "$value" -eq '' -or ($value -is [Management.Automation.SwitchParameter] -and -not $value.IsPresent)) { return $null }
+    [string]$value
 }
 
 Import-Module $ModulePath -Force
@@ -99,6 +117,8 @@ foreach ($cmd in Get-Command -Module $moduleName -CommandType Cmdlet | Sort-Obje
     foreach ($p in $parameters) { if (-not $help.Parameters[$p.Name]) { $problems.Add("$($cmd.Name): no description of -$($p.Name)") } }
     foreach ($name in $help.Parameters.Keys) { if ($name -notin $parameters.Name) { $problems.Add("$($cmd.Name): help describes -$name, which the cmdlet does not have") } }
 
+    $instance = [Activator]::CreateInstance($cmd.ImplementingType)
+
     $command = Add-Element $doc.DocumentElement 'command:command'
     $details = Add-Element $command 'command:details'
     [void] (Add-Element $details 'command:name' $cmd.Name)
@@ -116,6 +136,7 @@ foreach ($cmd in Get-Command -Module $moduleName -CommandType Cmdlet | Sort-Obje
             $node.SetAttribute('required', "$($p.IsMandatory)".ToLowerInvariant())
             $node.SetAttribute('position', $(if ($p.Position -ge 0) { "$($p.Position)" } else { 'named' }))
             $node.SetAttribute('pipelineInput', $(if ($p.ValueFromPipeline) { 'True (ByValue)' } elseif ($p.ValueFromPipelineByPropertyName) { 'True (ByPropertyName)' } else { 'False' }))
+            $node.SetAttribute('globbing', (Get-Globbing $cmd.Parameters[$p.Name]))
             [void] (Add-Element $node 'maml:name' $p.Name)
             if ($p.ParameterType -ne [Management.Automation.SwitchParameter]) {
                 $value = Add-Element $node 'command:parameterValue' $p.ParameterType.Name
@@ -130,7 +151,7 @@ foreach ($cmd in Get-Command -Module $moduleName -CommandType Cmdlet | Sort-Obje
         $node.SetAttribute('required', "$(@($p.ParameterSets.Values.IsMandatory) -contains $true)".ToLowerInvariant())
         $node.SetAttribute('position', (Get-Position $p))
         $node.SetAttribute('pipelineInput', (Get-PipelineInput $p))
-        $node.SetAttribute('globbing', 'false')
+        $node.SetAttribute('globbing', (Get-Globbing $p))
         $node.SetAttribute('aliases', $(if ($p.Aliases.Count) { $p.Aliases -join ', ' } else { 'none' }))
         [void] (Add-Element $node 'maml:name' $p.Name)
         [void] (Add-Paragraphs $node ($help.Parameters[$p.Name] ?? ''))
@@ -140,7 +161,9 @@ foreach ($cmd in Get-Command -Module $moduleName -CommandType Cmdlet | Sort-Obje
         }
         $type = Add-Element $node 'dev:type'
         [void] (Add-Element $type 'maml:name' $p.ParameterType.FullName)
+        if ($null -ne ($default = Get-DefaultValue $instance $p.Name)) { [void] (Add-Element $node 'dev:defaultValue' $default) }
     }
+    if ($instance -is [IDisposable]) { $instance.Dispose() }
 
     $inputs = Add-Element $command 'command:inputTypes'
     $inputType = Add-Element $inputs 'command:inputType'

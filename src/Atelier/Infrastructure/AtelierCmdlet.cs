@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Runtime.ExceptionServices;
 using Atelier.Commands.Completion;
 using Atelier.Manifest;
@@ -66,6 +67,34 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="Cmdlet.ShouldProcess(string, string)"/> for every change a cmdlet makes; see
+    /// <see cref="ShouldChange(string, string, string)"/>.
+    /// </summary>
+    protected bool ShouldChange(string target, string action) => Asked(() => ShouldProcess(target, action), target);
+
+    /// <summary>
+    /// <see cref="Cmdlet.ShouldProcess(string, string, string)"/> for every change a cmdlet makes, in a host that may not
+    /// be able to ask: where no one can answer the <c>-Confirm</c> prompt (<c>pwsh -NonInteractive</c>, a runspace
+    /// without a UI, a console whose input has ended, where PowerShell itself fails with "Object reference not set..."),
+    /// the cmdlet stops with a <c>ConfirmationNeeded</c> error that names <c>-Confirm:$false</c>, before it changes anything.
+    /// </summary>
+    protected bool ShouldChange(string verboseDescription, string verboseWarning, string caption) =>
+        Asked(() => ShouldProcess(verboseDescription, verboseWarning, caption), verboseWarning);
+
+    private bool Asked(Func<bool> ask, string target)
+    {
+        try
+        {
+            return ask();
+        }
+        catch (Exception ex) when (ex is HostException or InvalidOperationException or NullReferenceException)
+        {
+            ThrowTerminatingError(Errors.ConfirmationNeeded(MyInvocation.MyCommand.Name, ex, target));
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
+
     /// <summary>Whether the user gave <paramref name="parameter"/> (so it overrides the settings file).</summary>
     protected bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
 
@@ -83,7 +112,9 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// that threw, a prompt with no console to ask on, a host that could not show the record. The work is cancelled and may still be cleaning up on a host
     /// (killing a remote command, rolling a deploy back, releasing a lock): this writes nothing more and waits for it
     /// to finish, so its connections are not closed under it, then throws the write's exception, so the caller sees
-    /// the stop it asked for rather than what the work made of the cancellation.
+    /// the stop it asked for rather than what the work made of the cancellation. Only when the work is still running
+    /// and has said what it is finishing (<see cref="IReporter.Finishing"/>: a rollback, the deploy lock) does the
+    /// cmdlet say why it does not let go at once; a read, a check or work already done stops without a word.
     /// </para>
     /// <para>
     /// No write asks anything (<see cref="PromptFreeWriter"/>): Inquire, which <c>-Debug</c> sets for verbose lines and
@@ -110,7 +141,7 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             catch (Exception ex)
             {
                 failedWrite = ex;
-                StopWork();
+                StopWork(channel, task);
             }
         }
 
@@ -123,8 +154,11 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
         return task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Cancels the work after a failed write, and says why the cmdlet does not let go at once.</summary>
-    private void StopWork()
+    /// <summary>
+    /// Cancels the work after a failed write and, when it is still running and finishing something on a host, says what
+    /// the cmdlet waits for.
+    /// </summary>
+    private void StopWork(CmdletChannel channel, Task task)
     {
         try
         {
@@ -135,14 +169,52 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             // A cancellation callback failed; the work sees the cancellation all the same.
         }
 
+        if (!task.IsCompleted && channel.Finishing is { } what)
+        {
+            WriteStopNotice($"Stopping after {what}: a stop must not leave that half done.");
+        }
+    }
+
+    /// <summary>
+    /// A warning, as the cmdlet's warning preference says (SilentlyContinue and Ignore silence it, Inquire writes it without
+    /// asking): on the warning stream while it still takes records, else (the pipeline has stopped) on the host's UI.
+    /// </summary>
+    private void WriteStopNotice(string notice)
+    {
+        if (WarningPreference() is ActionPreference.SilentlyContinue or ActionPreference.Ignore)
+        {
+            return;
+        }
+
         try
         {
-            Host?.UI?.WriteWarningLine("Stopping: Atelier finishes what it must not leave half done on the host first (a rollback, a lock).");
+            PromptFreeWriter.Warning(this, notice);
+            return;
+        }
+        catch (ActionPreferenceStopException)
+        {
+            return; // written, then stopped again, as -WarningAction Stop asks
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The pipeline has stopped: its streams take nothing more.
+        }
+
+        try
+        {
+            Host?.UI?.WriteWarningLine(notice);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Only a notice: a host that cannot show it must not end the wait for the work.
         }
+    }
+
+    /// <summary>This invocation's warning preference: -WarningAction, else $WarningPreference.</summary>
+    private ActionPreference WarningPreference()
+    {
+        var value = MyInvocation.BoundParameters.TryGetValue("WarningAction", out var bound) ? bound : SessionState.PSVariable.GetValue("WarningPreference");
+        return LanguagePrimitives.TryConvertTo(value, out ActionPreference preference) ? preference : ActionPreference.Continue;
     }
 
     /// <summary>
@@ -202,6 +274,7 @@ public sealed class CmdletChannel : IDisposable
 {
     private readonly BlockingCollection<Action<Cmdlet>> _records = new();
     private ChannelReporter? _reporter;
+    private volatile string? _finishing;
 
     /// <summary>This channel as the engine's <see cref="IReporter"/>.</summary>
     public IReporter Reporter => _reporter ??= new ChannelReporter(this);
@@ -222,6 +295,9 @@ public sealed class CmdletChannel : IDisposable
 
     /// <summary>Writes a non-terminating error.</summary>
     public void Error(ErrorRecord record) => Add(c => PromptFreeWriter.Error(c, record));
+
+    /// <summary>What the work is finishing on a host that a stop must not leave half done, or null (see <see cref="IReporter.Finishing"/>).</summary>
+    internal string? Finishing => _finishing;
 
     internal IEnumerable<Action<Cmdlet>> Records() => _records.GetConsumingEnumerable();
 
@@ -248,6 +324,8 @@ public sealed class CmdletChannel : IDisposable
         public void Warning(string message) => channel.Warning(message);
 
         public void Progress(int activityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent);
+
+        public void Finishing(string? what) => channel._finishing = what;
     }
 }
 
@@ -260,6 +338,7 @@ internal static class Errors
         var (id, category) = inner switch
         {
             RemoteValueException => ("InvalidRemoteValue", ErrorCategory.InvalidArgument),
+            PSArgumentException => ("InvalidArgument", ErrorCategory.InvalidArgument),
             HostKeyException => ("HostKeyRejected", ErrorCategory.SecurityError),
             HostConnectionException => ("HostConnectionFailed", ErrorCategory.ConnectionError),
             RemoteCommandTimeoutException => ("RemoteCommandTimedOut", ErrorCategory.OperationTimeout),
@@ -281,6 +360,16 @@ internal static class Errors
         exception is IContainsErrorRecord { ErrorRecord: { } record }
             ? new ErrorRecord(record, exception)
             : new ErrorRecord(exception, "PipelineWriteFailed", ErrorCategory.WriteError, null);
+
+    /// <summary>A <c>-Confirm</c> prompt that this host cannot show or answer (<paramref name="reason"/>: how it failed).</summary>
+    public static ErrorRecord ConfirmationNeeded(string command, Exception reason, object? target) =>
+        new(
+            new PSInvalidOperationException(
+                $"{command} cannot ask for confirmation here: no one can answer a prompt in this PowerShell (-NonInteractive, no console, or its input has ended); run again with -Confirm:$false (or -WhatIf to see the plan).",
+                reason),
+            "ConfirmationNeeded",
+            ErrorCategory.InvalidOperation,
+            target);
 
     private static ErrorCategory Category(FailureKind kind) => kind switch
     {

@@ -53,6 +53,26 @@ public sealed class RestoreSpaceStepTests : IDisposable
         Assert.Equal(File.ReadAllBytes(snapshot), File.ReadAllBytes(Path.Combine(_home, "data", "app.db")));
     }
 
+    [Fact]
+    public async Task The_restore_says_what_a_stop_must_let_it_finish_and_nothing_once_it_is_done()
+    {
+        var snapshot = Tmpfs.RandomFile(_temp.Combine("snapshots", "app.20240101T000000000Z.abc.db"), 4096);
+        Tmpfs.RandomFile(Path.Combine(_home, "data", "app.db"), 8192);
+        using var host = StubbedSystemdHost();
+        var reporter = new RecordingReporter();
+
+        var result = await RestoreAsync(host, snapshot, reporter);
+
+        Assert.True(result.Status == DeployStatus.Succeeded, result.Error);
+        Assert.Equal(
+            [
+                $"releasing the deploy lock of svc on {host.ComputerName}",
+                $"restoring svc on {host.ComputerName} to {_commit} with its snapshot and releasing its deploy lock",
+                null,
+            ],
+            reporter.Finishings);
+    }
+
     [TmpfsFact]
     public async Task A_snapshot_that_cannot_fit_fails_the_space_step_and_nothing_is_stopped()
     {
@@ -72,7 +92,7 @@ public sealed class RestoreSpaceStepTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(live));
     }
 
-    private async Task<ServiceDeployResult> RestoreAsync(IRemoteHost host, string snapshot)
+    private async Task<ServiceDeployResult> RestoreAsync(IRemoteHost host, string snapshot, RecordingReporter? reporter = null)
     {
         var request = new DeployRequest
         {
@@ -82,7 +102,7 @@ public sealed class RestoreSpaceStepTests : IDisposable
             Holder = "tests",
             Health = new HealthOptions { Timeout = TimeSpan.Zero, Settle = TimeSpan.Zero },
         };
-        return await new ServiceDeployer(host, new RecordingReporter(), new CommandOptions { Timeout = TimeSpan.FromSeconds(30) }, localHistory: null)
+        return await new ServiceDeployer(host, reporter ?? new RecordingReporter(), new CommandOptions { Timeout = TimeSpan.FromSeconds(30) }, localHistory: null)
             .RestoreAsync(request, _commit, snapshot, skipDatabase: false, CancellationToken.None);
     }
 

@@ -29,6 +29,29 @@ public sealed class LocalHistoryTests : IDisposable
     }
 
     [Fact]
+    public void Opening_for_reading_creates_nothing_a_missing_file_is_no_history_or_when_required_HistoryNotFound()
+    {
+        Assert.Null(LocalHistory.OpenExisting(DbPath, required: false));
+        var missing = Assert.Throws<AtelierException>(() => LocalHistory.OpenExisting(DbPath, required: true));
+
+        Assert.Equal("HistoryNotFound", missing.ErrorId);
+        Assert.Equal(FailureKind.NotFound, missing.Kind);
+        Assert.Contains(DbPath, missing.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(DbPath)), "a read must not create the folder");
+    }
+
+    [Fact]
+    public void Opening_for_reading_reads_what_a_writer_recorded()
+    {
+        var record = Records.Deploy("web", DeployStatus.Succeeded, minutes: 10);
+        new LocalHistory(DbPath).Add(record);
+
+        var read = Assert.Single(LocalHistory.OpenExisting(DbPath, required: true)!.Query());
+
+        Records.AssertSame(record, read);
+    }
+
+    [Fact]
     public void Hostile_strings_in_every_field_come_back_verbatim()
     {
         var history = new LocalHistory(DbPath);

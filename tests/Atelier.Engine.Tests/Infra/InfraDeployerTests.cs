@@ -126,6 +126,18 @@ public sealed class InfraDeployerTests : IDisposable
     }
 
     [Fact]
+    public async Task While_deploy_rs_runs_with_rollback_on_a_stop_must_let_the_nodes_be_switched_back_and_nothing_after()
+    {
+        var reporter = new RecordingReporter();
+        await DeployAsync(Request(["a", "b"]), reporter);
+        var off = new RecordingReporter();
+        await DeployAsync(Request(["a"], rollback: false), off);
+
+        Assert.Equal(["switching every node that moved (a, b) back to the generation recorded before the deploy", null], reporter.Finishings);
+        Assert.All(off.Finishings, Assert.Null); // with rollback off, nothing a stop must wait for
+    }
+
+    [Fact]
     public async Task A_deploy_that_changes_nothing_is_Unchanged_and_a_dry_activation_DryRun()
     {
         var unchanged = await DeployAsync(Request(["a"], same: "a"));

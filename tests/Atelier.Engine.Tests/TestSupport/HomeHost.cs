@@ -37,10 +37,16 @@ internal sealed class RecordingReporter : IReporter
 {
     private readonly ConcurrentQueue<string> _warnings = new();
     private readonly ConcurrentQueue<string> _verboses = new();
+    private readonly ConcurrentQueue<string?> _finishings = new();
 
     public IReadOnlyList<string> Warnings => [.. _warnings];
 
     public IReadOnlyList<string> Verboses => [.. _verboses];
+
+    /// <summary>What the work said it was finishing, in order (null: nothing any more).</summary>
+    public IReadOnlyList<string?> Finishings => [.. _finishings];
+
+    public void Finishing(string? what) => _finishings.Enqueue(what);
 
     public void Verbose(string message) => _verboses.Enqueue(message);
 
