@@ -39,17 +39,31 @@ function Invoke-Native {
 }
 
 function Invoke-Build {
+    # -ReadyToRun: the runtime identifiers (linux-x64, linux-arm64, osx-x64, osx-arm64, win-x64) that get ReadyToRun
+    # copies of the engine and its dependencies; by default this machine's, the one the tests, benchmarks and CI use.
+    param([string[]] $ReadyToRun = @(($IsWindows ? 'win' : $IsMacOS ? 'osx' : 'linux') + '-' + "$([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture)".ToLowerInvariant()))
     $sw = [Diagnostics.Stopwatch]::StartNew()
     Invoke-Native dotnet @('build', (Join-Path $root 'Module.sln'), '-c', $Configuration, '-nologo', '-v', 'q', '-clp:ErrorsOnly')
     $staging = Join-Path $out 'staging'
     Remove-Item $staging, $moduleOut -Recurse -Force -ErrorAction Ignore
     Invoke-Native dotnet @('publish', (Join-Path $root 'src/Atelier.Engine/Atelier.Engine.csproj'), '-c', $Configuration,
         '--no-build', '-nologo', '-v', 'q', '-o', (Join-Path $staging 'engine'))
+    # Native code for .NET 10 (PowerShell 7.6), per runtime identifier: see src/Atelier.Engine/Atelier.Engine.csproj.
+    $readyToRunLib = 'lib/net10.0'
+    foreach ($rid in $ReadyToRun) {
+        Invoke-Native dotnet @('publish', (Join-Path $root 'src/Atelier.Engine/Atelier.Engine.csproj'), '-c', $Configuration,
+            '-r', $rid, '--self-contained', 'false', '-p:PublishReadyToRun=true', '-nologo', '-v', 'q', '-clp:ErrorsOnly',
+            '-o', (Join-Path $staging "readytorun/$rid"))
+    }
 
     $deps = New-Item -ItemType Directory -Force (Join-Path $moduleOut 'Dependencies')
     Copy-Item (Join-Path $root 'Atelier.psd1') $moduleOut
     Copy-Item (Join-Path $root "src/Atelier/bin/$Configuration/net8.0/Atelier.dll") $moduleOut
     Get-ChildItem (Join-Path $staging 'engine') -Filter *.dll | Copy-Item -Destination $deps
+    foreach ($rid in $ReadyToRun) {
+        $target = New-Item -ItemType Directory -Force (Join-Path $deps "runtimes/$rid/$readyToRunLib")
+        Get-ChildItem (Join-Path $staging "readytorun/$rid") -Filter *.dll | Copy-Item -Destination $target
+    }
     # Native SQLite for the platforms PowerShell 7 runs on.
     foreach ($rid in 'linux-x64', 'linux-arm64', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64', 'win-x64', 'win-arm64') {
         $native = Join-Path $staging "engine/runtimes/$rid/native"
@@ -72,7 +86,7 @@ function Invoke-Build {
         'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/SQLitePCLRaw.core.dll',
         'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll',
         'Dependencies/runtimes/linux-x64/native/libe_sqlite3.so'
-    )
+    ) + @($ReadyToRun | ForEach-Object { "Dependencies/runtimes/$_/$readyToRunLib/Atelier.Engine.dll" })
     $missing = $expected | Where-Object { -not (Test-Path (Join-Path $moduleOut $_)) }
     if ($missing) { throw "The build is missing: $($missing -join ', ')" }
     Test-ModuleManifest (Join-Path $moduleOut 'Atelier.psd1') | Out-Null
