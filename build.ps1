@@ -6,8 +6,9 @@
     Build  - compiles the solution and lays out a clean out/Atelier/ (manifest, Atelier.dll, Dependencies/ with
              the native SQLite of the five supported runtimes, the format file, the help file, about_Atelier and
              LICENSE); fails when an expected file is missing or the manifest disagrees with Directory.Build.props.
-    Package - Build, then packs out/Atelier/ into out/Atelier.<version>.nupkg (Compress-PSResource), the package
-             Install-PSResource installs; fails unless it holds exactly the module folder's files.
+    Package - Build (with ReadyToRun code for linux-x64), then packs out/Atelier/ into out/Atelier.<version>.nupkg
+             (Compress-PSResource), the package Install-PSResource installs; fails unless it holds exactly the module
+             folder's files.
     Test   - Build, boots the sandbox test host (a Debian container with real systemd), runs every xunit and
              Pester test (with the package: $env:ATELIER_PACKAGE), shuts the host down, and prints one line
              'N passed, N failed'.
@@ -49,18 +50,32 @@ function Invoke-Native {
 }
 
 function Invoke-Build {
+    # -ReadyToRun: the runtime identifiers (linux-x64, linux-arm64, osx-x64, osx-arm64, win-x64) that get ReadyToRun
+    # copies of the engine and its dependencies; by default this machine's, the one the tests, benchmarks and CI use.
+    param([string[]] $ReadyToRun = @(($IsWindows ? 'win' : $IsMacOS ? 'osx' : 'linux') + '-' + "$([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture)".ToLowerInvariant()))
     $sw = [Diagnostics.Stopwatch]::StartNew()
     Invoke-Native dotnet @('build', (Join-Path $root 'Module.sln'), '-c', $Configuration, '-nologo', '-v', 'q', '-clp:ErrorsOnly')
     $staging = Join-Path $out 'staging'
     Remove-Item $staging, $moduleOut -Recurse -Force -ErrorAction Ignore
     Invoke-Native dotnet @('publish', (Join-Path $root 'src/Atelier.Engine/Atelier.Engine.csproj'), '-c', $Configuration,
         '--no-build', '-nologo', '-v', 'q', '-o', (Join-Path $staging 'engine'))
+    # Native code for .NET 10 (PowerShell 7.6), per runtime identifier: see src/Atelier.Engine/Atelier.Engine.csproj.
+    $readyToRunLib = 'lib/net10.0'
+    foreach ($rid in $ReadyToRun) {
+        Invoke-Native dotnet @('publish', (Join-Path $root 'src/Atelier.Engine/Atelier.Engine.csproj'), '-c', $Configuration,
+            '-r', $rid, '--self-contained', 'false', '-p:PublishReadyToRun=true', '-nologo', '-v', 'q', '-clp:ErrorsOnly',
+            '-o', (Join-Path $staging "readytorun/$rid"))
+    }
 
     $deps = New-Item -ItemType Directory -Force (Join-Path $moduleOut 'Dependencies')
     Write-ModuleManifest -Destination (Join-Path $moduleOut 'Atelier.psd1')
     Copy-Item (Join-Path $root 'LICENSE') $moduleOut
     Copy-Item (Join-Path $root "src/Atelier/bin/$Configuration/net8.0/Atelier.dll") $moduleOut
     Get-ChildItem (Join-Path $staging 'engine') -Filter *.dll | Copy-Item -Destination $deps
+    foreach ($rid in $ReadyToRun) {
+        $target = New-Item -ItemType Directory -Force (Join-Path $deps "runtimes/$rid/$readyToRunLib")
+        Get-ChildItem (Join-Path $staging "readytorun/$rid") -Filter *.dll | Copy-Item -Destination $target
+    }
     # Native SQLite for the supported runtimes only (ModuleInitializer loads runtimes/<os>-<arch>/native/).
     foreach ($rid in $runtimes.Keys) {
         $native = Join-Path $staging "engine/runtimes/$rid/native/$($runtimes[$rid])"
@@ -83,7 +98,7 @@ function Invoke-Build {
         'Dependencies/Atelier.Engine.dll', 'Dependencies/Renci.SshNet.dll', 'Dependencies/YamlDotNet.dll',
         'Dependencies/Microsoft.Data.Sqlite.dll', 'Dependencies/SQLitePCLRaw.core.dll',
         'Dependencies/SQLitePCLRaw.provider.e_sqlite3.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll'
-    ) + @($runtimes.Keys | ForEach-Object { "Dependencies/runtimes/$_/native/$($runtimes[$_])" })
+    ) + @($runtimes.Keys | ForEach-Object { "Dependencies/runtimes/$_/native/$($runtimes[$_])" }) + @($ReadyToRun | ForEach-Object { "Dependencies/runtimes/$_/$readyToRunLib/Atelier.Engine.dll" })
     $missing = $expected | Where-Object { -not (Test-Path (Join-Path $moduleOut $_)) }
     if ($missing) { throw "The build is missing: $($missing -join ', ')" }
     Test-ModuleManifest (Join-Path $moduleOut 'Atelier.psd1') | Out-Null
@@ -205,7 +220,7 @@ function Stop-TestHost {
 }
 
 function Invoke-Test {
-    try { Invoke-Build; $env:ATELIER_PACKAGE = New-ModulePackage; Install-TestPrerequisite }
+    try { Invoke-Build -ReadyToRun linux-x64; $env:ATELIER_PACKAGE = New-ModulePackage; Install-TestPrerequisite }
     catch {
         Write-Warning "The build failed: $_"
         '0 passed, 1 failed'
@@ -260,7 +275,8 @@ function Invoke-Test {
 
 switch ($Task) {
     'Build' { Invoke-Build }
-    'Package' { Invoke-Build; New-ModulePackage | Out-Null }
+    # The package carries ReadyToRun code for linux-x64 (GitHub's runners and most hosts), whatever builds it.
+    'Package' { Invoke-Build -ReadyToRun linux-x64; New-ModulePackage | Out-Null }
     'Test' { Invoke-Test }
     'Demo' {
         Invoke-Build

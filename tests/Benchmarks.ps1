@@ -14,6 +14,12 @@
     6. The reusable workflow's Atelier steps from a clean HOME, as a fresh runner does them: before (a clone, the tool
        restore and a build from source, as the old workflow did) and after (Install-PSResource from a folder repository
        holding the package, then Import-Module). Goal: install plus import within 10 s.
+    7. Start-up, each a median over fresh processes: pwsh's own start, the import beyond it, then in one process the
+       first connecting cmdlet and a second one (goal: the first no more than 150 ms beyond the second), the methods
+       the first one JIT-compiles, which copy of the engine loaded (ReadyToRun or IL) and the module's size on disk.
+    8. Deploy, whole process: Invoke-ServiceDeploy of a good commit in a fresh pwsh beside the anchor's bash sequence
+       (ssh heredocs, then a curl health loop) with its 5 s sleeps and with 1 s sleeps, on the same host, each a
+       median of -Runs.
     Figures, not pass/fail: nothing here asserts a time. -Section picks some of them.
 #>
 param(
@@ -21,11 +27,14 @@ param(
     [Parameter(Mandatory)] [string] $TestHostFile,
     [int] $Runs = 5,
     [int] $DatabaseMiB = 1024,
-    [ValidateSet('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow')]
-    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow')
+    # Some of: import, snapshot, health, interactive, faults, workflow, startup, deploy (a comma-separated list works with -File too).
+    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy')
 )
 
 $ErrorActionPreference = 'Stop'
+$Section = @($Section -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$unknown = @($Section | Where-Object { $_ -notin 'import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy' })
+if ($unknown) { throw "Unknown -Section: $($unknown -join ', ') (use import, snapshot, health, interactive, faults, startup, deploy)." }
 Import-Module $ModulePath -Force
 Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
 $env:ATELIER_TESTHOST = $TestHostFile
@@ -241,4 +250,139 @@ if ('workflow' -in $Section) {
         }
         finally { Remove-Item -Recurse -Force $work -ErrorAction Ignore }
     }
+
+# 6. Start-up: pwsh, the import, and the first and second connecting cmdlet, each in fresh processes.
+if ('startup' -in $Section) {
+    $pwsh = Join-Path $PSHOME 'pwsh.dll'
+    $module = (Resolve-Path $ModulePath).Path
+    $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+    try {
+        # Runs in the fresh process: times the import and two connecting cmdlets with a stopwatch, counts the methods the
+        # first one JIT-compiles, and says where the engine was loaded from.
+        $probe = Join-Path $work 'startup.ps1'
+        Set-Content $probe @'
+param($ModulePath, $ComputerName, $Port, $IdentityFile, $KnownHostsFile)
+$ErrorActionPreference = 'Stop'
+$connection = @{ ComputerName = $ComputerName; Port = $Port; IdentityFile = $IdentityFile; KnownHostsFile = $KnownHostsFile }
+$sw = [Diagnostics.Stopwatch]::StartNew()
+Import-Module $ModulePath
+$import = $sw.Elapsed.TotalMilliseconds
+$jitted = [System.Runtime.JitInfo]::GetCompiledMethodCount($false)
+$sw.Restart(); Get-ServiceDbSnapshot demo @connection | Out-Null; $first = $sw.Elapsed.TotalMilliseconds
+$jitted = [System.Runtime.JitInfo]::GetCompiledMethodCount($false) - $jitted
+$sw.Restart(); Get-ServiceDbSnapshot demo @connection | Out-Null; $second = $sw.Elapsed.TotalMilliseconds
+$engine = ([System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -EQ 'Atelier').Assemblies | Where-Object { $_.GetName().Name -eq 'Atelier.Engine' }
+[pscustomobject]@{ Import = $import; First = $first; Second = $second; Jitted = $jitted; Engine = $engine.Location } | ConvertTo-Json -Compress
+'@
+        $bare = [Collections.Generic.List[double]]::new(); $imported = [Collections.Generic.List[double]]::new()
+        $whole = [Collections.Generic.List[double]]::new(); $probes = [Collections.Generic.List[object]]::new()
+        # The three kinds of process alternate, so each sees the same load on the machine.
+        foreach ($i in 1..$Runs) {
+            $bare.Add((Measure-Command { & dotnet $pwsh -NoProfile -NonInteractive -Command 'exit 0' }).TotalMilliseconds)
+            $imported.Add((Measure-Command { & dotnet $pwsh -NoProfile -NonInteractive -Command "Import-Module '$module'; exit 0" }).TotalMilliseconds)
+            $json = $null
+            $whole.Add((Measure-Command {
+                        $json = & dotnet $pwsh -NoProfile -NonInteractive -File $probe $module $sandbox.host $sandbox.sshPort $sandbox.identityFile $sandbox.knownHosts
+                    }).TotalMilliseconds)
+            if ($LASTEXITCODE -ne 0) { Write-Warning "the start-up probe failed: $json"; continue }
+            $probes.Add(($json | Select-Object -Last 1 | ConvertFrom-Json))
+        }
+        $start = Get-Median $bare
+        $engine = ($probes.Engine | Select-Object -Unique) -join ', '
+        $copy = if ($engine -match '[\\/]runtimes[\\/]([^\\/]+)[\\/]lib[\\/]') { "ReadyToRun copy for $($Matches[1])" } else { 'IL' }
+        '{0,-58} {1,8:N0} ms' -f "pwsh -NoProfile start (median of $Runs)", $start
+        $beyond = Get-Median @(0..($bare.Count - 1) | ForEach-Object { $imported[$_] - $bare[$_] })
+        '{0,-58} {1,8:N0} ms  (in the process: {2:N0} ms)' -f 'Import-Module Atelier beyond pwsh start (median of pairs)', $beyond, (Get-Median $probes.Import)
+        '{0,-58} {1,8:N0} ms  ({2:N0} methods JIT-compiled; engine: {3})' -f 'First connecting cmdlet (Get-ServiceDbSnapshot over SSH)', (Get-Median $probes.First), (Get-Median $probes.Jitted), $copy
+        '{0,-58} {1,8:N0} ms' -f 'Second connecting cmdlet, same process', (Get-Median $probes.Second)
+        '{0,-58} {1,8:N0} ms  (runs: {2})' -f 'First beyond second (median of each process''s, goal <= 150)', (Get-Median @($probes | ForEach-Object { $_.First - $_.Second })), (($probes | ForEach-Object { '{0:N0}' -f ($_.First - $_.Second) }) -join ', ')
+        '{0,-58} {1,8:N0} ms' -f 'Whole process: start, import, the two cmdlets', (Get-Median $whole)
+        $folder = Split-Path $module
+        $size = (Get-ChildItem $folder -Recurse -File | Measure-Object Length -Sum).Sum
+        $readyToRun = @(Get-ChildItem (Join-Path $folder 'Dependencies/runtimes') -Directory -ErrorAction Ignore | Where-Object { Test-Path (Join-Path $_.FullName 'lib') })
+        $r2rSize = ($readyToRun | ForEach-Object { Get-ChildItem (Join-Path $_.FullName 'lib') -Recurse -File } | Measure-Object Length -Sum).Sum
+        '{0,-58} {1,8:N1} MiB (ReadyToRun copies: {2:N1} MiB for {3})' -f 'The module on disk', ($size / 1MB), ($r2rSize / 1MB), ($readyToRun.Count ? ($readyToRun.Name -join ', ') : 'no runtime')
+    }
+    finally { Remove-Item -Recurse -Force $work }
+}
+
+# 7. A good deploy, whole process: Atelier in a fresh pwsh beside the anchor's bash sequence, on the same host.
+if ('deploy' -in $Section) {
+    Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force
+    $pwsh = Join-Path $PSHOME 'pwsh.dll'
+    $module = (Resolve-Path $ModulePath).Path
+    $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+    try {
+        $url = $sandbox.services.demo.healthUrl
+        Reset-TestOrigin -Service demo -To (Get-TestDeployState -Service demo).Commit
+        $history = Join-Path $work 'h.db'
+        $atelier = "`$ErrorActionPreference = 'Stop'; Import-Module '$module'; " +
+            "`$r = Invoke-ServiceDeploy -Service demo -ComputerName '$($sandbox.host)' -Port $($sandbox.sshPort) -IdentityFile '$($sandbox.identityFile)' " +
+            "-KnownHostsFile '$($sandbox.knownHosts)' -HealthUrl '$url' -DbPath data/demo.db -BuildCommand 'bun run build' -HistoryPath '$history'; " +
+            "'status={0} ms={1}' -f `$r.Status, `$r.Duration.TotalMilliseconds; if (-not `$r.Succeeded) { exit 1 }"
+
+        # The anchor's sequence (reference/anchor-system.md section 1): one ssh heredoc fetches, keeps the previous commit,
+        # copies the database and resets; a second installs, builds and restarts; then curl tries /health 12 times,
+        # sleeping between tries. bash runs it from a file: a script piped into bash on stdin would be eaten by ssh.
+        $ssh = "ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile=$($sandbox.knownHosts) -i $($sandbox.identityFile) -p $($sandbox.sshPort) demo@$($sandbox.host)"
+        $anchor = @'
+set -eu
+@ssh@ << 'EOF'
+  set -e
+  cd ~/app
+  git fetch --all -q
+  git rev-parse HEAD > /tmp/demo-prev-commit
+  DB_PATH="$HOME/data/demo.db"
+  if [ -n "$DB_PATH" ] && [ -f "$DB_PATH" ]; then
+    echo ":: snapshotting $DB_PATH"
+    cp "$DB_PATH" "$DB_PATH.pre-deploy"
+  fi
+  git reset -q --hard origin/main
+  PREV=$(cat /tmp/demo-prev-commit); NEW=$(git rev-parse HEAD)
+  echo ":: $PREV -> $NEW"; git log --oneline "$PREV..$NEW"
+EOF
+@ssh@ << 'EOF'
+  set -e
+  cd ~/app/.
+  bun install --frozen-lockfile
+  bun run build
+  sudo /run/current-system/sw/bin/systemctl restart demo.service
+EOF
+for i in $(seq 1 12); do
+  HTTP_CODE=$(curl -sf -o /dev/null -w "%{http_code}" "@url@" 2>/dev/null || echo "000")
+  if [ "$HTTP_CODE" = "200" ]; then echo "healthy after $i tries"; exit 0; fi
+  [ $i -lt 12 ] && sleep @sleep@
+done
+echo ":: health check failed"; exit 1
+'@.Replace('@ssh@', $ssh).Replace('@url@', $url)
+        foreach ($sleep in 5, 1) { Set-Content (Join-Path $work "anchor-$sleep.sh") $anchor.Replace('@sleep@', $sleep) }
+
+        $figures = [ordered]@{ Atelier = [Collections.Generic.List[double]]::new(); Own = [Collections.Generic.List[double]]::new()
+            Bash5 = [Collections.Generic.List[double]]::new(); Bash1 = [Collections.Generic.List[double]]::new()
+            Tries5 = [Collections.Generic.List[int]]::new(); Tries1 = [Collections.Generic.List[int]]::new() }
+        # The three alternate, each deploying a commit of its own, so they see the same host and the same load.
+        foreach ($i in 1..$Runs) {
+            Publish-TestCommit -Service demo -Variant Good | Out-Null
+            $out = $null
+            $ms = (Measure-Command { $out = & dotnet $pwsh -NoProfile -NonInteractive -Command $atelier 2>&1 }).TotalMilliseconds
+            if ($LASTEXITCODE -eq 0 -and "$out" -match 'status=\w+ ms=([\d.]+)') { $figures.Atelier.Add($ms); $figures.Own.Add([double]$Matches[1]) }
+            else { Write-Warning "Invoke-ServiceDeploy did not succeed: $out" }
+            foreach ($sleep in 5, 1) {
+                Publish-TestCommit -Service demo -Variant Good | Out-Null
+                $ms = (Measure-Command { $out = & bash (Join-Path $work "anchor-$sleep.sh") 2>&1 }).TotalMilliseconds
+                if ($LASTEXITCODE -eq 0 -and "$out" -match 'healthy after (\d+) tries') { $figures["Bash$sleep"].Add($ms); $figures["Tries$sleep"].Add([int]$Matches[1]) }
+                else { Write-Warning "the anchor's sequence failed: $out" }
+                Invoke-TestHostRoot 'rm -f /var/lib/demo/data/demo.db.pre-deploy' | Out-Null
+            }
+        }
+        $list = { param($values) ($values | ForEach-Object { '{0:N2}' -f ($_ / 1000) }) -join ', ' }
+        # The mean shows what the median hides: a first curl try that misses costs the anchor a whole sleep.
+        $mean = { param($values) ($values | Measure-Object -Average).Average / 1000 }
+        '{0,-58} {1,8:N2} s  (mean {2:N2} s; its own Duration: {3:N2} s; runs: {4})' -f "Invoke-ServiceDeploy, good commit, fresh pwsh (median of $($figures.Atelier.Count))", ((Get-Median $figures.Atelier) / 1000), (& $mean $figures.Atelier), ((Get-Median $figures.Own) / 1000), (& $list $figures.Atelier)
+        foreach ($sleep in 5, 1) {
+            $tries = $figures["Tries$sleep"]
+            '{0,-58} {1,8:N2} s  (mean {2:N2} s; curl tries: {3}; runs: {4})' -f "The anchor's bash sequence, $sleep s sleeps (median of $($figures["Bash$sleep"].Count))", ((Get-Median $figures["Bash$sleep"]) / 1000), (& $mean $figures["Bash$sleep"]), ($tries -join ', '), (& $list $figures["Bash$sleep"])
+        }
+    }
+    finally { Remove-Item -Recurse -Force $work }
 }

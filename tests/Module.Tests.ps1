@@ -159,6 +159,19 @@ Describe 'What Get-Help shows' {
 }
 
 Describe 'Dependency isolation' {
+    It 'loads the ReadyToRun copies the build made for this platform and runtime, else the IL ones' {
+        $dependencies = Join-Path (Split-Path $ModulePath) 'Dependencies'
+        $platform = "$($IsWindows ? 'win' : $IsMacOS ? 'osx' : 'linux')-$("$([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture)".ToLowerInvariant())"
+        $readyToRun = Join-Path $dependencies "runtimes/$platform/lib/net$([Environment]::Version.Major).0"
+        Get-ServiceDbSnapshot startup-check -Local -ErrorAction SilentlyContinue | Out-Null    # any cmdlet run loads the engine
+        $ctx = [Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -EQ 'Atelier'
+        $ctx | Should -Not -BeNullOrEmpty
+        foreach ($name in 'Atelier.Engine', 'Renci.SshNet', 'BouncyCastle.Cryptography', 'YamlDotNet') {
+            $expected = if (Test-Path (Join-Path $readyToRun "$name.dll")) { Join-Path $readyToRun "$name.dll" } else { Join-Path $dependencies "$name.dll" }
+            $ctx.LoadFromAssemblyName([Reflection.AssemblyName]$name).Location | Should -Be $expected -Because "$name loads from the module's own folder"
+        }
+    }
+
     It 'imports and works in a session that already loaded another YamlDotNet' {
         $packages = ((& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
         $otherYaml = Join-Path $packages 'yamldotnet/16.3.0/lib/net8.0/YamlDotNet.dll'

@@ -9,6 +9,9 @@ namespace Atelier.Commands.Infrastructure;
 /// Loads Atelier.Engine and its dependencies (SSH.NET, YamlDotNet, Microsoft.Data.Sqlite and the native SQLite)
 /// from the module's <c>Dependencies/</c> folder into a private <see cref="AssemblyLoadContext"/>, so a session
 /// that already loaded another version of any of them still imports Atelier, and Atelier's copies never leak out.
+/// Where the build left ReadyToRun copies for this platform and runtime (<c>Dependencies/runtimes/&lt;rid&gt;/lib/net&lt;major&gt;.0/</c>),
+/// those load instead of the IL ones: their code is compiled ahead of time, so the first cmdlet that connects does not
+/// wait for the JIT. Nothing loads or runs at import.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer
 {
@@ -18,7 +21,13 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
         Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "Dependencies");
 
     private static readonly Lazy<DependencyLoadContext> Context = new(() => new DependencyLoadContext(DependencyFolder));
+
     private static int _registered;
+
+    /// <summary>This process's platform as a runtime identifier's form: <c>linux-x64</c>, <c>osx-arm64</c>, <c>win-x64</c>.</summary>
+    private static string Platform =>
+        (OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux") + "-" +
+        RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
 
     public void OnImport()
     {
@@ -35,12 +44,23 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
     private sealed class DependencyLoadContext : AssemblyLoadContext
     {
         private readonly string _folder;
+        private readonly string _readyToRunFolder;
 
         public DependencyLoadContext(string folder)
-            : base("Atelier", isCollectible: false) => _folder = folder;
+            : base("Atelier", isCollectible: false)
+        {
+            _folder = folder;
+            _readyToRunFolder = Path.Combine(folder, "runtimes", Platform, "lib", $"net{Environment.Version.Major}.0");
+        }
 
         protected override Assembly? Load(AssemblyName assemblyName)
         {
+            var readyToRun = Path.Combine(_readyToRunFolder, assemblyName.Name + ".dll");
+            if (File.Exists(readyToRun))
+            {
+                return LoadFromAssemblyPath(readyToRun);
+            }
+
             var path = Path.Combine(_folder, assemblyName.Name + ".dll");
             return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
         }
@@ -60,12 +80,11 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
 
         private IEnumerable<string> NativeCandidates(string name)
         {
-            var arch = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
-            var (os, prefix, suffix) = OperatingSystem.IsWindows() ? ("win", string.Empty, ".dll")
-                : OperatingSystem.IsMacOS() ? ("osx", "lib", ".dylib")
-                : ("linux", "lib", ".so");
+            var (prefix, suffix) = OperatingSystem.IsWindows() ? (string.Empty, ".dll")
+                : OperatingSystem.IsMacOS() ? ("lib", ".dylib")
+                : ("lib", ".so");
             var fileName = name.EndsWith(suffix, StringComparison.Ordinal) ? name : prefix + name + suffix;
-            yield return Path.Combine(_folder, "runtimes", $"{os}-{arch}", "native", fileName);
+            yield return Path.Combine(_folder, "runtimes", Platform, "native", fileName);
             yield return Path.Combine(_folder, fileName);
         }
     }
