@@ -250,8 +250,9 @@ if ('workflow' -in $Section) {
         }
         finally { Remove-Item -Recurse -Force $work -ErrorAction Ignore }
     }
+}
 
-# 6. Start-up: pwsh, the import, and the first and second connecting cmdlet, each in fresh processes.
+# 7. Start-up: pwsh, the import, and the first and second connecting cmdlet, each in fresh processes.
 if ('startup' -in $Section) {
     $pwsh = Join-Path $PSHOME 'pwsh.dll'
     $module = (Resolve-Path $ModulePath).Path
@@ -306,7 +307,7 @@ $engine = ([System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name 
     finally { Remove-Item -Recurse -Force $work }
 }
 
-# 7. A good deploy, whole process: Atelier in a fresh pwsh beside the anchor's bash sequence, on the same host.
+# 8. A good deploy, whole process: Atelier in a fresh pwsh beside the anchor's bash sequence, on the same host.
 if ('deploy' -in $Section) {
     Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force
     $pwsh = Join-Path $PSHOME 'pwsh.dll'
