@@ -62,7 +62,7 @@ Describe 'The package' {
 
     It 'holds the manifest, the DLLs, the format and help files, LICENSE and the native SQLite of the five runtimes, nothing else' {
         $expected = @(
-            'Atelier.dll', 'Atelier.format.ps1xml', 'Atelier.psd1', 'LICENSE', 'en-US/Atelier.dll-Help.xml'
+            'Atelier.dll', 'Atelier.format.ps1xml', 'Atelier.psd1', 'LICENSE', 'en-US/Atelier.dll-Help.xml', 'en-US/about_Atelier.help.txt'
             'Dependencies/Atelier.Engine.dll', 'Dependencies/BouncyCastle.Cryptography.dll', 'Dependencies/Microsoft.Data.Sqlite.dll'
             'Dependencies/Microsoft.Extensions.DependencyInjection.Abstractions.dll', 'Dependencies/Microsoft.Extensions.Logging.Abstractions.dll'
             'Dependencies/Renci.SshNet.dll', 'Dependencies/SQLitePCLRaw.batteries_v2.dll', 'Dependencies/SQLitePCLRaw.core.dll'
@@ -70,12 +70,12 @@ Describe 'The package' {
             'Dependencies/runtimes/linux-arm64/native/libe_sqlite3.so', 'Dependencies/runtimes/linux-x64/native/libe_sqlite3.so'
             'Dependencies/runtimes/osx-arm64/native/libe_sqlite3.dylib', 'Dependencies/runtimes/osx-x64/native/libe_sqlite3.dylib'
             'Dependencies/runtimes/win-x64/native/e_sqlite3.dll'
-        ) + @(
-            # ReadyToRun copies for .NET 10 (PowerShell 7.6) on linux-x64; every other platform loads the IL above.
-            'Atelier.Engine', 'BouncyCastle.Cryptography', 'Microsoft.Data.Sqlite', 'Microsoft.Extensions.DependencyInjection.Abstractions'
-            'Microsoft.Extensions.Logging.Abstractions', 'Renci.SshNet', 'SQLitePCLRaw.batteries_v2', 'SQLitePCLRaw.core'
-            'SQLitePCLRaw.provider.e_sqlite3', 'YamlDotNet' | ForEach-Object { "Dependencies/runtimes/linux-x64/lib/net10.0/$_.dll" }
         )
+        # ReadyToRun copies for .NET 10 (PowerShell 7.6) on linux-x64; every other platform loads the IL above.
+        $readyToRun = 'Atelier.Engine', 'BouncyCastle.Cryptography', 'Microsoft.Data.Sqlite', 'Microsoft.Extensions.DependencyInjection.Abstractions',
+            'Microsoft.Extensions.Logging.Abstractions', 'Renci.SshNet', 'SQLitePCLRaw.batteries_v2', 'SQLitePCLRaw.core',
+            'SQLitePCLRaw.provider.e_sqlite3', 'YamlDotNet'
+        $expected += $readyToRun | ForEach-Object { "Dependencies/runtimes/linux-x64/lib/net10.0/$_.dll" }
         $ModuleEntries | Should -Be ($expected | Sort-Object)
         $ModuleEntries | Where-Object { $_ -match '(^|/)(bin|obj)/|\.pdb$|\.deps\.json$' } | Should -BeNullOrEmpty
         ($ModuleEntries | Where-Object { $_ -like 'Dependencies/runtimes/*' } | ForEach-Object { $_.Split('/')[2] } | Sort-Object) |
@@ -128,11 +128,12 @@ Describe 'One version and one project URL (Directory.Build.props)' {
         $headings | Should -Contain $Version
     }
 
-    It 'is the URL the README clones, and the only GitHub repository URL in the README, manifest and CHANGELOG' {
+    It 'is the URL the README clones, and the only Atelier repository URL in the README, manifest and CHANGELOG' {
         $readme = Get-Content -Raw (Join-Path $Root 'README.md')
         $readme | Should -Match ([regex]::Escape("git clone $Url.git"))
         foreach ($file in 'README.md', 'Atelier.psd1', 'CHANGELOG.md') {
-            $urls = [regex]::Matches((Get-Content -Raw (Join-Path $Root $file)), 'https://github\.com/[\w.-]+/[\w.-]+') | ForEach-Object Value
+            # Examples of a user's own app (https://github.com/you/pastebin) are not the project's URL.
+            $urls = [regex]::Matches((Get-Content -Raw (Join-Path $Root $file)), 'https://github\.com/[\w.-]+/atelier(\.git)?\b') | ForEach-Object Value
             $urls | Where-Object { $_ -ne $Url -and $_ -ne "$Url.git" } | Should -BeNullOrEmpty -Because "$file names the project by its one URL"
         }
     }
@@ -238,6 +239,8 @@ Import-Module Atelier
 $module = Get-Module Atelier
 $http = Test-ServiceHealth -Name demo -HealthUrl $Data.HealthUrl
 $systemd = Test-ServiceHealth -Name demo @connection
+# A real deploy (NoChange when origin is what runs) writes this machine's history with the installed native SQLite.
+$deploy = Invoke-ServiceDeploy demo -HealthUrl $Data.HealthUrl @connection
 $history = @(Get-ServiceDeployHistory demo)
 [pscustomobject]@{
     ModuleBase    = $module.ModuleBase
@@ -248,6 +251,7 @@ $history = @(Get-ServiceDeployHistory demo)
     NativeSqlite  = @(Get-Content /proc/self/maps | Where-Object { $_ -match 'libe_sqlite3' } | ForEach-Object { ($_ -split '\s+', 6)[5] } | Sort-Object -Unique)
     Http          = $http | Select-Object Status, Healthy, StatusCode, Method
     Systemd       = $systemd | Select-Object Status, Healthy, Method, ActiveState, ComputerName
+    Deploy        = $deploy.Status
     History       = $history.Count
     HistoryFile   = Test-Path (Join-Path $HOME '.local/state/atelier/history.db')
 } | ConvertTo-Json -Depth 4 -EnumsAsStrings | Set-Content $Result
@@ -260,7 +264,10 @@ $history = @(Get-ServiceDeployHistory demo)
             $Run.Result.Version | Should -BeExactly $Version
             $Run.Result.Cmdlets | Should -Be ((Import-PowerShellDataFile $env:ATELIER_MODULE).CmdletsToExport | Sort-Object)
             $Run.Result.PSModulePath -split [IO.Path]::PathSeparator | Should -Not -Contain (Join-Path ([Environment]::GetFolderPath('UserProfile')) '.local/share/powershell/Modules')
-            $Run.Result.Engine | Should -Be (Join-Path $Installed 'Dependencies/Atelier.Engine.dll')
+            # PowerShell 7.6 on linux-x64 loads the engine's ReadyToRun copy; elsewhere the IL.
+            $engine = [Environment]::Version.Major -ge 10 -and [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier -like 'linux-x64*' ?
+                'Dependencies/runtimes/linux-x64/lib/net10.0/Atelier.Engine.dll' : 'Dependencies/Atelier.Engine.dll'
+            $Run.Result.Engine | Should -Be (Join-Path $Installed $engine)
         }
 
         It 'checks the demo service over HTTP' {
@@ -277,8 +284,9 @@ $history = @(Get-ServiceDeployHistory demo)
             $Run.Result.Systemd.ComputerName | Should -Be $TestHost.host
         }
 
-        It 'opens its local SQLite history with the installed native SQLite' {
-            $Run.Result.History | Should -Be 0
+        It 'deploys, and writes and reads its local SQLite history with the installed native SQLite' {
+            $Run.Result.Deploy | Should -BeIn @('Succeeded', 'NoChange')
+            $Run.Result.History | Should -Be 1
             $Run.Result.HistoryFile | Should -BeTrue
             $rid = 'linux-' + [Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
             $Run.Result.NativeSqlite | Should -Be @(Join-Path $Installed "Dependencies/runtimes/$rid/native/libe_sqlite3.so")

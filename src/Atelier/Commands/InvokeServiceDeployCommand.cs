@@ -29,6 +29,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
     /// <summary>The branch of origin to deploy (default main).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateBranch]
+    [PSDefaultValue(Value = "main")]
     public string? Branch { get; set; }
 
     /// <summary>The SQLite database to snapshot before the deploy and restore on rollback.</summary>

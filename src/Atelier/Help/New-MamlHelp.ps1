@@ -87,6 +87,9 @@ function Get-DefaultValue($Cmdlet, [string] $Name) {
     # What the property initialiser left on a new instance, when it is more than the type's own default.
     $property = $Cmdlet.GetType().GetProperty($Name)
     if (-not $property) { return $null }
+    # A value that is "not given" on the instance (it then comes from the settings or the manifest) states its default.
+    $stated = $property.GetCustomAttributes([Management.Automation.PSDefaultValueAttribute], $true) | Select-Object -First 1
+    if ($stated) { return [string]$stated.Value }
     $value = $property.GetValue($Cmdlet)
     if ($value -is [Array]) { return $(if ($value.Length) { ($value | ForEach-Object { [string]$_ }) -join ', ' } else { $null }) }
     $type = $property.PropertyType

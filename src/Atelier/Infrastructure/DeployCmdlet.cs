@@ -23,6 +23,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("work_dir")]
     [ValidateRemotePath]
+    [PSDefaultValue(Value = ".")]
     public string? WorkDir { get; set; }
 
     /// <summary>The build command, run with sh in the work folder.</summary>
@@ -60,6 +61,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("health_timeout")]
     [ValidateRangeOrNull(1, 3600)]
+    [PSDefaultValue(Value = 60)]
     public int? HealthTimeout { get; set; }
 
     /// <summary>The local deploy history database. Default: $XDG_STATE_HOME/atelier/history.db.</summary>
