@@ -63,13 +63,8 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
         string where;
         try
         {
-            var entry = ManifestEntry(service, required: NeedsHost);
-            var defaults = SettingsFor(service);
-            var computer = HostFor(service, entry);
-            where = WhereFor(computer);
-            request = RequestFor(service, Pick(nameof(Branch), Branch, defaults?.Branch, entry?.Branch, "main")!, DbPath ?? entry?.DbPath, entry, defaults) with { Force = Force, Commit = Commit };
-            request.Validate();
-            connection = ConnectionFor(computer, service);
+            (request, connection, where) = Resolve(service, Branch, DbPath);
+            request = (request with { Force = Force, Commit = Commit }).Validate();
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {

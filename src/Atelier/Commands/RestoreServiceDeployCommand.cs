@@ -60,11 +60,8 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
         string where;
         try
         {
-            var entry = ManifestEntry(service, required: NeedsHost);
-            var computer = HostFor(service, entry);
-            where = WhereFor(computer);
-            request = RequestFor(service, "main", DbPath ?? entry?.DbPath, entry, SettingsFor(service)).Validate();
-            connection = ConnectionFor(computer, service);
+            (request, connection, where) = Resolve(service, null, DbPath);
+            request.Validate();
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {

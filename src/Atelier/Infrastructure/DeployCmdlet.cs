@@ -4,6 +4,7 @@ using Atelier.Health;
 using Atelier.History;
 using Atelier.Manifest;
 using Atelier.Settings;
+using Atelier.Transport;
 
 namespace Atelier.Commands.Infrastructure;
 
@@ -94,6 +95,19 @@ public abstract class DeployCmdlet : ServiceCmdlet
             KeepSnapshots = Settings.Keep,
             SystemctlPath = Settings.SystemctlPath,
         };
+    }
+
+    /// <summary>
+    /// What one service's deploy or restore works with: its request (from the parameters, the settings file's entry and
+    /// the manifest's, see <see cref="RequestFor"/>), the connection to its host, and that host for messages.
+    /// </summary>
+    private protected (DeployRequest Request, HostConnectionRequest Connection, string Where) Resolve(string service, string? branch, string? dbPath)
+    {
+        var entry = ManifestEntry(service, required: NeedsHost);
+        var defaults = SettingsFor(service);
+        var computer = HostFor(service, entry);
+        var request = RequestFor(service, Pick("Branch", branch, defaults?.Branch, entry?.Branch, "main")!, dbPath ?? entry?.DbPath, entry, defaults);
+        return (request, ConnectionFor(computer, service), WhereFor(computer));
     }
 
     /// <summary>bun and node by name; any other runtime (custom, python...) installs nothing unless told how.</summary>
