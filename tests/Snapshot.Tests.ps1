@@ -104,6 +104,85 @@ Describe 'Backup-ServiceDb on a live WAL database' {
     }
 }
 
+Describe 'Backup-ServiceDb -Destination on this machine' {
+    BeforeAll {
+        $script:Private = [IO.UnixFileMode]'UserRead, UserWrite'
+        function Get-HostSnapshotNames { @(Invoke-TestHostRoot 'ls /var/lib/demo/.atelier/snapshots' | Where-Object { $_ -like 'demo.*.db' }) }
+    }
+
+    It 'writes a new file named as the snapshot inside a folder, mode 0600, with nothing left beside it' {
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'into-folder')
+        $snapshot = Backup-ServiceDb demo $DbPath @Demo -Keep 10 -Destination $folder -ErrorAction Stop
+        $snapshot.LocalPath | Should -Be (Join-Path $folder ([IO.Path]::GetFileName($snapshot.Path)))
+        [IO.File]::GetUnixFileMode($snapshot.LocalPath) | Should -Be $Private
+        (& sqlite3 $snapshot.LocalPath 'PRAGMA integrity_check;') | Should -Be 'ok'
+        @(Get-ChildItem -Force $folder).Name | Should -Be @([IO.Path]::GetFileName($snapshot.Path)) -Because 'the temporary file is renamed, not left'
+    }
+
+    It 'refuses an existing file that is not a database, with -Force too, before taking a snapshot, and leaves it unchanged' {
+        $file = Join-Path $TestDrive 'passwd'
+        Set-Content $file "root:x:0:0:root:/root:/bin/sh`n" -NoNewline
+        $before = Get-HostSnapshotNames
+        foreach ($force in $false, $true) {
+            $err = $null
+            $out = Backup-ServiceDb demo $DbPath @Demo -Keep 10 -Destination $file -Force:$force -ErrorVariable err -ErrorAction SilentlyContinue
+            $out | Should -BeNullOrEmpty
+            $err | Should -HaveCount 1
+            $err[0].FullyQualifiedErrorId | Should -Be 'DestinationNotDatabase,Atelier.Commands.BackupServiceDbCommand'
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err[0].Exception.Message | Should -Match ([regex]::Escape($file))
+        }
+        Get-Content $file -Raw | Should -Be "root:x:0:0:root:/root:/bin/sh`n"
+        Get-HostSnapshotNames | Should -Be $before -Because 'a destination that would be refused is refused before the snapshot is taken'
+        @(Get-ChildItem -Force $TestDrive | Where-Object Name -Like '*.partial') | Should -HaveCount 0
+    }
+
+    It 'refuses an existing snapshot file without -Force and replaces it with -Force (0600)' {
+        $file = Join-Path $TestDrive 'demo-latest.db'
+        $first = Backup-ServiceDb demo $DbPath @Demo -Keep 10 -Destination $file -ErrorAction Stop
+        $first.LocalPath | Should -Be $file
+        $firstHash = (Get-FileHash $file).Hash
+
+        $err = $null
+        Backup-ServiceDb demo $DbPath @Demo -Keep 10 -Destination $file -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'DestinationExists,Atelier.Commands.BackupServiceDbCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        $err[0].Exception.Message | Should -Match '-Force'
+        (Get-FileHash $file).Hash | Should -Be $firstHash
+
+        # The app writes all the time: a later snapshot holds more rows.
+        $firstMax = [long](& sqlite3 $file 'SELECT max(id) FROM events;')
+        Start-Sleep -Milliseconds 300
+        [IO.File]::SetUnixFileMode($file, [IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
+        $second = Backup-ServiceDb demo $DbPath @Demo -Keep 10 -Destination $file -Force -ErrorAction Stop
+        $second.LocalPath | Should -Be $file
+        [long](& sqlite3 $file 'SELECT max(id) FROM events;') | Should -BeGreaterThan $firstMax
+        [IO.File]::GetUnixFileMode($file) | Should -Be $Private
+    }
+
+    It 'names the folder that does not exist, and creates nothing' {
+        $missing = Join-Path $TestDrive 'no-such-folder'
+        foreach ($destination in (Join-Path $missing 'copy.db'), "$missing/") {
+            $err = $null
+            Backup-ServiceDb demo $DbPath @Demo -Destination $destination -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -Be 'DestinationFolderMissing,Atelier.Commands.BackupServiceDbCommand'
+            $err[0].Exception.Message | Should -Match ([regex]::Escape("folder $missing does not exist"))
+        }
+        $missing | Should -Not -Exist
+    }
+
+    It 'with -WhatIf, a destination that would be refused is refused as a run would be, without connecting' {
+        $file = Join-Path $TestDrive 'notes.txt'
+        Set-Content $file 'my notes'
+        $logins = Get-TestHostLoginCount
+        $err = $null
+        Backup-ServiceDb demo $DbPath @Demo -Destination $file -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DestinationNotDatabase,*'
+        Get-TestHostLoginCount | Should -Be $logins
+        Get-Content $file | Should -Be 'my notes'
+    }
+}
+
 Describe 'Get-ServiceDbSnapshot' {
     It 'lists snapshots newest first, as objects that carry what a restore needs' {
         $list = Get-ServiceDbSnapshot demo @Demo -ErrorAction Stop
@@ -141,6 +220,16 @@ Describe 'Backup-ServiceDb -Local' {
             (& sqlite3 $snapshots[-1].Path 'PRAGMA integrity_check; SELECT count(*) FROM t;') | Should -Be @('ok', '3')
             [IO.File]::GetUnixFileMode($snapshots[-1].Path) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
             @(Get-ServiceDbSnapshot nosuchuser -Local).Count | Should -Be 2
+            @(Get-ChildItem -Force "$homeDir/.atelier/snapshots" | Where-Object Name -Like '*.partial') | Should -HaveCount 0
+
+            # Its copy follows the same rules as a host's: 0600, and a text file is never replaced.
+            $copies = New-Item -ItemType Directory (Join-Path $TestDrive 'local-copies')
+            $copy = Backup-ServiceDb -Service nosuchuser -DbPath app.db -Local -Destination $copies -ErrorAction Stop
+            [IO.File]::GetUnixFileMode($copy.LocalPath) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
+            Set-Content (Join-Path $copies 'readme.txt') 'keep me'
+            { Backup-ServiceDb -Service nosuchuser -DbPath app.db -Local -Destination (Join-Path $copies 'readme.txt') -Force -ErrorAction Stop } |
+                Should -Throw -ErrorId 'DestinationNotDatabase,*'
+            Get-Content (Join-Path $copies 'readme.txt') | Should -Be 'keep me'
         }
         finally { $env:HOME = $old }
     }

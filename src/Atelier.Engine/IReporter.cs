@@ -77,4 +77,7 @@ public enum FailureKind
 
     /// <summary>Something the operation needs is used up on the host (free disk space).</summary>
     ResourceUnavailable,
+
+    /// <summary>Something is already where the operation would create it (a file it must not replace).</summary>
+    AlreadyExists,
 }

@@ -11,8 +11,6 @@ namespace Atelier.Snapshot;
 /// </summary>
 public sealed partial class LocalSnapshotter : ISnapshotter
 {
-    private const UnixFileMode OwnerOnlyFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly string _passwdFile;
 
     public LocalSnapshotter(string passwdFile = "/etc/passwd") => _passwdFile = passwdFile;
@@ -37,14 +35,14 @@ public sealed partial class LocalSnapshotter : ISnapshotter
             name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
         }
 
-        var partial = Path.Combine(folder, "." + name + ".partial");
         var final = Path.Combine(folder, name);
-        File.Delete(partial);
+        var partial = PrivateFile.TemporaryBeside(final);
         try
         {
+            // VACUUM INTO takes an empty file: created here, 0600 from the start, never over another file.
+            PrivateFile.CreateNew(partial).Dispose();
             SqliteFile.VacuumInto(database, partial);
             SqliteFile.Verify(partial);
-            SetMode(partial, OwnerOnlyFile);
             GiveTo(partial, account);
             File.Move(partial, final);
         }
@@ -84,22 +82,18 @@ public sealed partial class LocalSnapshotter : ISnapshotter
     public Task<IReadOnlyList<ServiceDbSnapshot>> ListAsync(string service, string? database, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ServiceDbSnapshot>>(List(service, Path.Combine(Account(service).Home, ".atelier", "snapshots"), database));
 
-    public Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, CancellationToken cancellationToken)
+    public Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, bool force, CancellationToken cancellationToken)
     {
-        var target = Directory.Exists(destination) ? Path.Combine(destination, Path.GetFileName(snapshot.Path)) : destination;
-        var partial = target + ".partial";
-        try
-        {
-            File.Copy(snapshot.Path, partial, overwrite: true);
-            SqliteFile.Verify(partial);
-            File.Move(partial, target, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(partial);
-        }
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return SnapshotDestination.WriteAsync(destination, Path.GetFileName(snapshot.Path), force, (partial, cancellation) => CopyAsync(snapshot.Path, partial, cancellation), cancellationToken);
+    }
 
-        return Task.FromResult(target);
+    /// <summary>Copies a file into a new one, created with mode 0600.</summary>
+    private static async Task CopyAsync(string source, string target, CancellationToken cancellationToken)
+    {
+        await using var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        await using var to = PrivateFile.CreateNew(target, useAsync: true);
+        await from.CopyToAsync(to, cancellationToken).ConfigureAwait(false);
     }
 
     private static List<ServiceDbSnapshot> List(string service, string folder, string? database)
@@ -192,8 +186,8 @@ public sealed partial class LocalSnapshotter : ISnapshotter
 
     private static void CreatePrivateFolder(string folder, (string Home, int Uid, int Gid) account)
     {
-        Directory.CreateDirectory(folder);
-        SetMode(folder, OwnerOnlyFolder);
+        PrivateFile.CreateFolder(folder);
+        SetMode(folder, PrivateFile.FolderMode); // an existing folder too
         GiveTo(folder, account);
     }
 

@@ -114,23 +114,15 @@ public sealed class RemoteSnapshotter : ISnapshotter
         return snapshots.OrderByDescending(s => s.CreatedAt).ToList();
     }
 
-    public async Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, CancellationToken cancellationToken)
+    public Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, bool force, CancellationToken cancellationToken)
     {
-        var target = Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(snapshot.Path)) : destination;
-        var partial = target + ".partial";
-        File.Delete(partial);
-        try
-        {
-            await _host.DownloadAsync(snapshot.Path, partial, cancellationToken).ConfigureAwait(false);
-            SqliteFile.Verify(partial);
-            File.Move(partial, target, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(partial);
-        }
-
-        return target;
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return SnapshotDestination.WriteAsync(
+            destination,
+            System.IO.Path.GetFileName(snapshot.Path),
+            force,
+            (partial, cancellation) => _host.DownloadAsync(snapshot.Path, partial, cancellation),
+            cancellationToken);
     }
 
     private static AtelierException Failure(CommandResult result, SnapshotRequest request) => result.ExitCode switch

@@ -109,6 +109,11 @@ public interface ISnapshotter
     /// <summary>The service's snapshots, newest first; only those of <paramref name="database"/> when given.</summary>
     Task<IReadOnlyList<ServiceDbSnapshot>> ListAsync(string service, string? database, CancellationToken cancellationToken);
 
-    /// <summary>Copies a snapshot to this machine and verifies it there with Microsoft.Data.Sqlite.</summary>
-    Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, CancellationToken cancellationToken);
+    /// <summary>
+    /// Copies a snapshot to this machine (mode 0600) and verifies it there with Microsoft.Data.Sqlite, as
+    /// <see cref="SnapshotDestination"/> rules: into <paramref name="destination"/> when it is a folder, else to that file,
+    /// which, when it exists, is replaced only with <paramref name="force"/> and only when it is a SQLite database.
+    /// </summary>
+    /// <returns>The copy's full path.</returns>
+    Task<string> DownloadAsync(ServiceDbSnapshot snapshot, string destination, bool force, CancellationToken cancellationToken);
 }

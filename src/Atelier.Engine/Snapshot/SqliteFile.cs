@@ -5,7 +5,29 @@ namespace Atelier.Snapshot;
 /// <summary>SQLite work on this machine, with Microsoft.Data.Sqlite.</summary>
 public static class SqliteFile
 {
-    /// <summary>Writes a consistent copy of a live database with <c>VACUUM INTO</c> (the target must not exist).</summary>
+    /// <summary>The 16 bytes every SQLite 3 database file starts with.</summary>
+    private static readonly byte[] Header = "SQLite format 3\0"u8.ToArray();
+
+    /// <summary>
+    /// Whether the file starts with SQLite's header (<c>SQLite format 3\0</c>): a database, as far as a look at its
+    /// first bytes can tell. A file shorter than SQLite's 100-byte header, a folder or a missing file is not; nor is a
+    /// device or a pipe (their size is 0), which is never opened, so never read from or waited on.
+    /// </summary>
+    /// <exception cref="UnauthorizedAccessException">The file cannot be read.</exception>
+    public static bool HasDatabaseHeader(string path)
+    {
+        var file = new FileInfo(path);
+        if (!file.Exists || file.Length < 100)
+        {
+            return false;
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var start = new byte[Header.Length];
+        return stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.AsSpan().SequenceEqual(Header);
+    }
+
+    /// <summary>Writes a consistent copy of a live database with <c>VACUUM INTO</c> (the target must not exist, or be an empty file).</summary>
     public static void VacuumInto(string databasePath, string targetPath)
     {
         using var connection = Open(databasePath, SqliteOpenMode.ReadWrite);

@@ -19,7 +19,10 @@ public interface IRemoteHost : IDisposable
     /// <exception cref="OperationCanceledException">The token was cancelled; the command was stopped on the host.</exception>
     Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken);
 
-    /// <summary>Copies a file from the host to this machine.</summary>
+    /// <summary>
+    /// Copies a file from the host to this machine, into a new file at <paramref name="localPath"/> created with mode
+    /// 0600 (see <see cref="PrivateFile"/>): it fails, changing nothing, when a file is already there.
+    /// </summary>
     Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken);
 }
 

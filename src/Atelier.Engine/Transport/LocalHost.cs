@@ -65,11 +65,12 @@ public sealed class LocalHost : IRemoteHost
         return new CommandResult(command.Text, process.ExitCode, output.ToString(), error.ToString(), stopwatch.Elapsed);
     }
 
-    public Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken)
+    public async Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken)
     {
         var source = SshConfig.ExpandPath(RemoteValue.Path(remotePath), _home);
-        File.Copy(Path.IsPathRooted(source) ? source : Path.Combine(_home, source), localPath, overwrite: false);
-        return Task.CompletedTask;
+        await using var from = new FileStream(Path.IsPathRooted(source) ? source : Path.Combine(_home, source), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        await using var to = PrivateFile.CreateNew(localPath, useAsync: true);
+        await from.CopyToAsync(to, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose()

@@ -248,7 +248,7 @@ public sealed class SshRemoteHost : IRemoteHost
         RemoteValue.Path(remotePath);
         var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
         var path = remotePath.StartsWith("~/", StringComparison.Ordinal) ? remotePath[2..] : remotePath;
-        await using var file = new FileStream(localPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+        await using var file = PrivateFile.CreateNew(localPath, useAsync: true);
         await sftp.DownloadFileAsync(path, file, cancellationToken).ConfigureAwait(false);
     }
 

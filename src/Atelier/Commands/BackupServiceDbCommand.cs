@@ -31,10 +31,17 @@ public sealed class BackupServiceDbCommand : ServiceCmdlet
     [ValidateRange(1, 1000)]
     public int Keep { get; set; } = SnapshotRequest.DefaultKeep;
 
-    /// <summary>Also copy the snapshot to this folder or file here, and verify the copy.</summary>
+    /// <summary>
+    /// Also copy the snapshot here, and verify the copy: into a folder that exists (named as the snapshot is), or to a
+    /// new file in one. An existing file is replaced only with -Force, and only when it is a SQLite database.
+    /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Destination { get; set; }
+
+    /// <summary>With -Destination, replaces the file there when it is a SQLite database (an earlier copy); anything else is never replaced.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
     /// <summary>Which program takes the snapshot on the host (a <see cref="SnapshotTool"/> name).</summary>
     /// <remarks>A string, not the engine's enum: a public cmdlet must not hold engine value types (see CmdletChannel).</remarks>
@@ -55,8 +62,16 @@ public sealed class BackupServiceDbCommand : ServiceCmdlet
         string dbPath;
         string where;
         HostConnectionRequest connection;
+        string? destination;
         try
         {
+            // A destination that would be refused is refused before the snapshot is taken (and with -WhatIf, as a run would be).
+            destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+            if (destination is not null)
+            {
+                SnapshotDestination.Check(destination, Force);
+            }
+
             var entry = ManifestEntry(service, required: NeedsHost || DbPath is null);
             dbPath = DbPath ?? entry?.DbPath
                 ?? throw new PSArgumentException(entry is null
@@ -72,12 +87,12 @@ public sealed class BackupServiceDbCommand : ServiceCmdlet
         }
 
         var keep = IsBound(nameof(Keep)) ? Keep : Settings.Keep;
-        if (!ShouldChange($"{service}: {dbPath} on {where}", $"Snapshot the database (keeping {keep})"))
+        var force = Force.IsPresent;
+        if (!ShouldChange($"{service}: {dbPath} on {where}", $"Snapshot the database (keeping {keep}){(destination is null ? string.Empty : $" and copy it to {destination}")}"))
         {
             return;
         }
 
-        var destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         try
         {
             var request = new SnapshotRequest(service, dbPath, keep, Enum.Parse<SnapshotTool>(Tool, ignoreCase: true));
@@ -90,7 +105,7 @@ public sealed class BackupServiceDbCommand : ServiceCmdlet
                 if (destination is not null)
                 {
                     channel.Progress(1, $"Backup-ServiceDb {service}", $"Downloading {taken.Path}", -1);
-                    taken.LocalPath = await snapshotter.DownloadAsync(taken, destination, cancellation).ConfigureAwait(false);
+                    taken.LocalPath = await snapshotter.DownloadAsync(taken, destination, force, cancellation).ConfigureAwait(false);
                     channel.Verbose($"Downloaded and verified {taken.LocalPath}");
                 }
 

@@ -382,6 +382,7 @@ internal static class Errors
         FailureKind.InvalidData => ErrorCategory.InvalidData,
         FailureKind.ResourceBusy => ErrorCategory.ResourceBusy,
         FailureKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        FailureKind.AlreadyExists => ErrorCategory.ResourceExists,
         _ => ErrorCategory.InvalidOperation,
     };
 }

@@ -227,11 +227,34 @@ public sealed class LocalSnapshotterTests : IDisposable
         var snapshot = await _snapshotter.TakeAsync(new SnapshotRequest(ServiceAccount.Name, "data/app.db"), CancellationToken.None);
         var destination = _account.Outside("downloads");
 
-        var local = await _snapshotter.DownloadAsync(snapshot, destination, CancellationToken.None);
+        var local = await _snapshotter.DownloadAsync(snapshot, destination, force: false, CancellationToken.None);
 
         Assert.Equal(Path.Combine(destination, Path.GetFileName(snapshot.Path)), local);
         Assert.Equal(await File.ReadAllBytesAsync(snapshot.Path), await File.ReadAllBytesAsync(local));
         Assert.Equal(40, TestDatabase.Scalar(local, "SELECT count(*) FROM t"));
+        Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(local));
+        Assert.Equal([local], Directory.GetFiles(destination));
+    }
+
+    [Fact]
+    public async Task DownloadAsync_onto_an_existing_file_replaces_only_a_database_and_only_with_force()
+    {
+        TestDatabase.Create(_account.InHome("data/app.db"), rows: 6);
+        var snapshot = await _snapshotter.TakeAsync(new SnapshotRequest(ServiceAccount.Name, "data/app.db"), CancellationToken.None);
+        var text = _account.Outside("downloads") + "/notes.txt";
+        File.WriteAllText(text, "not a database");
+        var earlier = TestDatabase.Create(_account.Outside("downloads") + "/latest.db", rows: 1);
+
+        var notDatabase = await Assert.ThrowsAsync<AtelierException>(() => _snapshotter.DownloadAsync(snapshot, text, force: true, CancellationToken.None));
+        var exists = await Assert.ThrowsAsync<AtelierException>(() => _snapshotter.DownloadAsync(snapshot, earlier, force: false, CancellationToken.None));
+        Assert.Equal(1, TestDatabase.Scalar(earlier, "SELECT count(*) FROM t"));
+        await _snapshotter.DownloadAsync(snapshot, earlier, force: true, CancellationToken.None);
+
+        Assert.Equal("DestinationNotDatabase", notDatabase.ErrorId);
+        Assert.Equal("not a database", File.ReadAllText(text));
+        Assert.Equal("DestinationExists", exists.ErrorId);
+        Assert.Equal(6, TestDatabase.Scalar(earlier, "SELECT count(*) FROM t"));
+        Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(earlier));
     }
 
     [Fact]
@@ -241,7 +264,7 @@ public sealed class LocalSnapshotterTests : IDisposable
         var snapshot = await _snapshotter.TakeAsync(new SnapshotRequest(ServiceAccount.Name, "data/app.db"), CancellationToken.None);
         var target = Path.Combine(_account.Outside("downloads"), "copy.db");
 
-        Assert.Equal(target, await _snapshotter.DownloadAsync(snapshot, target, CancellationToken.None));
+        Assert.Equal(target, await _snapshotter.DownloadAsync(snapshot, target, force: false, CancellationToken.None));
         Assert.Equal(4, TestDatabase.Scalar(target, "SELECT count(*) FROM t"));
     }
 
@@ -252,7 +275,7 @@ public sealed class LocalSnapshotterTests : IDisposable
         var snapshot = await _snapshotter.TakeAsync(new SnapshotRequest(ServiceAccount.Name, "data/app.db"), CancellationToken.None);
         File.WriteAllText(snapshot.Path, string.Concat(Enumerable.Repeat("damaged\n", 1000)));
 
-        var ex = await Assert.ThrowsAsync<AtelierException>(() => _snapshotter.DownloadAsync(snapshot, _account.Outside("downloads"), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<AtelierException>(() => _snapshotter.DownloadAsync(snapshot, _account.Outside("downloads"), force: false, CancellationToken.None));
 
         Assert.Equal("SnapshotVerificationFailed", ex.ErrorId);
     }

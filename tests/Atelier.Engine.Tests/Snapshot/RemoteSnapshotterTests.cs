@@ -110,8 +110,11 @@ public sealed class RemoteSnapshotterTests : IDisposable
         Assert.Equal(snapshot.CreatedAt, listed[0].CreatedAt);
         Assert.Empty(await snapshotter.ListAsync(ServiceAccount.Name, "other", CancellationToken.None));
 
-        var local = await snapshotter.DownloadAsync(snapshot, _account.Outside("downloads"), CancellationToken.None);
+        var local = await snapshotter.DownloadAsync(snapshot, _account.Outside("downloads"), force: false, CancellationToken.None);
         Assert.Equal(12, TestDatabase.Scalar(local, "SELECT count(*) FROM t"));
+        Assert.Equal(Path.Combine(_account.Outside("downloads"), Path.GetFileName(snapshot.Path)), local);
+        Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(local));
+        Assert.Equal([local], Directory.GetFiles(_account.Outside("downloads")));
     }
 
     [RequiresToolFact("python3")]

@@ -195,6 +195,19 @@ public sealed class LocalHostTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task DownloadAsync_creates_the_copy_0600_whatever_the_source_s_mode()
+    {
+        var source = _folder.Write("remote/data.bin", "payload");
+        File.SetUnixFileMode(source, (UnixFileMode)Convert.ToInt32("644", 8));
+        var target = _folder.Combine("local.bin");
+
+        await _host.DownloadAsync(source, target, CancellationToken.None);
+
+        Assert.Equal(PrivateFile.Mode, File.GetUnixFileMode(target));
+    }
+
+    [Fact]
     public async Task DownloadAsync_does_not_overwrite_an_existing_file()
     {
         var source = _folder.Write("remote/data.bin", "new");
