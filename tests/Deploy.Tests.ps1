@@ -397,6 +397,79 @@ Describe 'An exact commit or tag (-Commit)' {
     }
 }
 
+Describe 'A -HistoryPath that is not a deploy history database' {
+    BeforeAll {
+        $script:Notes = "my notes, not a database`n"
+        function New-NotesFile([string] $Name) {
+            $path = Join-Path $TestDrive $Name
+            Set-Content $path $Notes -NoNewline
+            $path
+        }
+    }
+    BeforeEach { $script:Old = (Get-TestDeployState -Service demo).Commit }
+    AfterEach { Reset-TestOrigin -Service demo -To $Old }
+
+    It '<Command><Label> refuses it before anything runs (no connection, nothing deployed) and leaves it unchanged' -ForEach @(
+        @{ Command = 'Invoke-ServiceDeploy'; Label = ''; Extra = @{} }
+        @{ Command = 'Invoke-ServiceDeploy'; Label = ' -WhatIf'; Extra = @{ WhatIf = $true } }
+        @{ Command = 'Restore-ServiceDeploy'; Label = ''; Extra = @{ Confirm = $false } }
+    ) {
+        # A commit a deploy would put live, if it ran.
+        Publish-TestCommit -Service demo -Variant Good | Out-Null
+        $text = New-NotesFile 'notes.txt'
+        $run = $Deploy.Clone()
+        $run.HistoryPath = $text
+        $run += $Extra
+        $before = Get-TestDeployState -Service demo
+        $hostRecords = @(Invoke-TestHostRoot 'cat /var/lib/demo/.atelier/deploys.jsonl').Count
+        $logins = Get-TestHostLoginCount
+
+        $err = { & $Command @run -ErrorAction Stop } | Should -Throw -ErrorId "HistoryPathInvalid,Atelier.Commands.$($Command -replace '-')Command" -PassThru
+
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match ([regex]::Escape($text))
+        $err.Exception.Message | Should -Match 'not a SQLite database'
+        Get-Content $text -Raw | Should -Be $Notes
+        Get-TestHostLoginCount | Should -Be $logins -Because 'it is refused before connecting'
+        (Get-TestDeployState -Service demo).Commit | Should -Be $before.Commit
+        @(Invoke-TestHostRoot 'cat /var/lib/demo/.atelier/deploys.jsonl').Count | Should -Be $hostRecords
+    }
+
+    It 'Get-ServiceDeployHistory refuses a text file and another program''s SQLite database, and leaves them unchanged' {
+        $text = New-NotesFile 'read-notes.txt'
+        $other = Join-Path $TestDrive 'other-app.db'
+        & sqlite3 $other "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users(name) VALUES ('ada');"
+        $otherHash = (Get-FileHash $other).Hash
+        foreach ($path in $text, $other) {
+            $err = $null
+            Get-ServiceDeployHistory -Service demo -HistoryPath $path -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err | Should -HaveCount 1
+            $err[0].FullyQualifiedErrorId | Should -Be 'HistoryPathInvalid,Atelier.Commands.GetServiceDeployHistoryCommand'
+            $err[0].Exception.Message | Should -Match ([regex]::Escape($path))
+        }
+        Get-Content $text -Raw | Should -Be $Notes
+        (Get-FileHash $other).Hash | Should -Be $otherHash
+        & sqlite3 $other '.tables' | Should -Be 'users'
+    }
+
+    It 'a deploy takes an empty file as a new history and makes it 0600 (SQLite gives its -wal and -shm the same mode)' {
+        $empty = Join-Path $TestDrive 'empty-history.db'
+        New-Item -ItemType File $empty | Out-Null
+        [IO.File]::SetUnixFileMode($empty, [IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
+        $run = $Deploy.Clone()
+        $run.HistoryPath = $empty
+        $result = Invoke-ServiceDeploy @run -ErrorAction Stop
+        $result.Status | Should -BeIn 'Succeeded', 'NoChange'
+        $record = Get-ServiceDeployHistory -Service demo -HistoryPath $empty -ErrorAction Stop
+        $record | Should -HaveCount 1
+        $record.Status | Should -Be $result.Status
+        $record.NewCommit | Should -Be $result.NewCommit
+        foreach ($file in Get-ChildItem -Force $TestDrive -Filter 'empty-history.db*') {
+            [IO.File]::GetUnixFileMode($file.FullName) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite') -Because "$($file.Name) holds the history"
+        }
+    }
+}
+
 Describe 'Get-ServiceDeployHistory' {
     It 'reads this machine''s history newest first, filtered by status and count' {
         $all = Get-ServiceDeployHistory -Service demo -HistoryPath $History -ErrorAction Stop

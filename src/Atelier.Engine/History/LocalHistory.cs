@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Atelier.Snapshot;
 using Microsoft.Data.Sqlite;
 
 namespace Atelier.History;
@@ -23,10 +24,20 @@ public sealed class LocalHistory
         CREATE INDEX IF NOT EXISTS deploys_by_service ON deploys(service, started_at);
         """;
 
+    /// <summary>The columns of <see cref="Schema"/>'s table: a <c>deploys</c> table without them is not Atelier's.</summary>
+    private static readonly string[] Columns = ["id", "service", "computer_name", "operation", "status", "started_at", "json"];
+
     private readonly string _connectionString;
 
-    /// <summary>Opens (creating when needed) the history database at <paramref name="path"/>, or at <see cref="DefaultPath()"/>.</summary>
-    /// <exception cref="AtelierException"><c>HistoryDatabaseFailed</c> when the file cannot be opened as a history database.</exception>
+    /// <summary>
+    /// Opens (creating when needed) the history database at <paramref name="path"/>, or at <see cref="DefaultPath()"/>:
+    /// a new one is created 0600 in a 0700 folder; an empty file is taken as a new database (and made 0600). A file that
+    /// is not a history database is refused (see <see cref="Check"/>).
+    /// </summary>
+    /// <exception cref="AtelierException">
+    /// <c>HistoryPathInvalid</c> (see <see cref="Check"/>); <c>HistoryDatabaseFailed</c> when the file cannot be opened as a
+    /// history database.
+    /// </exception>
     public LocalHistory(string? path = null)
         : this(System.IO.Path.GetFullPath(path ?? DefaultPath()), create: true)
     {
@@ -35,6 +46,7 @@ public sealed class LocalHistory
     private LocalHistory(string path, bool create)
     {
         Path = path;
+        Check(path);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
         if (create)
         {
@@ -56,8 +68,8 @@ public sealed class LocalHistory
     /// a <c>HistoryNotFound</c> error naming it.
     /// </summary>
     /// <exception cref="AtelierException">
-    /// <c>HistoryNotFound</c> when <paramref name="required"/> and there is no file; <c>HistoryDatabaseFailed</c> when the
-    /// file cannot be opened as a history database.
+    /// <c>HistoryNotFound</c> when <paramref name="required"/> and there is no file; <c>HistoryPathInvalid</c> (see
+    /// <see cref="Check"/>); <c>HistoryDatabaseFailed</c> when the file cannot be opened as a history database.
     /// </exception>
     public static LocalHistory? OpenExisting(string path, bool required)
     {
@@ -75,6 +87,86 @@ public sealed class LocalHistory
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// Refuses, reading only and writing nothing, a path that is not a deploy history database Atelier may write to: a
+    /// folder, a file that is not a SQLite database (it does not start with <c>SQLite format 3\0</c>), or a SQLite
+    /// database that holds other tables and no Atelier <c>deploys</c> table (with Atelier's columns). A path with no
+    /// file, an empty (0-byte) file and an empty database pass: they become a history database when it is opened.
+    /// </summary>
+    /// <exception cref="AtelierException">
+    /// <c>HistoryPathInvalid</c>; <c>HistoryDatabaseFailed</c> when the file cannot be read.
+    /// </exception>
+    public static void Check(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw Invalid(full, "it is a folder");
+        }
+
+        var file = new FileInfo(full);
+        if (!file.Exists || file.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!SqliteFile.HasDatabaseHeader(full))
+            {
+                throw Invalid(full, "it is not a SQLite database");
+            }
+
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            connection.Open();
+            // Tables, indexes, views and triggers: a database with none is empty, with nothing in it to overwrite.
+            var objects = new List<(string Type, string Name)>();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT type, name FROM sqlite_master;";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    objects.Add((reader.GetString(0), reader.GetString(1)));
+                }
+            }
+
+            if (objects.Count == 0)
+            {
+                return;
+            }
+
+            var tables = objects.Where(o => o.Type == "table").Select(o => o.Name).ToList();
+            if (!tables.Contains("deploys", StringComparer.OrdinalIgnoreCase))
+            {
+                var holds = tables.Count == 0 ? "no table" : string.Join(", ", tables.Take(5)) + (tables.Count > 5 ? ", ..." : string.Empty);
+                throw Invalid(full, $"it is a SQLite database without Atelier's deploys table (it holds {holds})");
+            }
+
+            var columns = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT name FROM pragma_table_info('deploys');";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    columns.Add(reader.GetString(0));
+                }
+            }
+
+            var missing = Columns.Where(c => !columns.Contains(c)).ToList();
+            if (missing.Count > 0)
+            {
+                throw Invalid(full, $"its deploys table is not Atelier's (it has no {string.Join(", ", missing)} column)");
+            }
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new AtelierException("HistoryDatabaseFailed", FailureKind.OperationFailed, $"Could not read the deploy history database {full}: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>The default database: <c>$XDG_STATE_HOME/atelier/history.db</c>, else <c>~/.local/state/atelier/history.db</c>.</summary>
     public static string DefaultPath() =>
@@ -159,11 +251,17 @@ public sealed class LocalHistory
         });
     }
 
+    private static AtelierException Invalid(string path, string why) =>
+        new("HistoryPathInvalid", FailureKind.InvalidArgument, $"{path} is not a deploy history database: {why}. Nothing was written to it; check -HistoryPath (or the settings' historyPath), which takes a history database, a new file name or an empty file.");
+
     /// <summary>Start times as text that sorts as time does: UTC, fixed width, 100 ns precision.</summary>
     private static string SortableTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>Creates the folder (0700) and an empty database file (0600) when missing; SQLite's -wal and -shm follow the file's mode.</summary>
+    /// <summary>
+    /// Creates the folder (0700) and an empty database file (0600) when missing, and makes an empty file that is there
+    /// 0600 before SQLite writes to it; SQLite creates the -wal and -shm files with the database file's mode.
+    /// </summary>
     private static void CreateFile(string path)
     {
         var folder = System.IO.Path.GetDirectoryName(path)!;
@@ -171,25 +269,16 @@ public sealed class LocalHistory
         {
             if (!Directory.Exists(folder))
             {
-                if (OperatingSystem.IsWindows())
-                {
-                    Directory.CreateDirectory(folder);
-                }
-                else
-                {
-                    Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                }
+                PrivateFile.CreateFolder(folder);
             }
 
             if (!File.Exists(path))
             {
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                using var stream = new FileStream(path, options);
+                PrivateFile.CreateNew(path).Dispose();
+            }
+            else if (!OperatingSystem.IsWindows() && new FileInfo(path).Length == 0 && File.GetUnixFileMode(path) != PrivateFile.Mode)
+            {
+                File.SetUnixFileMode(path, PrivateFile.Mode);
             }
         }
         catch (IOException) when (File.Exists(path))

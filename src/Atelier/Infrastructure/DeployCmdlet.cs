@@ -118,6 +118,23 @@ public abstract class DeployCmdlet : ServiceCmdlet
     protected string ResolvedHistoryPath() =>
         HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
 
+    /// <summary>
+    /// A history path that is not a deploy history database (<c>HistoryPathInvalid</c>) stops the cmdlet before anything
+    /// runs, with <c>-WhatIf</c> too, as a run would be stopped: nothing is written to that file and no host is contacted.
+    /// </summary>
+    protected override void BeginProcessing()
+    {
+        var path = ResolvedHistoryPath();
+        try
+        {
+            LocalHistory.Check(path);
+        }
+        catch (AtelierException ex)
+        {
+            ThrowTerminatingError(ErrorFor(ex, path));
+        }
+    }
+
     /// <summary>Writes the result, and an error record when it did not succeed, so a CI step fails.</summary>
     protected void WriteResult(ServiceDeployResult result, string where)
     {

@@ -173,14 +173,121 @@ public sealed class LocalHistoryTests : IDisposable
     }
 
     [Fact]
-    public void A_file_that_is_not_a_database_fails_with_a_stable_id()
+    public void A_file_that_is_not_a_database_is_refused_before_anything_is_written_to_it()
     {
-        var path = _folder.Write("not-a-db.db", "this is not SQLite, just text long enough to fill a header page.....................");
+        const string Text = "this is not SQLite, just text long enough to fill a header page.....................................\n";
+        var path = _folder.Write("notes.txt", Text);
+
+        var opened = Assert.Throws<AtelierException>(() => new LocalHistory(path));
+        var read = Assert.Throws<AtelierException>(() => LocalHistory.OpenExisting(path, required: true));
+        var checkedOnly = Assert.Throws<AtelierException>(() => LocalHistory.Check(path));
+
+        Assert.Equal("HistoryPathInvalid", opened.ErrorId);
+        Assert.Equal("HistoryPathInvalid", read.ErrorId);
+        Assert.Equal("HistoryPathInvalid", checkedOnly.ErrorId);
+        Assert.Equal(FailureKind.InvalidArgument, opened.Kind);
+        Assert.Contains(path, opened.Message, StringComparison.Ordinal);
+        Assert.Contains("not a SQLite database", opened.Message, StringComparison.Ordinal);
+        Assert.Equal(Text, File.ReadAllText(path));
+        Assert.Equal(["notes.txt"], Directory.GetFiles(_folder.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Another_application_s_SQLite_database_is_refused_and_left_as_it_was()
+    {
+        var path = _folder.Combine("app.db");
+        using (var connection = Open(path))
+        {
+            Execute(connection, "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users(name) VALUES ('ada');");
+        }
+
+        var before = File.ReadAllBytes(path);
+
+        var ex = Assert.Throws<AtelierException>(() => new LocalHistory(path));
+        Assert.Throws<AtelierException>(() => LocalHistory.OpenExisting(path, required: false));
+
+        Assert.Equal("HistoryPathInvalid", ex.ErrorId);
+        Assert.Contains("without Atelier's deploys table (it holds users)", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal(["app.db"], Directory.GetFiles(_folder.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_deploys_table_without_Atelier_s_columns_is_refused()
+    {
+        var path = _folder.Combine("other.db");
+        using (var connection = Open(path))
+        {
+            Execute(connection, "CREATE TABLE deploys(id TEXT, target TEXT);");
+        }
 
         var ex = Assert.Throws<AtelierException>(() => new LocalHistory(path));
 
-        Assert.Equal("HistoryDatabaseFailed", ex.ErrorId);
-        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Equal("HistoryPathInvalid", ex.ErrorId);
+        Assert.Contains("no service, computer_name, operation, status, started_at, json column", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_folder_is_refused()
+    {
+        var path = Directory.CreateDirectory(_folder.Combine("history.db")).FullName;
+
+        Assert.Equal("HistoryPathInvalid", Assert.Throws<AtelierException>(() => new LocalHistory(path)).ErrorId);
+    }
+
+    [Fact]
+    public void An_empty_file_is_taken_as_a_new_history_and_made_private()
+    {
+        var path = _folder.Write("empty.db", string.Empty);
+        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32("644", 8));
+        var record = Records.Deploy();
+
+        new LocalHistory(path).Add(record);
+
+        Assert.Equal((UnixFileMode)Convert.ToInt32("600", 8), File.GetUnixFileMode(path));
+        Records.AssertSame(record, Assert.Single(LocalHistory.OpenExisting(path, required: true)!.Query()));
+    }
+
+    [Fact]
+    public void An_empty_SQLite_database_is_taken_as_a_new_history()
+    {
+        var path = _folder.Combine("blank.db");
+        using (var connection = Open(path))
+        {
+            Execute(connection, "PRAGMA user_version = 0; VACUUM;");
+        }
+
+        LocalHistory.Check(path);
+        new LocalHistory(path).Add(Records.Deploy());
+
+        Assert.Single(new LocalHistory(path).Query());
+    }
+
+    [Fact]
+    public void A_history_database_passes_the_check_also_while_another_connection_has_it_open()
+    {
+        new LocalHistory(DbPath).Add(Records.Deploy());
+        using var reader = Open(DbPath);
+        Execute(reader, "SELECT count(*) FROM deploys;");
+
+        LocalHistory.Check(DbPath);
+        LocalHistory.Check(_folder.Combine("nothing-here.db"));
+    }
+
+    [Fact]
+    public void The_database_and_its_wal_and_shm_files_are_0600()
+    {
+        var history = new LocalHistory(DbPath);
+        using var reader = Open(DbPath);
+        Execute(reader, "SELECT count(*) FROM deploys;");
+
+        // With a connection still open, SQLite keeps the -wal and -shm files it made for the write.
+        history.Add(Records.Deploy());
+
+        var ownerOnly = (UnixFileMode)Convert.ToInt32("600", 8);
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(DbPath));
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(DbPath + "-wal"));
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(DbPath + "-shm"));
     }
 
     [Theory]
@@ -203,6 +310,20 @@ public sealed class LocalHistoryTests : IDisposable
 
         Assert.True(File.Exists(_folder.Combine("xdg", "atelier", "history.db")));
         Assert.False(Directory.Exists(_folder.Combine("home")));
+    }
+
+    private static SqliteConnection Open(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     private object? Scalar(string sql)
