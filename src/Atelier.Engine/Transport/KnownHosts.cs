@@ -28,6 +28,9 @@ public sealed record HostKeyCheck(HostKeyVerdict Verdict, IReadOnlyList<string> 
 /// </summary>
 public sealed class KnownHosts
 {
+    /// <summary>0644, the mode OpenSSH gives a new <c>known_hosts</c> under the usual umask.</summary>
+    private const UnixFileMode PublicFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
     private readonly List<Entry> _entries;
 
     private KnownHosts(string path, List<Entry> entries)
@@ -108,22 +111,29 @@ public sealed class KnownHosts
             : new HostKeyCheck(HostKeyVerdict.Changed, expected);
     }
 
-    /// <summary>Records a host's key, as OpenSSH's <c>accept-new</c> does (creating the file and folder when needed).</summary>
+    /// <summary>
+    /// Records a host's key, as OpenSSH's <c>accept-new</c> does: one line appended (a crash leaves at most a partial last
+    /// line, which is skipped when read). A missing folder is created 0700, as OpenSSH creates <c>~/.ssh</c>; a missing
+    /// file is created as OpenSSH creates <c>known_hosts</c>, readable by all (0644, less what the umask takes): it holds
+    /// public keys only, and other tools read it. An existing file keeps its mode.
+    /// </summary>
     public void Add(string host, int port, byte[] keyBlob)
     {
         var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path));
         if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
         {
-            Directory.CreateDirectory(folder);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            PrivateFile.CreateFolder(folder);
         }
 
         var line = $"{LookupName(host, port)} {KeyType(keyBlob)} {Convert.ToBase64String(keyBlob)}";
         var needsNewline = File.Exists(Path) && new FileInfo(Path).Length > 0 && !EndsWithNewline(Path);
-        using (var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read))
+        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = PublicFileMode;
+        }
+
+        using (var stream = new FileStream(Path, options))
         using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
         {
             writer.Write((needsNewline ? "\n" : string.Empty) + line + "\n");

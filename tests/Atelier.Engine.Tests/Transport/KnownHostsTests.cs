@@ -279,6 +279,23 @@ public sealed class KnownHostsTests : IClassFixture<TestKeys>, IDisposable
     }
 
     [Fact]
+    public void Add_creates_a_new_file_as_OpenSSH_does_0644_at_most_and_leaves_an_existing_file_s_mode()
+    {
+        var created = _folder.Combine("created", "known_hosts");
+        var existing = _folder.Write("existing/known_hosts", $"first.example.com {Line(A)}\n");
+        File.SetUnixFileMode(existing, PrivateFile.Mode);
+
+        KnownHosts.Load(created).Add("example.com", 22, A.Blob);
+        KnownHosts.Load(existing).Add("example.com", 22, B.Blob);
+
+        // 0644 less the umask: readable by others (public keys), never writable by them, never executable.
+        var mode = File.GetUnixFileMode(created);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode & (UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.Equal((UnixFileMode)0, mode & ~(UnixFileMode)Convert.ToInt32("644", 8));
+        Assert.Equal(PrivateFile.Mode, File.GetUnixFileMode(existing));
+    }
+
+    [Fact]
     public void Add_on_port_22_records_the_plain_host_name()
     {
         var file = _folder.Combine("known_hosts");
