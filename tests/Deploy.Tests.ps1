@@ -167,6 +167,151 @@ Describe 'A failed deploy rolls back: <Variant>' -ForEach @(
 }
 
 Describe 'In GitHub Actions' {
+    BeforeAll {
+        # Runs Invoke-ServiceDeploy as a workflow step does (pwsh -c, GITHUB_ACTIONS=true) in -Folder, with -Verbose and
+        # the result printed with Format-List, as a workflow might; returns its log lines (stdout and stderr, as the
+        # runner reads both), summary, outputs, error records and exit code.
+        function Invoke-ActionsStep([hashtable] $Parameters, [string] $Folder = (New-Item -ItemType Directory (Join-Path $TestDrive (New-Guid))).FullName) {
+            $files = @{ Summary = Join-Path $Folder 'summary.md'; Outputs = Join-Path $Folder 'outputs.txt'; Errors = Join-Path $Folder 'errors.json' }
+            $files.Values | Remove-Item -ErrorAction Ignore
+            # Plain text, so that any escape in the log is one that came from the host.
+            $script = @'
+$PSStyle.OutputRendering = 'PlainText'
+$env:GITHUB_ACTIONS = 'true'; $env:GITHUB_STEP_SUMMARY = $env:TEST_SUMMARY; $env:GITHUB_OUTPUT = $env:TEST_OUTPUTS
+$env:GITHUB_SERVER_URL = 'https://github.com'; $env:GITHUB_REPOSITORY = 'atelier/sample-app'
+Set-Location $env:TEST_FOLDER
+Import-Module $env:ATELIER_MODULE
+$p = $env:TEST_DEPLOY | ConvertFrom-Json -AsHashtable
+$r = Invoke-ServiceDeploy @p -Verbose -ErrorVariable failed
+$r | Format-List Status, FailedStep, Error, Commits | Out-String -Width 400
+$r.Steps | Format-List | Out-String -Width 400
+@($failed | ForEach-Object { [pscustomobject]@{ Shown = "$_"; Message = $_.Exception.Message; Target = ($_.TargetObject | ConvertTo-Json -Depth 4 -Compress) } }) | ConvertTo-Json -Depth 4 | Set-Content $env:TEST_ERRORS
+if ($failed) { exit 1 }
+'@
+            $env:TEST_SUMMARY = $files.Summary; $env:TEST_OUTPUTS = $files.Outputs; $env:TEST_ERRORS = $files.Errors; $env:TEST_FOLDER = $Folder
+            $env:TEST_DEPLOY = $Parameters | ConvertTo-Json -Compress
+            $lines = @(& dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" } | ForEach-Object { $_ -split '\r?\n' })
+            [pscustomobject]@{
+                ExitCode = $LASTEXITCODE
+                Lines    = $lines
+                Log      = $lines -join "`n"
+                Summary  = Get-Content -Raw $files.Summary -ErrorAction Ignore
+                Outputs  = Get-Content -Raw $files.Outputs -ErrorAction Ignore
+                Errors   = Get-Content -Raw $files.Errors -ErrorAction Ignore
+            }
+        }
+
+        # The lines a runner would obey, read as actions/runner does: '::name ...::data' at a line's start after blanks,
+        # '##[name ...]data' anywhere in a line, nothing while commands are stopped but the resume '::<token>::'. Only
+        # Atelier's own commands may be obeyed: its groups, the one error annotation, the masks of -Redact's values and
+        # the stops of its fences.
+        function Get-ObeyedHostCommand([string[]] $Lines, [string] $Service = 'demo', [string[]] $Masks = @()) {
+            $token = $null
+            foreach ($line in $Lines) {
+                $trimmed = $line.TrimStart()
+                $name = if ($trimmed -match '^::([^ :]+)[^:]*::') { $Matches[1] } elseif ($line -match '##\[([^ \]]+)') { $Matches[1] } else { $null }
+                if (-not $name) { continue }
+                if ($token) {
+                    if ($name -eq $token) { $token = $null }
+                    continue
+                }
+                $ours = $trimmed -match '^::stop-commands::atelier-[0-9a-f]{32}$' -or $trimmed -match "^::group::$Service`: " -or $trimmed -eq '::endgroup::' -or
+                    $trimmed -match "^::error title=Deploy of $Service " -or ($Masks | Where-Object { $trimmed -eq "::add-mask::$_" })
+                if (-not $ours) { $line; continue }
+                if ($trimmed -match '^::stop-commands::(.+)$') { $token = $Matches[1] }
+            }
+        }
+
+        # The HTML tags a Markdown renderer would see in the summary: those outside fenced blocks and code spans.
+        function Get-SummaryHtml([string] $Markdown) {
+            $outside = [regex]::Replace($Markdown, '(?m)^(`{3,})\n[\s\S]*?\n\1$', '')
+            $outside = [regex]::Replace($outside, '(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)', '')
+            @([regex]::Matches($outside, '<(/?[a-zA-Z]+)') | ForEach-Object { $_.Groups[1].Value })
+        }
+
+        # Every place the deploy of -Commit left text: the step's log, summary, outputs and error records, and its records in
+        # the host's history and this machine's.
+        function Get-DeployTrace($Step, [string] $Commit) {
+            $hostHistory = (Invoke-TestHostRoot "grep -F '`"newCommit`":`"$Commit`"' /var/lib/demo/.atelier/deploys.jsonl") -join "`n"
+            $localHistory = (& sqlite3 $History "SELECT json FROM deploys WHERE json LIKE '%`"newCommit`":`"$Commit`"%'") -join "`n"
+            [ordered]@{ Log = $Step.Log; Summary = $Step.Summary; Outputs = $Step.Outputs; Errors = $Step.Errors; HostHistory = $hostHistory; LocalHistory = $localHistory }
+        }
+    }
+
+    It 'fences a build''s output, obeys none of its workflow commands, and shows, records and summarises no secret or escape of it' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        $new = Publish-TestCommit -Service demo -Variant NoisyBuildFails
+        try {
+            $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'with-settings')
+            Set-Content (Join-Path $folder 'atelier.yaml') "redact:`n  - '/site-other-[0-9]+/'`n"
+            $step = Invoke-ActionsStep ($Deploy + @{ Redact = @('site-secret-value-42') }) -Folder $folder
+            $step.ExitCode | Should -Not -Be 0 -Because 'a rolled-back deploy must fail the workflow step'
+            (Get-TestDeployState -Service demo).Commit | Should -Be $old
+
+            Get-ObeyedHostCommand $step.Lines -Masks 'site-secret-value-42' | Should -BeNullOrEmpty -Because "no line of the host's output may act as a workflow command"
+            $step.Lines | Should -Contain '::add-mask::site-secret-value-42'
+            ($step.Lines | Select-String -SimpleMatch '::add-mask::' | Select-Object -First 1).LineNumber | Should -BeLessThan ($step.Lines | Select-String -SimpleMatch '::group::' | Select-Object -First 1).LineNumber
+            $step.Log | Should -Match ([regex]::Escape('\::set-output name=a::b')) -Because "the build's lines are in the log, disarmed"
+            $step.Log | Should -Match ([regex]::Escape('red link bell␇'))
+            $step.Log | Should -Match ([regex]::Escape('DB_PASSWORD="***"'))
+            @($step.Lines | Where-Object { $_ -like '::error title=*' }).Count | Should -Be 1
+            $step.Log | Should -Match 'VERBOSE: \[demo@[^\]]+\] ! \\?.*\*\*\*' -Because 'verbose lines are cleaned and redacted too'
+
+            $trace = Get-DeployTrace $step $new
+            foreach ($place in $trace.Keys) {
+                $text = $trace[$place]
+                $text | Should -Not -BeNullOrEmpty -Because "$place must hold the deploy"
+                $text | Should -Not -Match 'hunter2' -Because "the secret must not reach $place"
+                $text | Should -Not -Match 'site-other-77' -Because "the settings file's pattern is redacted in $place"
+                $text | Should -Not -Match 'fakekeybody' -Because "a private key must not reach $place"
+                $text | Should -Not -Match 'http://evil' -Because "no OSC 8 link may reach $place"
+                $text | Should -Not -Match '\x1b|\x07|\\u001b|\\u0007' -Because "no terminal control may reach $place"
+                $unmasked = ($text -split "`n") | Where-Object { $_ -match 'site-secret-value-42' -and $_ -ne '::add-mask::site-secret-value-42' }
+                $unmasked | Should -BeNullOrEmpty -Because "-Redact's value must not reach $place but in its mask"
+            }
+            Get-SummaryHtml $step.Summary | Should -Be @('details', 'summary', '/summary', '/details')
+            $step.Summary | Should -Match 'API_TOKEN=\*\*\*'
+
+            $record = Get-TestHostRecord -Service demo
+            $record.newCommit | Should -Be $new
+            $record.status | Should -Be 'RolledBack'
+            $build = $record.steps | Where-Object name -EQ 'build'
+            $build.exitCode | Should -Be 1
+            $build.durationMs | Should -BeGreaterThan 0
+            @($build.outputTail -split "`n").Count | Should -BeLessOrEqual 6 -Because 'a history keeps a few lines of a step (and a … line)'
+            $record.steps.name | Should -Contain 'rollback: build'
+            ($record.error -split "`n")[0] | Should -Match '^The build step failed: exit code 1'
+            @($record.error -split "`n").Count | Should -BeLessOrEqual 7
+            $local = (& sqlite3 $History "SELECT json FROM deploys WHERE id = '$($record.id)'") | ConvertFrom-Json
+            $local.steps.name | Should -Be $record.steps.name
+        }
+        finally { Reset-TestOrigin -Service demo -To $old }
+    }
+
+    It 'shows, records and summarises a commit subject with escapes, backticks and HTML as text, and without its secret' {
+        $old = (Get-TestDeployState -Service demo).Commit
+        $new = Publish-TestCommit -Service demo -Variant EscapedSubject
+        try {
+            $step = Invoke-ActionsStep $Deploy
+            $step.ExitCode | Should -Be 0
+            (Get-TestDeployState -Service demo).Commit | Should -Be $new
+            Get-ObeyedHostCommand $step.Lines | Should -BeNullOrEmpty
+            $trace = Get-DeployTrace $step $new
+            foreach ($place in $trace.Keys | Where-Object { $_ -ne 'Errors' }) {
+                $trace[$place] | Should -Not -Match 'hunter2' -Because "the subject's secret must not reach $place"
+                $trace[$place] | Should -Not -Match '\x1b|\x07|\\u001b|\\u0007|http://evil[^.]' -Because "no terminal control may reach $place"
+            }
+            Get-SummaryHtml $step.Summary | Should -BeNullOrEmpty -Because 'the subject is code: its <b> and <img> are text'
+            $line = @($step.Outputs -split "`n" | Where-Object { $_ -like "$($new.Substring(0, 7))*" })
+            $line | Should -HaveCount 1 -Because 'the outputs hold the commit on one line'
+            $line[0].Substring($line[0].IndexOf(' ') + 1) |
+                Should -Be 'fixture: `code` ``` <b>bold</b> <img src=x onerror=alert(1)> [link](http://evil.example) | pipe osc link red ␇bell API_TOKEN=*** ##\[error]v1 ::error::x'
+            $step.Summary | Should -Match ([regex]::Escape('- ````' + $line[0] + '````')) -Because 'a code span longer than the subject''s longest backtick run'
+            (Get-TestHostRecord -Service demo).commits | Should -Be $line
+        }
+        finally { Reset-TestOrigin -Service demo -To $old }
+    }
+
     It 'writes a group per step, an error annotation, the step summary and the outputs' {
         $old = (Get-TestDeployState -Service demo).Commit
         $new = Publish-TestCommit -Service demo -Variant HealthFails

@@ -6,10 +6,13 @@ Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
 $script:TestHostScript = Join-Path $PSScriptRoot 'TestHost/testhost.sh'
 
 # Runs as the service's user on the host: makes one commit of a kind on origin/main and prints its id.
+$script:FixtureVersion = '# atelier-fixture 2'
 $script:FixtureScript = @'
 #!/bin/sh
+# atelier-fixture 2
 set -eu
 svc=$1 variant=$2
+message="fixture: $variant"
 dir=/var/lib/$svc/.fixture
 rm -rf "$dir"
 git clone -q "/srv/git/$svc.git" "$dir"
@@ -35,9 +38,29 @@ case $variant in
     sed -i 's|"fixture-dep": "file:./fixture-dep"|"fixture-dep": "file:./fixture-dep", "fixture-dep2": "file:./fixture-dep2"|' package.json
     rm -rf node_modules
     git add -A ;;
+  NoisyBuildFails)
+    # A build that prints workflow commands, terminal escapes and secrets, then fails.
+    cat > noisy-build.sh <<'SH'
+printf '::error::x\n::set-output name=a::b\n::add-mask::x\n::stop-commands::abc\n::warning::after a stop of its own\n'
+printf '##[error]the old form\n'
+printf '\033[31mred\033[0m \033]8;;http://evil\007link\033]8;;\007 \033]0;a title\007bell\007\n'
+printf 'API_TOKEN=hunter2secret\nexport DB_PASSWORD="hunter2 secret"\n'
+printf 'the site value site-secret-value-42 and site-other-77 are here\n' >&2
+printf -- '-----BEGIN PRIVATE KEY-----\nMIIEvQfakekeybodyline1\nfakekeybodyline2==\n-----END PRIVATE KEY-----\n'
+printf '::abc::\n'
+printf 'build broke on purpose\n' >&2
+exit 1
+SH
+    git add noisy-build.sh
+    sed -i 's|"build": "[^"]*"|"build": "sh noisy-build.sh"|' package.json; changed ;;
+  EscapedSubject)
+    # A good commit whose subject carries terminal escapes, backticks, HTML, a link and a secret.
+    date -u +%Y-%m-%dT%H:%M:%S.%NZ >> CHANGES.txt
+    git add CHANGES.txt
+    message=$(printf 'fixture: `code` ``` <b>bold</b> <img src=x onerror=alert(1)> [link](http://evil.example) | pipe \033]8;;http://evil\007osc link\033]8;;\007 \033[31mred\033[0m \007bell API_TOKEN=hunter2secret ##[error]v1 ::error::x') ;;
   *) echo "unknown fixture $variant" >&2; exit 2 ;;
 esac
-git commit -qam "fixture: $variant"
+git commit -qam "$message"
 git push -q origin HEAD:main
 git rev-parse HEAD
 cd /
@@ -46,7 +69,8 @@ rm -rf "$dir"
 
 function Install-DeployFixture {
     # Puts the fixture script on the test host (once per host).
-    if (-not (Invoke-TestHostRoot 'test -x /usr/local/bin/atelier-fixture && echo yes || true')) {
+    # Installed again when the host has an older version of it.
+    if (-not (Invoke-TestHostRoot "grep -qxF '$script:FixtureVersion' /usr/local/bin/atelier-fixture 2>/dev/null && echo yes || true")) {
         # The same host Invoke-TestHostRoot reaches ($env:ATELIER_TESTHOST), not testhost.sh's default state dir.
         $script:FixtureScript | & env "ATELIER_TESTHOST_STATE=$((Get-TestHost).stateDir)" bash $script:TestHostScript exec -- sh -c 'cat > /usr/local/bin/atelier-fixture && chmod 755 /usr/local/bin/atelier-fixture'
         if ($LASTEXITCODE -ne 0) { throw 'could not install the deploy fixture on the test host' }
@@ -54,8 +78,10 @@ function Install-DeployFixture {
 }
 
 function Publish-TestCommit {
-    # Publishes one commit of a kind (Good, BuildFails, CrashesAtStart, HealthFails, InstallFails) on origin/main; returns its id.
-    param([string] $Service = 'demo', [Parameter(Mandatory)] [ValidateSet('Good', 'BuildFails', 'CrashesAtStart', 'HealthFails', 'InstallFails')] [string] $Variant)
+    # Publishes one commit of a kind on origin/main; returns its id. NoisyBuildFails: a build that prints workflow commands,
+    # terminal escapes and secrets (API_TOKEN=hunter2secret, site-secret-value-42, site-other-77, a private key), then
+    # fails. EscapedSubject: a good commit whose subject carries escapes, backticks, HTML and API_TOKEN=hunter2secret.
+    param([string] $Service = 'demo', [Parameter(Mandatory)] [ValidateSet('Good', 'BuildFails', 'CrashesAtStart', 'HealthFails', 'InstallFails', 'NoisyBuildFails', 'EscapedSubject')] [string] $Variant)
     Install-DeployFixture
     @(Invoke-TestHostRoot "runuser -u $Service -- /usr/local/bin/atelier-fixture $Service $Variant")[-1]
 }

@@ -28,7 +28,8 @@ Describe 'about_Atelier' {
         $TopicFile | Should -Exist
         $help = Get-Help about_Atelier | Out-String
         $help | Should -Match 'TOPIC\s+about_Atelier'
-        foreach ($section in 'SETTINGS', 'THE SERVICES MANIFEST', 'WHAT A HOST NEEDS', 'FILES ON THIS MACHINE', 'SSH', 'ERRORS AND EXIT CODES',
+        foreach ($section in 'SETTINGS', 'THE SERVICES MANIFEST', 'WHAT A HOST NEEDS', 'HOST OUTPUT AND SECRETS', 'FILES ON THIS MACHINE',
+            'SSH', 'ERRORS AND EXIT CODES',
             'WHEN THINGS GO WRONG: THE GUARD AND FAULTS', 'STOPPING', 'TESTING SCRIPTS THAT CALL ATELIER \(PESTER\)') {
             $help | Should -Match "(?m)^$section\s*$"
         }

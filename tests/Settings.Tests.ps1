@@ -100,6 +100,18 @@ historyPath: $history
         (Get-AtelierSetting keep).Source | Should -Be "$((Get-Location).Path)/atelier.yaml:1"
     }
 
+    It 'shows the redact: list without its values, and -Redact refuses a value too short to hide' {
+        Push-Location (New-SettingsFolder "redact:`n  - demo-token-1`n  - '/tok-[0-9]+/i'")
+        $redact = Get-AtelierSetting redact
+        $redact.Value | Should -Be @('***', '/tok-[0-9]+/i')
+        $redact.Source | Should -Be "$((Get-Location).Path)/atelier.yaml:1"
+        ($redact | Out-String) | Should -Not -Match 'demo-token-1'
+        $err = { Get-ServiceDbSnapshot demo @Where -Redact 'ab' } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+        $err.Exception.Message | Should -Match 'a value to hide needs at least 3'
+        { Get-ServiceDbSnapshot demo @Where -Redact '/[/' } | Should -Throw '*is not a valid regular expression*'
+    }
+
     It 'stops every cmdlet before it connects when the file is broken, naming file, line and key' {
         $folder = New-SettingsFolder "identityFile: $($TestHost.identityFile)`nkeep: lots"
         Push-Location $folder

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Atelier.History;
+using Atelier.Output;
 using Atelier.Shell;
 using Atelier.Transport;
 
@@ -17,9 +18,11 @@ internal sealed class DeploySession
     private readonly IReporter _reporter;
     private readonly CommandOptions _options;
     private readonly List<string> _notes = [];
+    private readonly HostText _text;
 
-    public DeploySession(IRemoteHost host, IReporter reporter, CommandOptions options, DeployLock lease, ServiceDeployResult result, string recordId)
+    public DeploySession(IRemoteHost host, IReporter reporter, CommandOptions options, DeployLock lease, ServiceDeployResult result, string recordId, HostText text)
     {
+        _text = text;
         _host = host;
         _reporter = reporter;
         _options = options;
@@ -60,7 +63,7 @@ internal sealed class DeploySession
         var run = await RunAsync(name, command, cancellationToken, again, notes).ConfigureAwait(false);
         if (!run.Succeeded)
         {
-            throw new DeployStepException(name, $"exit code {run.ExitCode}" + (run.Tail(20) is { Length: > 0 } tail ? $":\n{tail}" : "."));
+            throw new DeployStepException(name, $"exit code {run.ExitCode}" + (_text.Tail(run, 20) is { Length: > 0 } tail ? $":\n{tail}" : "."));
         }
 
         return run;
@@ -94,7 +97,7 @@ internal sealed class DeploySession
                 var run = await Lease.RunStepAsync(name, command, recorded ? _options : _options with { OnLine = null }, all, linked.Token).ConfigureAwait(false);
                 if (recorded)
                 {
-                    Result.Steps.Add(new DeployStep(name, run.Duration, run.ExitCode, run.Tail(10)));
+                    Result.Steps.Add(new DeployStep(name, run.Duration, run.ExitCode, _text.Tail(run, 10)));
                 }
 
                 return run;

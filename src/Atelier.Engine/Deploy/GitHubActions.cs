@@ -1,29 +1,36 @@
 using System.Globalization;
 using System.Text;
 using Atelier.History;
+using Atelier.Output;
 
 namespace Atelier.Deploy;
 
 /// <summary>
-/// What a deploy shows when it runs in GitHub Actions (<c>GITHUB_ACTIONS=true</c>): a log group per step, an
-/// <c>::error::</c> annotation when it did not succeed, a Markdown summary appended to <c>$GITHUB_STEP_SUMMARY</c>, and
-/// its commits written to <c>$GITHUB_OUTPUT</c>.
+/// What a deploy shows when it runs in GitHub Actions (<c>GITHUB_ACTIONS=true</c>): a log group per step with its
+/// output fenced, an <c>::error::</c> annotation when it did not succeed, a Markdown summary appended to
+/// <c>$GITHUB_STEP_SUMMARY</c>, and its commits written to <c>$GITHUB_OUTPUT</c>. Host text in any of them is cleaned
+/// and redacted (<see cref="HostText"/>) and escaped for where it goes (<see cref="WorkflowCommands"/>, <see cref="Markdown"/>).
 /// </summary>
 public sealed class GitHubActions
 {
     private readonly string? _summaryFile;
     private readonly string? _outputFile;
     private readonly string? _repositoryUrl;
+    private readonly HostText _text;
 
-    private GitHubActions(string? summaryFile, string? outputFile, string? repositoryUrl)
+    private GitHubActions(string? summaryFile, string? outputFile, string? repositoryUrl, HostText text)
     {
         _summaryFile = summaryFile;
         _outputFile = outputFile;
         _repositoryUrl = repositoryUrl;
+        _text = text;
     }
 
-    /// <summary>The Actions context from the environment, or null outside GitHub Actions.</summary>
-    public static GitHubActions? FromEnvironment(Func<string, string?>? environment = null)
+    /// <summary>
+    /// The Actions context from the environment, or null outside GitHub Actions. <paramref name="text"/> cleans the host
+    /// text it writes (default: the built-in redaction only).
+    /// </summary>
+    public static GitHubActions? FromEnvironment(Func<string, string?>? environment = null, HostText? text = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         if (!string.Equals(environment("GITHUB_ACTIONS"), "true", StringComparison.OrdinalIgnoreCase))
@@ -36,17 +43,24 @@ public sealed class GitHubActions
         return new GitHubActions(
             NullIfEmpty(environment("GITHUB_STEP_SUMMARY")),
             NullIfEmpty(environment("GITHUB_OUTPUT")),
-            string.IsNullOrEmpty(repository) ? null : $"{server.TrimEnd('/')}/{repository}");
+            string.IsNullOrEmpty(repository) ? null : $"{server.TrimEnd('/')}/{repository}",
+            text ?? HostText.Default);
     }
 
-    /// <summary>The workflow log lines for a finished deploy: one group per step, and an error annotation on failure.</summary>
-    public static IEnumerable<string> LogLines(ServiceDeployResult result)
+    /// <summary>
+    /// The workflow log lines for a finished deploy: one group per step holding its output tail, fenced (see
+    /// <see cref="WorkflowCommands.Fenced"/>: no line of it can act as a workflow command), and an error annotation on
+    /// failure. Every piece of host text is cleaned with <paramref name="text"/> (default: the built-in redaction).
+    /// </summary>
+    public static IEnumerable<string> LogLines(ServiceDeployResult result, HostText? text = null)
     {
+        ArgumentNullException.ThrowIfNull(result);
+        text ??= HostText.Default;
         foreach (var step in result.Steps)
         {
             var exit = step.ExitCode is { } code ? $", exit {code}" : string.Empty;
-            yield return string.Create(CultureInfo.InvariantCulture, $"::group::{result.Service}: {step.Name} ({step.Duration.TotalMilliseconds:0} ms{exit})");
-            foreach (var line in step.OutputTail.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            yield return string.Create(CultureInfo.InvariantCulture, $"::group::{WorkflowCommands.EscapeData($"{result.Service}: {step.Name} ({step.Duration.TotalMilliseconds:0} ms{exit})")}");
+            foreach (var line in WorkflowCommands.Fenced(step.OutputTail.Split('\n', StringSplitOptions.RemoveEmptyEntries), text))
             {
                 yield return line;
             }
@@ -56,13 +70,17 @@ public sealed class GitHubActions
 
         if (!result.Succeeded)
         {
-            yield return $"::error title=Deploy of {Escape(result.Service)} {result.Status}::{Escape($"{result.FailedStep} step failed: {result.Error}")}";
+            yield return WorkflowCommands.Error($"Deploy of {result.Service} {result.Status}", text.Clean($"{result.FailedStep} step failed: {result.Error}"));
         }
     }
 
-    /// <summary>The Markdown summary: status, duration, host, commits (with the compare link), health.</summary>
+    /// <summary>
+    /// The Markdown summary: status, duration, host, commits (with the compare link), health, and why it failed. Host
+    /// text is cleaned (<see cref="HostText.Clean"/>) and shown as code, whose delimiters nothing inside can close.
+    /// </summary>
     public string Summary(ServiceDeployResult result)
     {
+        ArgumentNullException.ThrowIfNull(result);
         var icon = result.Status switch
         {
             DeployStatus.Succeeded => "✅",
@@ -70,24 +88,25 @@ public sealed class GitHubActions
             DeployStatus.RolledBack => "↩️",
             _ => "❌",
         };
+        string Cell(string? value) => Markdown.Code(_text.Clean(value), inTable: true);
         var text = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Deploy of `{result.Service}`: {result.Status}")
+            .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Deploy of {Markdown.Code(result.Service)}: {Markdown.Text(result.Status)}")
             .AppendLine()
             .AppendLine("| | |")
             .AppendLine("|---|---|")
-            .AppendLine(CultureInfo.InvariantCulture, $"| Host | `{result.ComputerName}` |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| Host | {Cell(result.ComputerName)} |")
             .AppendLine(CultureInfo.InvariantCulture, $"| Duration | {result.Duration.TotalSeconds:0.0} s |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| Previous commit | `{result.PreviousCommit}` |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| New commit | `{result.NewCommit}` |");
-        if (_repositoryUrl is not null && result.PreviousCommit is not null && result.NewCommit is not null && result.PreviousCommit != result.NewCommit)
+            .AppendLine(CultureInfo.InvariantCulture, $"| Previous commit | {Cell(result.PreviousCommit)} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| New commit | {Cell(result.NewCommit)} |");
+        if (_repositoryUrl is not null && IsCommitId(result.PreviousCommit) && IsCommitId(result.NewCommit) && result.PreviousCommit != result.NewCommit)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| Changes | [{Short(result.PreviousCommit)}...{Short(result.NewCommit)}]({_repositoryUrl}/compare/{result.PreviousCommit}...{result.NewCommit}) |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| Changes | [{Short(result.PreviousCommit!)}...{Short(result.NewCommit!)}]({_repositoryUrl}/compare/{result.PreviousCommit}...{result.NewCommit}) |");
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"| Health | {(result.Health is null ? "not checked" : $"{result.Health.Status} ({result.Health.Detail})")} |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| Health | {(result.Health is null ? "not checked" : $"{Markdown.Text(result.Health.Status.ToString())} {Cell(result.Health.Detail)}")} |");
         if (result.FailedStep is not null)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| Failed step | {result.FailedStep} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| Failed step | {Markdown.Text(_text.Clean(result.FailedStep))} |");
         }
 
         if (result.Commits.Length > 0)
@@ -95,13 +114,13 @@ public sealed class GitHubActions
             text.AppendLine().AppendLine("Commits:").AppendLine();
             foreach (var commit in result.Commits)
             {
-                text.AppendLine(CultureInfo.InvariantCulture, $"- `{commit}`");
+                text.AppendLine(CultureInfo.InvariantCulture, $"- {Markdown.Code(_text.Clean(commit))}");
             }
         }
 
         if (result.Error is not null)
         {
-            text.AppendLine().AppendLine("<details><summary>Why it failed</summary>").AppendLine().AppendLine("```").AppendLine(result.Error).AppendLine("```").AppendLine("</details>");
+            text.AppendLine().AppendLine("<details><summary>Why it failed</summary>").AppendLine().Append(Markdown.CodeBlock(_text.Clean(result.Error))).AppendLine().AppendLine("</details>");
         }
 
         return text.AppendLine().ToString();
@@ -125,7 +144,7 @@ public sealed class GitHubActions
                 .AppendLine(CultureInfo.InvariantCulture, $"commits<<{delimiter}");
             foreach (var commit in result.Commits)
             {
-                output.AppendLine(commit);
+                output.AppendLine(_text.Clean(commit).Replace('\n', ' '));
             }
 
             File.AppendAllText(_outputFile, output.AppendLine(delimiter).ToString());
@@ -136,7 +155,6 @@ public sealed class GitHubActions
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    /// <summary>Workflow-command escaping of a message (%, CR, LF).</summary>
-    internal static string Escape(string text) =>
-        text.Replace("%", "%25", StringComparison.Ordinal).Replace("\r", "%0D", StringComparison.Ordinal).Replace("\n", "%0A", StringComparison.Ordinal);
+    /// <summary>A full commit id (hex), as a compare link takes it.</summary>
+    private static bool IsCommitId(string? commit) => commit is { Length: >= 7 and <= 64 } && commit.All(char.IsAsciiHexDigit);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Atelier.Health;
 using Atelier.History;
+using Atelier.Output;
 using Atelier.Shell;
 using Atelier.Snapshot;
 using Atelier.Transport;
@@ -13,6 +14,8 @@ namespace Atelier.Deploy;
 /// code moved fails, roll back (stop, database, code, install, build, start) and check health again. A rollback, once it
 /// has begun, runs to its end whatever the caller does; if this client dies, the guard on the host finishes it. Every
 /// operation is recorded on the host (a "started" record before the code moves, closed with the outcome) and here.
+/// What came from the host (output tails, commit subjects, journal lines, errors) is cleaned and redacted
+/// (<see cref="HostText"/>) in the result, and every record is kept as <see cref="DeployHistory.Kept"/> says.
 /// </summary>
 public sealed class ServiceDeployer
 {
@@ -20,13 +23,16 @@ public sealed class ServiceDeployer
     private readonly IReporter _reporter;
     private readonly CommandOptions _options;
     private readonly LocalHistory? _localHistory;
+    private readonly HostText _text;
 
-    public ServiceDeployer(IRemoteHost host, IReporter reporter, CommandOptions options, LocalHistory? localHistory)
+    /// <param name="text">What cleans and redacts host text (default: the built-in redaction only).</param>
+    public ServiceDeployer(IRemoteHost host, IReporter reporter, CommandOptions options, LocalHistory? localHistory, HostText? text = null)
     {
         _host = host;
         _reporter = reporter;
         _options = options;
         _localHistory = localHistory;
+        _text = text ?? HostText.Default;
     }
 
     /// <summary>The steps a deploy would run, each with its command, for -WhatIf.</summary>
@@ -109,7 +115,7 @@ public sealed class ServiceDeployer
                 _reporter,
                 cancellationToken)).ConfigureAwait(false);
             FinishingLock(request);
-            session = new DeploySession(_host, _reporter, _options, lease, result, recordId);
+            session = new DeploySession(_host, _reporter, _options, lease, result, recordId, _text);
             result.Notice = lease.Notice;
             lease.StartHeartbeat();
             await body(session).ConfigureAwait(false);
@@ -134,6 +140,7 @@ public sealed class ServiceDeployer
         finally
         {
             result.Duration = stopwatch.Elapsed;
+            Clean(result);
             var outcome = Record(request, result, session);
             if (session is not null)
             {
@@ -147,6 +154,7 @@ public sealed class ServiceDeployer
                 }
 
                 await session.Lease.DisposeAsync().ConfigureAwait(false);
+                Clean(result); // the guard's outcome may have come in
                 outcome = Record(request, result, session);
             }
             else
@@ -237,7 +245,7 @@ public sealed class ServiceDeployer
             if (result.PreviousCommit != result.NewCommit)
             {
                 var log = await session.StepAsync("commits", DeployCommands.Log(result.PreviousCommit!, result.NewCommit!), cancellationToken).ConfigureAwait(false);
-                result.Commits = log.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                result.Commits = _text.Lines(log.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             }
 
             // The host's history learns that a deploy started, and the guard how to put it back, before anything moves;
@@ -483,7 +491,7 @@ public sealed class ServiceDeployer
     }
 
     private Task<ServiceHealth> CheckHealthAsync(DeployRequest request, UnitState? baseline, CancellationToken cancellationToken) =>
-        new HealthChecker(request.Health, _reporter).CheckAsync(
+        new HealthChecker(request.Health, _reporter, text: _text).CheckAsync(
             new HealthCheck { Service = request.Service, ComputerName = _host.ComputerName, HealthUrl = request.HealthUrl, Baseline = baseline },
             _ => Task.FromResult(_host),
             _options with { OnLine = null },
@@ -515,10 +523,31 @@ public sealed class ServiceDeployer
         $"{health.Status}: {health.Detail}" + (health.Journal.Length > 0 ? "\nThe app's last journal lines:\n" + string.Join('\n', health.Journal) : string.Empty);
 
     /// <summary>The "started" record written before anything moves: its outcome replaces it under the same id.</summary>
-    private static DeployRecord Started(DeployRequest request, ServiceDeployResult result, DeploySession session, string step) =>
-        Record(request, result, session) with { Status = DeployStatus.Started, Step = step, FailedStep = null, Error = null, Healthy = null, FinishedAt = default, DurationMs = 0 };
+    private DeployRecord Started(DeployRequest request, ServiceDeployResult result, DeploySession session, string step) =>
+        Record(request, result, session) with { Status = DeployStatus.Started, Step = step, FailedStep = null, Error = null, Healthy = null, FinishedAt = default, DurationMs = 0, Steps = null };
 
-    private static DeployRecord Record(DeployRequest request, ServiceDeployResult result, DeploySession? session) => new()
+    /// <summary>
+    /// The result's host text cleaned and redacted, wherever it came from (a step's output, an exception's message, the
+    /// guard's record); cleaning twice changes nothing.
+    /// </summary>
+    private void Clean(ServiceDeployResult result)
+    {
+        result.Error = _text.CleanOrNull(result.Error);
+        result.Notice = _text.CleanOrNull(result.Notice);
+        result.Commits = [.. result.Commits.Select(c => _text.Clean(c).Replace('\n', ' '))];
+        for (var i = 0; i < result.Steps.Count; i++)
+        {
+            result.Steps[i] = result.Steps[i] with { OutputTail = _text.Clean(result.Steps[i].OutputTail) };
+        }
+
+        result.Health?.Clean(_text);
+    }
+
+    /// <summary>
+    /// Every record this deployer writes, to the host's history (through the lock, the guard's plan, or an append) and
+    /// to this machine's, is made here, so it is always kept as <see cref="DeployHistory.Kept"/> says: cleaned, redacted, short.
+    /// </summary>
+    private DeployRecord Record(DeployRequest request, ServiceDeployResult result, DeploySession? session) => DeployHistory.Kept(new DeployRecord
     {
         Id = session?.RecordId ?? DeployRecord.NewId(),
         Service = result.Service,
@@ -540,10 +569,11 @@ public sealed class ServiceDeployer
         Error = result.Error,
         Healthy = result.Health?.Healthy,
         LockToken = session?.Token,
-    };
+        Steps = [.. result.Steps.Select(s => new DeployRecordStep { Name = s.Name, ExitCode = s.ExitCode, DurationMs = (long)s.Duration.TotalMilliseconds, OutputTail = s.OutputTail.Length == 0 ? null : s.OutputTail })],
+    }, _text);
 
     /// <summary>An unfinished record, closed by a later operation (<paramref name="by"/>; null for the one at hand).</summary>
-    private static DeployRecord Closed(DeployRecord unfinished, ServiceDeployResult? by) => unfinished with
+    private DeployRecord Closed(DeployRecord unfinished, ServiceDeployResult? by) => DeployHistory.Kept(unfinished with
     {
         Status = by is null || by.Status == DeployStatus.Succeeded && by.NewCommit == unfinished.PreviousCommit ? DeployStatus.RolledBack : DeployStatus.Failed,
         Step = null,
@@ -552,7 +582,7 @@ public sealed class ServiceDeployer
         Error = $"Never finished: its client and its guard were lost at the {unfinished.Step} step."
             + (by is null ? $" Put back to {unfinished.PreviousCommit} by the next deploy." : $" The service was then restored to {by.NewCommit} ({by.Status}).")
             + (unfinished.Error is null ? string.Empty : "\n" + unfinished.Error),
-    };
+    }, _text);
 
     private async Task RecordOnHostAsync(DeployRecord record)
     {

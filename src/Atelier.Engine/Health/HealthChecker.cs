@@ -1,4 +1,5 @@
 using System.Globalization;
+using Atelier.Output;
 using Atelier.Transport;
 
 namespace Atelier.Health;
@@ -7,20 +8,24 @@ namespace Atelier.Health;
 /// Checks one service: HTTP when it has a URL, else its systemd unit over the host's connection; polls with
 /// <see cref="HealthPoller"/>; and, when the service ends unhealthy and its host can be reached, adds the unit's last
 /// journal lines, so the result shows why. A check with a <see cref="HealthCheck.Baseline"/> also watches the unit
-/// while it polls (<see cref="UnitWatch"/>), and ends at once when it crashed.
+/// while it polls (<see cref="UnitWatch"/>), and ends at once when it crashed. What the host said (the detail, the
+/// journal) is cleaned and redacted (<see cref="HostText"/>).
 /// </summary>
 public sealed class HealthChecker
 {
     private readonly HealthOptions _options;
     private readonly IReporter _reporter;
     private readonly TimeProvider _time;
+    private readonly HostText _text;
 
-    public HealthChecker(HealthOptions options, IReporter? reporter = null, TimeProvider? time = null)
+    /// <param name="text">What cleans and redacts the host's words (default: the built-in redaction only).</param>
+    public HealthChecker(HealthOptions options, IReporter? reporter = null, TimeProvider? time = null, HostText? text = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _reporter = reporter ?? NullReporter.Instance;
         _time = time ?? TimeProvider.System;
+        _text = text ?? HostText.Default;
     }
 
     /// <summary>
@@ -76,7 +81,7 @@ public sealed class HealthChecker
         _reporter.Verbose($"{prefix} checking {(check.HealthUrl is null ? SystemdProbe.UnitName(check.Service) + " with systemctl" : "GET " + check.HealthUrl)}{watching}");
         var result = await new HealthPoller(_options, _time).PollAsync(
             probe,
-            r => _reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"{prefix} try {r.Tries}: {r.Status}{(r.LatencyMs is { } ms ? $" in {ms:0} ms" : string.Empty)}: {r.Detail}")),
+            r => _reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"{prefix} try {r.Tries}: {r.Status}{(r.LatencyMs is { } ms ? $" in {ms:0} ms" : string.Empty)}: {_text.Clean(r.Detail)}")),
             cancellationToken: cancellationToken).ConfigureAwait(false);
 
         if (!result.Healthy && host is not null)
@@ -94,6 +99,7 @@ public sealed class HealthChecker
             }
         }
 
+        result.Clean(_text);
         return result;
     }
 

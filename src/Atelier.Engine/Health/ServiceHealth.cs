@@ -99,4 +99,11 @@ public sealed class ServiceHealth
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Service}: {Status}{(Healthy ? string.Empty : " (unhealthy)")} {Detail}").TrimEnd();
+
+    /// <summary>Cleans and redacts what came from the host: the detail (an HTTP reason, systemctl's words) and the journal lines.</summary>
+    internal void Clean(Output.HostText text)
+    {
+        Detail = text.Clean(Detail);
+        Journal = text.Lines(Journal);
+    }
 }

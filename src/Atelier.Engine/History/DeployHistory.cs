@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Atelier.Output;
 
 namespace Atelier.History;
 
@@ -148,6 +149,106 @@ public static class DeployHistory
         var newest = Filter(records, last: 1);
         return newest.Count > 0 ? newest[0] : null;
     }
+
+    /// <summary>How many lines of a step's output, and of an error's output, a history keeps.</summary>
+    public const int TailLines = 5;
+
+    /// <summary>How many characters of those lines a history keeps (and of an error's first line).</summary>
+    public const int TailChars = 500;
+
+    /// <summary>How many characters of one commit's line a history keeps.</summary>
+    public const int CommitChars = 200;
+
+    /// <summary>
+    /// A record as the histories keep it, whatever the operation saw: every text that came from the host cleaned and
+    /// redacted with <paramref name="text"/> (<see cref="HostText.Clean"/>); of the error, its first line (what failed)
+    /// and its last <see cref="TailLines"/> lines (at most <see cref="TailChars"/> characters, "…" where lines were
+    /// left out); each commit as one line of at most <see cref="CommitChars"/>; each step's name, exit code and duration
+    /// with the last <see cref="TailLines"/> lines of its output (at most <see cref="TailChars"/>). Keeping a kept record
+    /// changes nothing.
+    /// </summary>
+    public static DeployRecord Kept(DeployRecord record, HostText text)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(text);
+        var cleaned = Cleaned(record, text);
+        return cleaned with
+        {
+            Error = cleaned.Error is null ? null : Short(cleaned.Error, keepFirstLine: true),
+            Commits = [.. cleaned.Commits.Select(c => Cut(c.Replace('\n', ' '), CommitChars))],
+            Steps = cleaned.Steps?.Select(s => s with { OutputTail = s.OutputTail is null ? null : Short(s.OutputTail, keepFirstLine: false) }).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// A record read from a history, as it may be shown: its error, commits, step tails and who ran it cleaned and
+    /// redacted with <paramref name="text"/> (a host's file may hold anything), nothing shortened.
+    /// </summary>
+    public static DeployRecord Cleaned(DeployRecord record, HostText text)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(text);
+        return record with
+        {
+            Error = text.CleanOrNull(record.Error),
+            Commits = [.. (record.Commits ?? []).Select(text.Clean)],
+            Steps = record.Steps?.Select(s => s with { Name = text.Clean(s.Name), OutputTail = string.IsNullOrEmpty(s.OutputTail) ? null : text.Clean(s.OutputTail) }).ToArray(),
+            By = text.Clean(record.By),
+            FailedStep = text.CleanOrNull(record.FailedStep),
+            Step = text.CleanOrNull(record.Step),
+        };
+    }
+
+    /// <summary>
+    /// At most <see cref="TailLines"/> last lines of <paramref name="output"/> and <see cref="TailChars"/> characters of
+    /// them (the first one kept cut from its start), behind a "…" line when any were left out; with
+    /// <paramref name="keepFirstLine"/>, its first line (at most <see cref="TailChars"/>) before them. A text it gave comes back as it is.
+    /// </summary>
+    internal static string Short(string output, bool keepFirstLine)
+    {
+        var lines = output.Split('\n');
+        var head = keepFirstLine ? Cut(lines[0], TailChars) : null;
+        var rest = keepFirstLine ? lines[1..] : lines;
+        var dropped = rest.Length > 0 && rest[0] == Ellipsis;
+        if (dropped)
+        {
+            rest = rest[1..];
+        }
+
+        var kept = new List<string>();
+        var chars = 0;
+        for (var i = rest.Length - 1; i >= 0; i--)
+        {
+            if (kept.Count == TailLines)
+            {
+                dropped = true;
+                break;
+            }
+
+            var line = rest[i];
+            if (chars + line.Length > TailChars)
+            {
+                var room = TailChars - chars;
+                if (room > 1)
+                {
+                    kept.Insert(0, Ellipsis + line[^(room - 1)..]);
+                }
+
+                dropped = true;
+                break;
+            }
+
+            kept.Insert(0, line);
+            chars += line.Length;
+        }
+
+        IEnumerable<string> all = [.. head is null ? [] : new[] { head }, .. dropped ? new[] { Ellipsis } : [], .. kept];
+        return string.Join('\n', all);
+    }
+
+    private const string Ellipsis = "…";
+
+    private static string Cut(string line, int max) => line.Length <= max ? line : line[..(max - 1)] + Ellipsis;
 
     internal static void CheckLast(int? last)
     {

@@ -78,6 +78,13 @@ public sealed record DeployRecord
     /// <summary>The private token of the deploy lock the operation held (names the lock and its guard on the host).</summary>
     public string? LockToken { get; init; }
 
+    /// <summary>
+    /// The steps it ran, in order, once it is closed (null in a <see cref="DeployStatus.Started"/> record, and in records
+    /// written before steps were kept): each one's name, exit code, duration and a short, redacted output tail
+    /// (<see cref="DeployHistory.Kept"/>).
+    /// </summary>
+    public DeployRecordStep[]? Steps { get; init; }
+
     /// <summary>True while the record is <see cref="DeployStatus.Started"/>: the operation has not been closed with an outcome.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsUnfinished => string.Equals(Status, DeployStatus.Started, StringComparison.OrdinalIgnoreCase);
@@ -86,6 +93,20 @@ public sealed record DeployRecord
     public static string NewId() => Guid.NewGuid().ToString("D");
 
     public override string ToString() => $"{Operation} {Service}@{ComputerName} {StartedAt:u} {Status}";
+}
+
+/// <summary>One step of a recorded deploy or restore, as the histories keep it.</summary>
+public sealed record DeployRecordStep
+{
+    public required string Name { get; init; }
+
+    /// <summary>The command's exit code; null for a step that ran no command of its own (the lock, health) or was cut short.</summary>
+    public int? ExitCode { get; init; }
+
+    public long DurationMs { get; init; }
+
+    /// <summary>The last lines of its output, redacted and short (at most <see cref="DeployHistory.TailLines"/> lines and <see cref="DeployHistory.TailChars"/> characters); null when it wrote nothing.</summary>
+    public string? OutputTail { get; init; }
 }
 
 /// <summary>The values of <see cref="DeployRecord.Operation"/>.</summary>

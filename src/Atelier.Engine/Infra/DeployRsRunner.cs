@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
+using Atelier.Output;
 
 namespace Atelier.Infra;
 
@@ -31,7 +32,7 @@ public sealed record DeployRsOutcome
     /// <summary>Why it failed, or null.</summary>
     public string? Error { get; init; }
 
-    /// <summary>Every line it wrote, standard output and error in the order they came, without colour codes (the first <see cref="DeployRsRunner.MaxLogLines"/>, then the last ones).</summary>
+    /// <summary>Every line it wrote, standard output and error in the order they came, cleaned and redacted (the first <see cref="DeployRsRunner.MaxLogLines"/>, then the last ones).</summary>
     public IReadOnlyList<string> Log { get; init; } = [];
 
     public DateTimeOffset StartedAt { get; init; }
@@ -51,8 +52,9 @@ public interface IDeployRsRunner
 }
 
 /// <summary>
-/// Starts deploy-rs processes: each line they write goes to the reporter's verbose stream as it comes, prefixed
-/// <c>[node]</c>; the outcome is decided from the exit code and the output (<see cref="DeployRsOutput"/>).
+/// Starts deploy-rs processes: each line they write, cleaned and redacted (<see cref="HostText"/>: deploy-rs relays
+/// the activation's output from the node), goes to the reporter's verbose stream as it comes, prefixed <c>[node]</c>;
+/// the outcome is decided from the exit code and the output (<see cref="DeployRsOutput"/>).
 /// Cancelling kills the whole process tree (deploy-rs, its nix and ssh children).
 /// </summary>
 public sealed class DeployRsRunner : IDeployRsRunner
@@ -65,8 +67,15 @@ public sealed class DeployRsRunner : IDeployRsRunner
 
     private static readonly UTF8Encoding Utf8 = new(false);
     private readonly IReporter _reporter;
+    private readonly HostText _text;
 
-    public DeployRsRunner(IReporter reporter) => _reporter = reporter;
+    /// <param name="reporter">Where each line goes as it comes.</param>
+    /// <param name="text">What cleans and redacts the lines (default: the built-in redaction only).</param>
+    public DeployRsRunner(IReporter reporter, HostText? text = null)
+    {
+        _reporter = reporter;
+        _text = text ?? HostText.Default;
+    }
 
     /// <summary>Runs every invocation, at most <paramref name="throttleLimit"/> at a time; outcomes in the invocations' order.</summary>
     public Task<DeployRsOutcome[]> RunAllAsync(IReadOnlyList<DeployRsInvocation> invocations, int throttleLimit, CancellationToken cancellationToken) =>
@@ -168,10 +177,11 @@ public sealed class DeployRsRunner : IDeployRsRunner
 
     private async Task PumpAsync(StreamReader reader, string node, RunLog log)
     {
+        var cleaner = _text.LineByLine();
         string? line;
         while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
         {
-            var plain = DeployRsOutput.Plain(line);
+            var plain = cleaner.Next(line);
             log.Add(plain);
             _reporter.Verbose($"[{node}] {plain}");
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Atelier.Output;
 using Atelier.Transport;
 
 namespace Atelier.Infra;
@@ -6,7 +7,8 @@ namespace Atelier.Infra;
 /// <summary>
 /// An infrastructure push: records each node's system generation over SSH (all nodes at once), runs one deploy-rs
 /// process per node concurrently, reads each node's generation again, and — when a node failed and rollback is on —
-/// switches every node of the run whose generation changed back to its recorded one and checks the link.
+/// switches every node of the run whose generation changed back to its recorded one and checks the link. Each result's
+/// error and log tail are cleaned and redacted (<see cref="HostText"/>).
 /// </summary>
 public sealed class InfraDeployer
 {
@@ -14,13 +16,16 @@ public sealed class InfraDeployer
     private readonly Func<InfraNode, CancellationToken, Task<IRemoteHost>> _connect;
     private readonly IReporter _reporter;
     private readonly CommandOptions _options;
+    private readonly HostText _text;
 
     /// <param name="runner">Runs deploy-rs for one node.</param>
     /// <param name="connect">The connection to a node's host (pooled by the caller).</param>
     /// <param name="reporter">Where progress and warnings go.</param>
     /// <param name="options">Timeout and output streaming of the generation commands.</param>
-    public InfraDeployer(IDeployRsRunner runner, Func<InfraNode, CancellationToken, Task<IRemoteHost>> connect, IReporter reporter, CommandOptions options)
+    /// <param name="text">What cleans and redacts the results' errors and log tails (default: the built-in redaction only).</param>
+    public InfraDeployer(IDeployRsRunner runner, Func<InfraNode, CancellationToken, Task<IRemoteHost>> connect, IReporter reporter, CommandOptions options, HostText? text = null)
     {
+        _text = text ?? HostText.Default;
         _runner = runner;
         _connect = connect;
         _reporter = reporter;
@@ -65,7 +70,7 @@ public sealed class InfraDeployer
             }
 
             _reporter.Warning($"Nothing was deployed: the system generation of {string.Join(", ", unrecorded)} could not be recorded.");
-            return new InfraDeployRun(results, logs);
+            return Finished(results, logs);
         }
 
         // 2. One deploy-rs per node, all at once (up to the throttle limit).
@@ -106,7 +111,7 @@ public sealed class InfraDeployer
 
         _reporter.Finishing(null);
         _reporter.Progress(1, "Infrastructure deploy", "Done", 100);
-        return new InfraDeployRun(results, logs);
+        return Finished(results, logs);
     }
 
     /// <summary>How long putting the nodes back may take after a run is stopped (Ctrl+C).</summary>
@@ -139,6 +144,18 @@ public sealed class InfraDeployer
         {
             _reporter.Warning($"Putting the nodes back after the stop did not finish: {ex.Message}");
         }
+    }
+
+    /// <summary>The run, its results' host text cleaned and redacted.</summary>
+    private InfraDeployRun Finished(InfraDeployResult[] results, Dictionary<string, IReadOnlyList<string>> logs)
+    {
+        foreach (var result in results)
+        {
+            result.Error = _text.CleanOrNull(result.Error);
+            result.LogTail = _text.Clean(result.LogTail);
+        }
+
+        return new InfraDeployRun(results, logs);
     }
 
     /// <summary>Steps 2 and 3: deploy-rs for each node (throttled), then the generation it left the node on.</summary>

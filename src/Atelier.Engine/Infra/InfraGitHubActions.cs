@@ -1,13 +1,15 @@
 using System.Globalization;
 using System.Text;
 using Atelier.Deploy;
+using Atelier.Output;
 
 namespace Atelier.Infra;
 
 /// <summary>
 /// What an infrastructure deploy shows in GitHub Actions (<c>GITHUB_ACTIONS=true</c>, see <see cref="GitHubActions"/>):
-/// each node's deploy-rs output in its own log group (written when the node is done, so concurrent nodes never
-/// interleave), an <c>::error::</c> annotation for each node that did not succeed, and a table in the step summary.
+/// each node's deploy-rs output in its own log group, fenced by the same <see cref="WorkflowCommands"/> (written when the
+/// node is done, so concurrent nodes never interleave), an <c>::error::</c> annotation for each node that did not
+/// succeed, and a table in the step summary.
 /// </summary>
 public sealed class InfraGitHubActions
 {
@@ -29,44 +31,40 @@ public sealed class InfraGitHubActions
     }
 
     /// <summary>
-    /// The workflow log lines of a finished run: a group per node holding its whole deploy-rs output (with workflow
-    /// commands turned off inside it, so a line of output cannot act as one), then an error annotation per node that failed.
+    /// The workflow log lines of a finished run: a group per node holding its command line and its whole deploy-rs
+    /// output, fenced (<see cref="WorkflowCommands.Fenced"/>: no line of it can act as a workflow command), then an error
+    /// annotation per node that failed. Host text is cleaned with <paramref name="text"/> (default: the built-in redaction).
     /// </summary>
-    public static IEnumerable<string> LogLines(InfraDeployRun run)
+    public static IEnumerable<string> LogLines(InfraDeployRun run, HostText? text = null)
     {
+        ArgumentNullException.ThrowIfNull(run);
+        text ??= HostText.Default;
         foreach (var result in run.Results)
         {
-            yield return string.Create(CultureInfo.InvariantCulture, $"::group::{result.Node}: {result.Status} (generation {Generation(result.PreviousGeneration)} -> {Generation(result.CurrentGeneration)}, {result.Duration.TotalSeconds:0.0} s)");
-            var token = "atelier-" + Guid.NewGuid().ToString("N");
-            yield return $"::stop-commands::{token}";
-            if (result.CommandLine is not null)
-            {
-                yield return "$ " + result.CommandLine;
-            }
-
-            foreach (var line in run.Logs.GetValueOrDefault(result.Node) ?? [])
+            yield return string.Create(CultureInfo.InvariantCulture, $"::group::{WorkflowCommands.EscapeData($"{result.Node}: {result.Status} (generation {Generation(result.PreviousGeneration)} -> {Generation(result.CurrentGeneration)}, {result.Duration.TotalSeconds:0.0} s)")}");
+            IEnumerable<string> output = [
+                .. result.CommandLine is null ? [] : new[] { "$ " + result.CommandLine },
+                .. run.Logs.GetValueOrDefault(result.Node) ?? [],
+                .. result.Error is null ? [] : new[] { result.Error },
+            ];
+            foreach (var line in WorkflowCommands.Fenced(output, text))
             {
                 yield return line;
             }
 
-            if (result.Error is not null)
-            {
-                yield return result.Error;
-            }
-
-            yield return $"::{token}::";
             yield return "::endgroup::";
         }
 
         foreach (var result in run.Results.Where(r => !r.Succeeded))
         {
-            yield return $"::error title={GitHubActions.Escape($"Infra deploy of {result.Node} {result.Status}")}::{GitHubActions.Escape(result.Error ?? result.Status)}";
+            yield return WorkflowCommands.Error($"Infra deploy of {result.Node} {result.Status}", text.Clean(result.Error ?? result.Status));
         }
     }
 
-    /// <summary>The Markdown summary: one row per node.</summary>
+    /// <summary>The Markdown summary: one row per node (names and hosts as code).</summary>
     public static string Summary(InfraDeployRun run)
     {
+        ArgumentNullException.ThrowIfNull(run);
         var icon = run.Succeeded ? "✅" : run.Results.Any(r => r.Status is InfraDeployStatus.RollbackFailed or InfraDeployStatus.Failed) ? "❌" : "↩️";
         var text = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Infrastructure deploy: {run.Results.Count(r => r.Succeeded)} of {run.Results.Count} node(s) succeeded")
@@ -75,7 +73,7 @@ public sealed class InfraGitHubActions
             .AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in run.Results)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| `{r.Node}` | `{r.ComputerName}` | {r.Status} | {Generation(r.PreviousGeneration)} | {Generation(r.NewGeneration)} | {Generation(r.CurrentGeneration)} | {r.Duration.TotalSeconds:0.0} s |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {Markdown.Code(r.Node, inTable: true)} | {Markdown.Code(r.ComputerName, inTable: true)} | {Markdown.Text(r.Status)} | {Generation(r.PreviousGeneration)} | {Generation(r.NewGeneration)} | {Generation(r.CurrentGeneration)} | {r.Duration.TotalSeconds:0.0} s |");
         }
 
         return text.AppendLine().ToString();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Atelier.Output;
 
 namespace Atelier.Manifest;
 
@@ -137,9 +138,9 @@ public sealed class MachineProbe
         Host = target.Host,
         Port = target.Port,
         Online = banner is not null,
-        Banner = banner,
+        Banner = HostText.Default.CleanOrNull(banner), // whatever the host sent: shown without its terminal control
         LatencyMs = latencyMs,
-        Error = error,
+        Error = HostText.Default.CleanOrNull(error),
         CheckedAt = _time.GetUtcNow(),
     };
 }

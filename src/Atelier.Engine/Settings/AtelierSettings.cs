@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Atelier.Deploy;
 using Atelier.History;
+using Atelier.Output;
 using Atelier.Snapshot;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -29,6 +30,7 @@ public sealed class AtelierSettings
         new("historyPath", SettingKind.LocalPath, "This machine's deploy history database.", Default: LocalHistory.DefaultPath),
         new("deployCommand", SettingKind.Command, "The deploy-rs command Invoke-InfraDeploy runs (e.g. 'deploy' or 'nix run github:serokell/deploy-rs --'). Without it: deploy on PATH, else nix run github:serokell/deploy-rs --."),
         new("services", SettingKind.Services, "Per-service deploy defaults the services manifest lacks: a mapping of service names to branch, workDir, buildCommand, installCommand, healthTimeout."),
+        new("redact", SettingKind.Redact, "Values and /patterns/ to hide as *** in everything printed, recorded or summarised from a host's output (besides the built-in secret shapes), as -Redact takes them: a list."),
     ];
 
     private static readonly ConcurrentDictionary<string, (DateTime Written, long Length, AtelierSettings Settings)> Cache = new(StringComparer.Ordinal);
@@ -66,6 +68,9 @@ public sealed class AtelierSettings
     /// <summary>The deploy-rs command as written (split by <see cref="Atelier.Infra.CommandWords"/>), or null to find one.</summary>
     public string? DeployCommand => Get<string>("deployCommand");
 
+    /// <summary>The <c>redact:</c> list's values and patterns with the built-in shapes (just those when the file has none).</summary>
+    public Redaction Redaction => Get<Redaction>("redact") ?? Redaction.BuiltIn;
+
     /// <summary>The deploy defaults of <paramref name="service"/> from the <c>services:</c> mapping, or null when it has none.</summary>
     public ServiceSettings? ServiceDefaults(string service) =>
         Get<IReadOnlyDictionary<string, ServiceSettings>>("services") is { } services && services.TryGetValue(service, out var defaults) ? defaults : null;
@@ -76,7 +81,7 @@ public sealed class AtelierSettings
     /// <summary>Each setting's effective value and where it came from, in <see cref="Definitions"/> order.</summary>
     public IEnumerable<AtelierSetting> Describe() =>
         Definitions.Select(d => _values.TryGetValue(d.Key, out var set)
-            ? new AtelierSetting(d.Key, set.Value, $"{File}:{set.Line}", d.Description)
+            ? new AtelierSetting(d.Key, set.Value is Redaction redaction ? redaction.Describe() : set.Value, $"{File}:{set.Line}", d.Description)
             : new AtelierSetting(d.Key, d.Default?.Invoke(), "default", d.Description));
 
     /// <summary>
@@ -186,6 +191,16 @@ public sealed class AtelierSettings
                 continue;
             }
 
+            if (definition.Kind == SettingKind.Redact)
+            {
+                if (ParseRedact(valueNode, file) is { } redaction)
+                {
+                    values[key] = (redaction, line);
+                }
+
+                continue;
+            }
+
             if (valueNode is not YamlScalarNode scalar)
             {
                 throw Invalid(file, (int)valueNode.Start.Line, key, $"must be a single value, not a {(valueNode is YamlSequenceNode ? "list" : "mapping")}");
@@ -285,6 +300,43 @@ public sealed class AtelierSettings
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// The <c>redact:</c> list: each item a value or a <c>/pattern/</c> (<see cref="Redaction.Parse"/>), checked where it
+    /// is written; null for an empty list.
+    /// </summary>
+    private static Redaction? ParseRedact(YamlNode node, string file)
+    {
+        if (node is YamlScalarNode { Value: null or "" or "~" or "null" })
+        {
+            return null;
+        }
+
+        if (node is not YamlSequenceNode list)
+        {
+            throw Invalid(file, (int)node.Start.Line, "redact", "must be a list of values and /patterns/ (one '- item' a line)");
+        }
+
+        var redaction = Redaction.BuiltIn;
+        foreach (var item in list.Children)
+        {
+            if (item is not YamlScalarNode { Value: { } rule })
+            {
+                throw Invalid(file, (int)item.Start.Line, "redact", $"holds a {(item is YamlSequenceNode ? "list" : "mapping")} where a value or a /pattern/ belongs");
+            }
+
+            try
+            {
+                redaction = redaction.With(Redaction.Parse([rule]));
+            }
+            catch (FormatException ex)
+            {
+                throw Invalid(file, (int)item.Start.Line, "redact", $"item {ex.Message.Replace("rule 1 ", string.Empty, StringComparison.Ordinal)}");
+            }
+        }
+
+        return redaction.Values.Count == 0 && redaction.Patterns.Count == 0 ? null : redaction;
     }
 
     private static string CheckServiceField(string field, string text) => field switch

@@ -29,6 +29,9 @@ public enum SettingKind
 
     /// <summary>A mapping of service names to their deploy defaults (<see cref="ServiceSettings"/>).</summary>
     Services,
+
+    /// <summary>A list of values and <c>/patterns/</c> to redact (<see cref="Output.Redaction"/>).</summary>
+    Redact,
 }
 
 /// <summary>One key the settings file may hold: its type, its default and what it is for.</summary>

@@ -1,3 +1,4 @@
+using Atelier.Output;
 using Atelier.Shell;
 
 namespace Atelier.Transport;
@@ -46,12 +47,11 @@ public sealed record CommandResult(string CommandText, int ExitCode, string Outp
 {
     public bool Succeeded => ExitCode == 0;
 
-    /// <summary>The last lines of output and error, for a result's detail.</summary>
-    public string Tail(int lines = 20)
-    {
-        var all = (Output + "\n" + Error).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return string.Join('\n', all.TakeLast(lines));
-    }
+    /// <summary>
+    /// The last lines of output and error, for a result's detail or a message: host text, so cleaned of terminal control
+    /// and redacted (<see cref="HostText.Tail"/> with the built-in redaction).
+    /// </summary>
+    public string Tail(int lines = 20) => HostText.Default.Tail(this, lines);
 
     /// <summary>Throws <see cref="RemoteCommandException"/> when the command failed.</summary>
     public CommandResult EnsureSuccess(string what)

@@ -56,7 +56,8 @@ public sealed class GetServiceDeployHistoryCommand : ServiceCmdlet
             {
                 foreach (var record in Read(service, last))
                 {
-                    WriteObject(record);
+                    // A host's file, or an older history, may hold anything: shown cleaned and redacted.
+                    WriteObject(DeployHistory.Cleaned(record, Text));
                 }
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)

@@ -222,10 +222,11 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
             run = Run(async (channel, cancellation) =>
             {
                 var deployer = new InfraDeployer(
-                    new DeployRsRunner(channel.Reporter),
+                    new DeployRsRunner(channel.Reporter, Text),
                     (node, token) => Hosts.GetAsync(connections[node.Name], token),
                     channel.Reporter,
-                    CommandOptionsFor(channel, "[generation]"));
+                    CommandOptionsFor(channel, "[generation]"),
+                    Text);
                 return await deployer.DeployAsync(request with { Nodes = approved }, cancellation).ConfigureAwait(false);
             });
         }
@@ -237,8 +238,9 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
 
         if (InfraGitHubActions.FromEnvironment() is { } actions)
         {
-            // Workflow commands must reach the runner's log, which is the process's standard output.
-            foreach (var line in InfraGitHubActions.LogLines(run))
+            // Workflow commands must reach the runner's log, which is the process's standard output; deploy-rs's output
+            // in it is fenced, so no line of it acts as one.
+            foreach (var line in InfraGitHubActions.LogLines(run, Text))
             {
                 Host.UI.WriteLine(line);
             }

@@ -86,7 +86,7 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
             result = Run(async (channel, cancellation) =>
             {
                 var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath));
+                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath), Text);
                 var deployed = await deployer.DeployAsync(request, cancellation).ConfigureAwait(false);
                 channel.Progress(1, $"Deploying {service} to {where}", "Done", 100);
                 return deployed;
@@ -98,10 +98,11 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
             return;
         }
 
-        if (GitHubActions.FromEnvironment() is { } actions)
+        if (GitHubActions.FromEnvironment(text: Text) is { } actions)
         {
-            // Workflow commands must reach the runner's log, which is the process's standard output.
-            foreach (var line in GitHubActions.LogLines(result))
+            // Workflow commands must reach the runner's log, which is the process's standard output; the host's output
+            // in it is fenced, so no line of it acts as one.
+            foreach (var line in GitHubActions.LogLines(result, Text))
             {
                 Host.UI.WriteLine(line);
             }

@@ -83,7 +83,7 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
             result = Run(async (channel, cancellation) =>
             {
                 var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath));
+                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath), Text);
                 return await deployer.RestoreAsync(request, Commit, Snapshot, SkipDatabase, cancellation).ConfigureAwait(false);
             });
         }

@@ -80,6 +80,7 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
 
     protected override void BeginProcessing()
     {
+        base.BeginProcessing();
         Regex? pattern = null;
         if (ExpectContent is not null)
         {
@@ -172,13 +173,14 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
         var hosts = Hosts;
         var commandOptions = new CommandOptions { Timeout = TimeSpan.FromSeconds(CommandTimeout) };
         var quiet = Quiet.IsPresent;
+        var text = Text;
         try
         {
             if (_checks.Count > 0)
             {
                 Run(async (channel, cancellation) =>
                 {
-                    var checker = new HealthChecker(options, channel.Reporter);
+                    var checker = new HealthChecker(options, channel.Reporter, text: text);
                     await HealthRunner.RunAsync(
                         _checks,
                         ThrottleLimit,

@@ -5,6 +5,7 @@ using System.Management.Automation.Host;
 using System.Runtime.ExceptionServices;
 using Atelier.Commands.Completion;
 using Atelier.Manifest;
+using Atelier.Output;
 using Atelier.Settings;
 using Atelier.Shell;
 using Atelier.Transport;
@@ -14,12 +15,14 @@ namespace Atelier.Commands.Infrastructure;
 /// <summary>
 /// Base of every Atelier cmdlet: runs engine work off the pipeline thread, replays what it reports (verbose lines,
 /// progress, objects, errors) on the pipeline thread as it happens, and cancels it on Ctrl+C (<see cref="StopProcessing"/>)
-/// or when a write fails.
+/// or when a write fails. Every verbose line, warning and error message it writes is cleaned and redacted
+/// (<see cref="Text"/>), whatever host text it holds.
 /// </summary>
 public abstract class AtelierCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private AtelierSettings? _settings;
+    private HostText? _text;
 
     /// <summary>
     /// The settings file that applies in the current location (<c>./atelier.yaml</c>, else the user's config.yaml):
@@ -44,6 +47,37 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             return _settings!;
         }
     }
+
+    /// <summary>
+    /// What this invocation hides: the settings file's <c>redact:</c> list and the built-in secret shapes. A settings
+    /// file that cannot be read gives the built-in shapes here; its error comes where the settings are needed.
+    /// </summary>
+    protected virtual Redaction Redaction
+    {
+        get
+        {
+            if (_settings is null)
+            {
+                try
+                {
+                    _settings = AtelierSettings.For(SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+                }
+                catch (AtelierException)
+                {
+                    return Output.Redaction.BuiltIn;
+                }
+            }
+
+            return _settings.Redaction;
+        }
+    }
+
+    /// <summary>
+    /// The sanitiser of host text for this invocation (<see cref="HostText"/> with <see cref="Redaction"/>): what the
+    /// engine's results, records and summaries, and this cmdlet's messages, pass through. Made on the pipeline thread
+    /// (at the latest by <see cref="Run{T}"/>) before any work runs.
+    /// </summary>
+    protected HostText Text => _text ??= new HostText(Redaction);
 
     /// <summary>
     /// The services manifest at <paramref name="location"/> (-Manifest), else the settings file's; stops the cmdlet with
@@ -123,7 +157,7 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// </remarks>
     protected T Run<T>(Func<CmdletChannel, CancellationToken, Task<T>> work)
     {
-        using var channel = new CmdletChannel();
+        using var channel = new CmdletChannel(Text);
         var task = Task.Run(() => work(channel, Cancellation), Cancellation);
         task.ContinueWith(_ => channel.Complete(), TaskScheduler.Default);
         Exception? failedWrite = null;
@@ -244,8 +278,11 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stopping.Cancel();
 
-    /// <summary>An error record with a stable id and a category for a failure of one item.</summary>
-    protected static ErrorRecord ErrorFor(Exception exception, object? target) => Errors.For(exception, target);
+    /// <summary>
+    /// An error record with a stable id and a category for a failure of one item; its message as shown is cleaned and
+    /// redacted (the settings' own failure, before there is a <see cref="Text"/>, with the built-in redaction).
+    /// </summary>
+    protected ErrorRecord ErrorFor(Exception exception, object? target) => Errors.For(exception, target, _text ?? HostText.Default);
 
     public void Dispose()
     {
@@ -273,15 +310,27 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
 public sealed class CmdletChannel : IDisposable
 {
     private readonly BlockingCollection<Action<Cmdlet>> _records = new();
+    private readonly HostText _text;
     private ChannelReporter? _reporter;
     private volatile string? _finishing;
+
+    /// <param name="text">What cleans and redacts every verbose line and warning (they may quote a host).</param>
+    public CmdletChannel(HostText text) => _text = text;
 
     /// <summary>This channel as the engine's <see cref="IReporter"/>.</summary>
     public IReporter Reporter => _reporter ??= new ChannelReporter(this);
 
-    public void Verbose(string message) => Add(c => PromptFreeWriter.Verbose(c, message));
+    public void Verbose(string message)
+    {
+        var clean = _text.Clean(message);
+        Add(c => PromptFreeWriter.Verbose(c, clean));
+    }
 
-    public void Warning(string message) => Add(c => PromptFreeWriter.Warning(c, message));
+    public void Warning(string message)
+    {
+        var clean = _text.Clean(message);
+        Add(c => PromptFreeWriter.Warning(c, clean));
+    }
 
     public void Progress(int activityId, string activity, string status, int percent) =>
         Add(c => PromptFreeWriter.Progress(c, new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
@@ -332,7 +381,8 @@ public sealed class CmdletChannel : IDisposable
 /// <summary>Stable error ids and categories for the failures the engine raises.</summary>
 internal static class Errors
 {
-    public static ErrorRecord For(Exception exception, object? target)
+    /// <summary>The record for <paramref name="exception"/>; when its message quotes host text, the message shown is that text cleaned.</summary>
+    public static ErrorRecord For(Exception exception, object? target, HostText text)
     {
         var inner = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception;
         var (id, category) = inner switch
@@ -349,7 +399,14 @@ internal static class Errors
             IOException => ("LocalFileError", ErrorCategory.WriteError),
             _ => ("UnexpectedFailure", ErrorCategory.NotSpecified),
         };
-        return new ErrorRecord(inner, id, category, target);
+        var record = new ErrorRecord(inner, id, category, target);
+        var shown = text.Clean(inner.Message);
+        if (!string.Equals(shown, inner.Message, StringComparison.Ordinal))
+        {
+            record.ErrorDetails = new ErrorDetails(shown);
+        }
+
+        return record;
     }
 
     /// <summary>

@@ -1,17 +1,23 @@
 using System.Management.Automation;
 using System.Net;
 using System.Security;
+using Atelier.Deploy;
+using Atelier.Output;
 using Atelier.Snapshot;
 using Atelier.Transport;
 
 namespace Atelier.Commands.Infrastructure;
 
 /// <summary>
-/// Base of the cmdlets that work on a host: the connection parameters every one of them takes, and one
-/// connection per host and account for the whole invocation (<see cref="HostPool"/>).
+/// Base of the cmdlets that work on a host: the connection parameters every one of them takes, one connection per
+/// host and account for the whole invocation (<see cref="HostPool"/>), and what of the host's output is hidden
+/// (-Redact, with the settings file's <c>redact:</c> and the built-in secret shapes).
 /// </summary>
 public abstract class RemoteCmdlet : AtelierCmdlet
 {
+    /// <summary>The values this process has asked GitHub Actions to mask, so each is asked once.</summary>
+    private static readonly HashSet<string> Masked = new(StringComparer.Ordinal);
+
     private HostPool? _pool;
 
     /// <summary>The host: a name, an address or an alias from ~/.ssh/config.</summary>
@@ -54,6 +60,18 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     [Parameter]
     public SwitchParameter Local { get; set; }
 
+    /// <summary>
+    /// Values to hide as *** wherever this cmdlet prints, records or summarises what a host wrote (output, journal lines,
+    /// commit subjects, errors, histories, the step summary); a value written /pattern/ (or /pattern/i) is a regular
+    /// expression. Added to the settings file's redact: list and the built-in secret shapes. In GitHub Actions each value
+    /// is also masked in the job's log (::add-mask::).
+    /// </summary>
+    [Parameter]
+    [AllowEmptyString]
+    [AllowEmptyCollection]
+    [ValidateRedaction]
+    public string[]? Redact { get; set; }
+
     /// <summary>Longest time, in seconds, any one remote command may run before it is stopped.</summary>
     [Parameter]
     [ValidateRange(1, 86400)]
@@ -95,12 +113,51 @@ public abstract class RemoteCmdlet : AtelierCmdlet
         }.Validate();
     }
 
-    /// <summary>Command options with this cmdlet's timeout, streaming output lines to the verbose stream.</summary>
-    protected CommandOptions CommandOptionsFor(CmdletChannel channel, string prefix) => new()
+    /// <summary>
+    /// Command options with this cmdlet's timeout, streaming output lines to the verbose stream, each cleaned and
+    /// redacted (<see cref="HostText"/>; a private key block across lines is hidden whole, per stream).
+    /// </summary>
+    protected CommandOptions CommandOptionsFor(CmdletChannel channel, string prefix)
     {
-        Timeout = TimeSpan.FromSeconds(CommandTimeout),
-        OnLine = line => channel.Verbose($"{prefix}{(line.IsError ? " !" : ">")} {line.Text}"),
-    };
+        var output = Text.LineByLine();
+        var errors = Text.LineByLine();
+        var gate = new object();
+        return new()
+        {
+            Timeout = TimeSpan.FromSeconds(CommandTimeout),
+            OnLine = line =>
+            {
+                string text;
+                lock (gate)
+                {
+                    text = (line.IsError ? errors : output).Next(line.Text);
+                }
+
+                channel.Verbose($"{prefix}{(line.IsError ? " !" : ">")} {text}");
+            },
+        };
+    }
+
+    /// <summary>The settings file's redaction with -Redact's values and patterns.</summary>
+    protected override Redaction Redaction => base.Redaction.With(Output.Redaction.Parse(Redact));
+
+    /// <summary>
+    /// In GitHub Actions, asks the runner to mask each literal value to redact (once per process), before this cmdlet
+    /// writes anything: a line of output elsewhere in the job that holds one shows *** too.
+    /// </summary>
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        if (GitHubActions.FromEnvironment() is null)
+        {
+            return;
+        }
+
+        foreach (var mask in WorkflowCommands.Masks(Text.Redaction.Values.Where(v => { lock (Masked) { return Masked.Add(v); } })))
+        {
+            Host.UI.WriteLine(mask);
+        }
+    }
 
     protected override void EndProcessing()
     {

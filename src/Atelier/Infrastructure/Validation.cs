@@ -103,3 +103,27 @@ public sealed class ValidateHealthUrlAttribute : ValidateArgumentsAttribute
         }
     }
 }
+
+/// <summary>Values and <c>/patterns/</c> to redact (the rules live in <see cref="Output.Redaction.Parse"/>).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateRedactionAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        var rules = (arguments is PSObject ps ? ps.BaseObject : arguments) switch
+        {
+            null => [],
+            string s => [s],
+            System.Collections.IEnumerable e => e.Cast<object?>().Select(o => (o is PSObject p ? p.BaseObject : o)?.ToString()),
+            var other => [other.ToString()],
+        };
+        try
+        {
+            Output.Redaction.Parse(rules);
+        }
+        catch (FormatException ex)
+        {
+            throw new ValidationMetadataException($"-Redact {ex.Message}.", ex);
+        }
+    }
+}

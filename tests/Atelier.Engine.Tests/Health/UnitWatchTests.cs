@@ -60,6 +60,20 @@ public sealed class UnitWatchTests
     }
 
     [Fact]
+    public async Task The_journal_lines_come_cleaned_and_redacted()
+    {
+        var host = new ScriptedHost([Failed], "demo[1]: \u001b[31mError\u001b[0m: bad API_TOKEN=hunter2secret", "demo[1]: ::error::from the app", "demo[1]: \u001b]8;;http://evil\u0007site-value-42\u001b]8;;\u0007");
+
+        var result = await new HealthChecker(Long, text: new Atelier.Output.HostText(Atelier.Output.Redaction.Parse(["site-value-42"]))).CheckAsync(
+            new HealthCheck { Service = "demo", ComputerName = "web1", HealthUrl = null, Baseline = Baseline },
+            _ => Task.FromResult<IRemoteHost>(host),
+            null,
+            CancellationToken.None);
+
+        Assert.Equal(["demo[1]: Error: bad API_TOKEN=***", "demo[1]: ::error::from the app", "demo[1]: ***"], result.Journal);
+    }
+
+    [Fact]
     public async Task A_failed_unit_ends_the_check_without_waiting_for_an_http_answer()
     {
         // The request hangs (a 10 s request timeout): the watch's answer alone ends the try.

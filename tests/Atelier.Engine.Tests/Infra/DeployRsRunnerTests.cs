@@ -47,6 +47,26 @@ public sealed class DeployRsRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Each_line_is_cleaned_and_redacted_before_it_is_shown_or_kept()
+    {
+        var script = Script(_folder, "deploy", """
+            printf '\033[32m[activate] [INFO]\033[0m key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----\n'
+            printf '::set-output name=a::b\nAPI_TOKEN=hunter2secret site-value-42\n' >&2
+            """);
+        var reporter = new RecordingReporter();
+
+        var outcome = await new DeployRsRunner(reporter, new Atelier.Output.HostText(Atelier.Output.Redaction.Parse(["site-value-42"])))
+            .RunAsync(new DeployRsInvocation("a", [script]), CancellationToken.None);
+
+        // Standard output and error come through two readers: only each one's own order is fixed.
+        var key = outcome.Log.Where(l => !l.Contains("::", StringComparison.Ordinal) && !l.StartsWith("API_", StringComparison.Ordinal));
+        Assert.Equal(["[activate] [INFO] key: -----BEGIN OPENSSH PRIVATE KEY-----", "***", "-----END OPENSSH PRIVATE KEY-----"], key);
+        Assert.Contains("\\::set-output name=a::b", outcome.Log);
+        Assert.Contains("API_TOKEN=*** ***", outcome.Log);
+        Assert.DoesNotContain(reporter.Verboses, v => v.Contains("hunter2secret", StringComparison.Ordinal) || v.Contains("b3BlbnNz", StringComparison.Ordinal) || v.Contains('\u001b', StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_outcome_comes_from_the_exit_code_and_the_error_lines()
     {
         var failing = Script(_folder, "fail", "echo '[deploy] [INFO] Building'\necho '🚀 ❌ [deploy] [ERROR] Failed to push profile' >&2\nexit 1\n");

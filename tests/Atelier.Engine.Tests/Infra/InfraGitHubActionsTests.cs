@@ -1,4 +1,5 @@
 using Atelier.Infra;
+using Atelier.Output;
 using Atelier.Tests.Transport;
 
 namespace Atelier.Tests.Infra;
@@ -27,13 +28,30 @@ public sealed class InfraGitHubActionsTests : IDisposable
         Assert.Equal("::group::a: RolledBack (generation 3 -> 3, 0.0 s)", lines[0]);
         Assert.StartsWith("::stop-commands::atelier-", lines[1], StringComparison.Ordinal);
         Assert.Equal("$ deploy '.#a'", lines[2]);
-        Assert.Equal(["[deploy] [INFO] Deployment confirmed.", "::error::not a command", "Rolled back to generation 3 because b failed."], lines[3..6]);
+        Assert.Equal(["[deploy] [INFO] Deployment confirmed.", "\\::error::not a command", "Rolled back to generation 3 because b failed."], lines[3..6]);
         Assert.Equal($"::{lines[1]["::stop-commands::".Length..]}::", lines[6]);
         Assert.Equal("::endgroup::", lines[7]);
         Assert.Equal(3, lines.Count(l => l.StartsWith("::group::", StringComparison.Ordinal)));
+        Assert.Empty(Atelier.Tests.Output.RunnerLog.Obeyed(lines, "group", "endgroup", "error"));
         Assert.Equal(
             ["::error title=Infra deploy of a RolledBack::Rolled back to generation 3 because b failed.", "::error title=Infra deploy of b Failed::deploy-rs exited with code 1: 100%25 sure%0Asecond line"],
             lines.Where(l => l.StartsWith("::error title=", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Deploy_rs_output_is_cleaned_and_redacted_inside_its_fence_and_in_the_annotation()
+    {
+        var run = new InfraDeployRun(
+            [new InfraDeployResult { Node = "a", ComputerName = "h", Status = InfraDeployStatus.Failed, Error = "activation failed: API_TOKEN=hunter2secret\n::set-output name=a::b" }],
+            new Dictionary<string, IReadOnlyList<string>> { ["a"] = ["\u001b[31m::stop-commands::abc\u001b[0m", "::abc::", "::add-mask::x", "\u001b]8;;http://evil\u0007link", "site-secret-1 used"] });
+
+        var lines = InfraGitHubActions.LogLines(run, new HostText(Redaction.Parse(["site-secret-1"]))).ToList();
+
+        Assert.Empty(Atelier.Tests.Output.RunnerLog.Obeyed(lines, "group", "endgroup", "error"));
+        Assert.DoesNotContain(lines, l => l.Contains("hunter2secret", StringComparison.Ordinal) || l.Contains("site-secret-1", StringComparison.Ordinal) || l.Contains('\u001b', StringComparison.Ordinal));
+        Assert.Contains("link", lines);
+        Assert.Contains("*** used", lines);
+        Assert.Equal("::error title=Infra deploy of a Failed::activation failed: API_TOKEN=***%0A\\::set-output name=a::b", lines[^1]);
     }
 
     [Fact]

@@ -66,6 +66,21 @@ public sealed class AtelierSettingsTests : IDisposable
     }
 
     [Fact]
+    public void The_redact_list_adds_values_and_patterns_to_the_built_in_shapes_and_never_shows_a_value()
+    {
+        var file = _folder.Combine("atelier.yaml");
+        var settings = AtelierSettings.Parse("redact:\n  - hunter2secret\n  - '/tok-[0-9]+/i'\n  - \"\"\n", file);
+
+        Assert.Equal(["hunter2secret"], settings.Redaction.Values);
+        Assert.Equal("*** *** API_TOKEN=***", settings.Redaction.Apply("hunter2secret TOK-12 API_TOKEN=x"));
+        var described = settings.Describe().Single(s => s.Name == "redact");
+        Assert.Equal(["***", "/tok-[0-9]+/i"], Assert.IsAssignableFrom<IEnumerable<string>>(described.Value));
+        Assert.Equal(file + ":1", described.Source);
+        Assert.Same(Atelier.Output.Redaction.BuiltIn, AtelierSettings.Defaults.Redaction);
+        Assert.Same(Atelier.Output.Redaction.BuiltIn, AtelierSettings.Parse("redact: []\n", file).Redaction);
+    }
+
+    [Fact]
     public void An_http_manifest_is_kept_as_written()
     {
         var settings = AtelierSettings.Parse("manifest: https://status.example.org/services.json?v=1\n", _folder.Combine("atelier.yaml"));
@@ -98,6 +113,10 @@ public sealed class AtelierSettingsTests : IDisposable
     [InlineData("a: b: c\n", 1, "the settings file is not valid YAML")]
     [InlineData("- keep\n- 3\n", 1, "the settings file must be a mapping of setting names to values")]
     [InlineData("keep: 3\n---\nkeep: 4\n", 3, "the settings file holds more than one YAML document")]
+    [InlineData("redact: hunter2secret\n", 1, "'redact' must be a list of values and /patterns/")]
+    [InlineData("redact:\n  - ok-value\n  - ab\n", 3, "'redact' item is a value of 2 character(s): a value to hide needs at least 3")]
+    [InlineData("redact:\n  - /[unclosed/\n", 2, "'redact' item (/[unclosed/) is not a valid regular expression")]
+    [InlineData("redact:\n  - name: x\n", 2, "'redact' holds a mapping where a value or a /pattern/ belongs")]
     public void A_mistake_is_an_error_naming_file_line_and_key(string yaml, int line, string problem)
     {
         var file = _folder.Combine("atelier.yaml");
