@@ -470,6 +470,9 @@ public sealed class DeployLock : IAsyncDisposable
         return tags;
     }
 
+    /// <summary>Longest value of a lock note: the longest value a note carries is a path (the database's).</summary>
+    public const int MaxNoteLength = RemoteValue.MaxPathBytes;
+
     private static AtelierException Failure(CommandResult result, string what) => result.ExitCode == 65
         ? new AtelierException("DeployLockFailed", FailureKind.InvalidArgument, $"{what} failed: {result.Error.Trim().Replace("atelier: ", string.Empty, StringComparison.Ordinal)}")
         : new AtelierException("DeployLockFailed", FailureKind.OperationFailed, $"{what} failed (exit code {result.ExitCode}):\n{result.Tail(10)}");
@@ -492,7 +495,7 @@ public sealed class DeployLock : IAsyncDisposable
             throw new ArgumentException($"A lock note is key=value with a lowercase key: '{note}'.", nameof(note));
         }
 
-        RemoteValue.OneLineText(note[(equals + 1)..], "lock note", 2000, allowEmpty: true);
+        RemoteValue.OneLineText(note[(equals + 1)..], "lock note", MaxNoteLength, allowEmpty: true);
         return note;
     }
 

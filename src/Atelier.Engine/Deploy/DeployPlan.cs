@@ -20,6 +20,9 @@ public enum AppRuntime
 /// <summary>What to deploy and how: the anchor workflow's inputs plus Atelier's own.</summary>
 public sealed record DeployRequest
 {
+    /// <summary>Longest install or build command.</summary>
+    public const int MaxCommandLength = 1000;
+
     public required string Service { get; init; }
 
     public string Branch { get; init; } = "main";
@@ -67,7 +70,10 @@ public sealed record DeployRequest
     /// <summary>The systemctl run through sudo to stop, start and restart the unit.</summary>
     public string SystemctlPath { get; init; } = DeployCommands.NixSystemctl;
 
-    /// <summary>Checks every value that reaches the host; throws <see cref="RemoteValueException"/>.</summary>
+    /// <summary>
+    /// Checks every value that reaches the host, wherever it came from (a parameter, the settings file, the services
+    /// manifest, the environment), before anything connects; throws <see cref="RemoteValueException"/>.
+    /// </summary>
     public DeployRequest Validate()
     {
         RemoteValue.ServiceName(Service);
@@ -90,13 +96,20 @@ public sealed record DeployRequest
 
         if (InstallCommand is not null)
         {
-            RemoteValue.OneLineText(InstallCommand, "install command", 1000);
+            RemoteValue.OneLineText(InstallCommand, "install command", MaxCommandLength);
         }
 
         if (BuildCommand is not null)
         {
-            RemoteValue.OneLineText(BuildCommand, "build command", 1000);
+            RemoteValue.OneLineText(BuildCommand, "build command", MaxCommandLength);
         }
+
+        if (HealthUrl is not null)
+        {
+            RemoteValue.HealthUrl(HealthUrl.OriginalString);
+        }
+
+        RemoteValue.OneLineText(Holder, "lock holder", LockRequest.MaxTextLength);
 
         if (GuardTimeout < LockRequest.MinimumGuardTimeout)
         {
@@ -125,7 +138,8 @@ public static class DeployCommands
             throw new RemoteValueException("work folder", workDir, "it must be a folder inside ~/app, like 'web' or '.'");
         }
 
-        return new RemotePath(dir is "." or "" ? "~/app" : "~/app/" + dir);
+        // Checked once more inside ~/app: the folder as the host sees it must keep to a path's limits too.
+        return new RemotePath(RemoteValue.Path(dir is "." or "" ? "~/app" : "~/app/" + dir, "work folder"));
     }
 
     /// <summary>Fetches the branch and prints the deployed commit, then origin's.</summary>

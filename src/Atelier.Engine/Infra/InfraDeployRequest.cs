@@ -36,12 +36,21 @@ public sealed record InfraDeployRequest
     /// <summary>The full command (program first) deploy-rs runs with for <paramref name="node"/>.</summary>
     public IReadOnlyList<string> CommandFor(InfraNode node) => [.. Command, .. DeployRsCommandLine.For(node.Name, Flake, node.Options)];
 
-    /// <summary>Throws when the request cannot run: no nodes, a node twice, an empty command, a throttle below 1.</summary>
+    /// <summary>
+    /// Throws when the request cannot run: no nodes, a node twice, an empty command, a throttle below 1; or
+    /// <see cref="Shell.RemoteValueException"/> for a value deploy-rs takes to a node (a node name, user, host name, or
+    /// a folder there) that <see cref="Shell.RemoteValue"/> refuses.
+    /// </summary>
     public InfraDeployRequest Validate()
     {
         if (Nodes.Count == 0)
         {
             throw new AtelierException("NoNodes", FailureKind.InvalidArgument, "No node to deploy.");
+        }
+
+        foreach (var node in Nodes)
+        {
+            ValidateNode(node);
         }
 
         if (Nodes.GroupBy(n => n.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
@@ -60,6 +69,40 @@ public sealed record InfraDeployRequest
         }
 
         return this;
+    }
+
+    /// <summary>
+    /// The values of one node that deploy-rs takes to the node: its ssh user and host, and its profile user, temp path
+    /// and log folder, which deploy-rs writes into the activation command it runs there.
+    /// </summary>
+    private static void ValidateNode(InfraNode node)
+    {
+        Shell.RemoteValue.NodeName(node.Name);
+        var options = node.Options;
+        if (options.SshUser is not null)
+        {
+            Shell.RemoteValue.UserName(options.SshUser, "ssh user");
+        }
+
+        if (options.ProfileUser is not null)
+        {
+            Shell.RemoteValue.UserName(options.ProfileUser, "profile user");
+        }
+
+        if (options.Hostname is not null)
+        {
+            Shell.RemoteValue.HostName(options.Hostname);
+        }
+
+        if (options.TempPath is not null)
+        {
+            Shell.RemoteValue.Path(options.TempPath, "temp path");
+        }
+
+        if (options.LogDir is not null)
+        {
+            Shell.RemoteValue.Path(options.LogDir, "log folder");
+        }
     }
 }
 

@@ -217,7 +217,7 @@ public sealed class AtelierSettings
             }
             catch (FormatException ex)
             {
-                throw Invalid(file, (int)scalar.Start.Line, key, $"{ex.Message} (it is '{scalar.Value}')");
+                throw Invalid(file, (int)scalar.Start.Line, key, $"{ex.Message} (it is '{Shell.RemoteValue.Excerpt(scalar.Value)}')");
             }
         }
 
@@ -248,7 +248,7 @@ public sealed class AtelierSettings
             }
             catch (Shell.RemoteValueException ex)
             {
-                throw Invalid(file, line, "services", $"has an entry '{name}' that is not a service name: {ex.Reason}");
+                throw Invalid(file, line, "services", $"has an entry '{Shell.RemoteValue.Excerpt(name)}' that is not a service name: {ex.Reason}");
             }
 
             if (services.ContainsKey(name))
@@ -283,7 +283,7 @@ public sealed class AtelierSettings
                 }
                 catch (Exception ex) when (ex is FormatException or Shell.RemoteValueException)
                 {
-                    throw Invalid(file, (int)valueNode.Start.Line, where, $"{(ex is Shell.RemoteValueException r ? "is refused: " + r.Reason : ex.Message)} (it is '{text}')");
+                    throw Invalid(file, (int)valueNode.Start.Line, where, $"{(ex is Shell.RemoteValueException r ? "is refused: " + r.Reason : ex.Message)} (it is '{Shell.RemoteValue.Excerpt(text)}')");
                 }
             }
 
@@ -343,8 +343,8 @@ public sealed class AtelierSettings
     {
         "branch" => Shell.RemoteValue.Branch(text),
         "workDir" => WorkDir(text),
-        "buildCommand" => Shell.RemoteValue.OneLineText(text, "build command", 1000),
-        "installCommand" => Shell.RemoteValue.OneLineText(text, "install command", 1000),
+        "buildCommand" => Shell.RemoteValue.OneLineText(text, "build command", DeployRequest.MaxCommandLength),
+        "installCommand" => Shell.RemoteValue.OneLineText(text, "install command", DeployRequest.MaxCommandLength),
         _ => int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 3600
             ? text
             : throw new FormatException("must be a whole number of seconds from 1 to 3600"),

@@ -15,7 +15,7 @@ public sealed class GetInfraGenerationCommand : RemoteCmdlet
     /// <summary>The nodes; each one's host is -ComputerName, else the node's name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
-    [ValidatePattern(InvokeInfraDeployCommand.NodePattern)]
+    [ValidateNodeName]
     public string[] Node { get; set; } = [];
 
     /// <summary>Only the current generation.</summary>

@@ -20,7 +20,7 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     /// <summary>The nodes to deploy: names under the flake's deploy.nodes.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
-    [ValidatePattern(NodePattern)]
+    [ValidateNodeName]
     public string[] Node { get; set; } = [];
 
     /// <summary>The flake holding deploy.nodes: a folder or a flake reference.</summary>
@@ -28,9 +28,9 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     [ValidateNotNullOrEmpty]
     public string Flake { get; set; } = ".";
 
-    /// <summary>deploy-rs's --profile-user.</summary>
+    /// <summary>deploy-rs's --profile-user: deploy-rs puts it in a command on the node (sudo -u).</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
+    [ValidateUserName]
     public string? ProfileUser { get; set; }
 
     /// <summary>deploy-rs's --ssh-opts, after the ones Atelier derives from the connection parameters.</summary>
@@ -69,9 +69,9 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     [ValidateRange(1, 86400)]
     public int ActivationTimeout { get; set; }
 
-    /// <summary>deploy-rs's --temp-path.</summary>
+    /// <summary>deploy-rs's --temp-path: a folder on the node, which deploy-rs puts in a command there.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
+    [ValidateRemotePath]
     public string? TempPath { get; set; }
 
     /// <summary>deploy-rs's --boot.</summary>
@@ -113,9 +113,9 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     [Parameter]
     public SwitchParameter DebugLogs { get; set; }
 
-    /// <summary>deploy-rs's --log-dir.</summary>
+    /// <summary>deploy-rs's --log-dir: a folder on the node, which deploy-rs puts in a command there.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
+    [ValidateRemotePath]
     public string? LogDir { get; set; }
 
     /// <summary>Arguments for nix build, after deploy-rs's --.</summary>
@@ -136,9 +136,6 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     /// <summary>When a node fails, switch every changed node back to its recorded generation.</summary>
     [Parameter]
     public bool RollbackOnFailure { get; set; } = true;
-
-    /// <summary>A node name as deploy-rs and a flake attribute take it.</summary>
-    internal const string NodePattern = "^[A-Za-z0-9_][A-Za-z0-9_-]*\\z";
 
     protected override void ProcessRecord()
     {

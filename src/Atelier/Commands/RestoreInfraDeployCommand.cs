@@ -18,7 +18,7 @@ public sealed class RestoreInfraDeployCommand : RemoteCmdlet
     /// <summary>The node; its host is -ComputerName, else the node's name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
-    [ValidatePattern(InvokeInfraDeployCommand.NodePattern)]
+    [ValidateNodeName]
     public string Node { get; set; } = string.Empty;
 
     /// <summary>The generation to switch to. Default: the newest one before the current.</summary>

@@ -26,7 +26,7 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
     /// <summary>The commit to go back to. Default: the one before the last successful deploy.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("PreviousCommit")]
-    [ValidatePattern("^[0-9a-f]{4,64}\\z")]
+    [ValidateCommit]
     public string? Commit { get; set; }
 
     /// <summary>The snapshot to put back: its path on the host, or a snapshot object (its Path binds).</summary>

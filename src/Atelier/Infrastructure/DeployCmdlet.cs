@@ -23,13 +23,14 @@ public abstract class DeployCmdlet : ServiceCmdlet
     /// <summary>Where to install and build, relative to ~/app.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("work_dir")]
-    [ValidateRemotePath]
+    [ValidateWorkFolder]
     [PSDefaultValue(Value = ".")]
     public string? WorkDir { get; set; }
 
     /// <summary>The build command, run with sh in the work folder.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("build_command")]
+    [ValidateCommandLine("build command")]
     public string? BuildCommand { get; set; }
 
     /// <summary>bun (bun install --frozen-lockfile), node (npm ci) or custom (no install step).</summary>
@@ -39,6 +40,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
 
     /// <summary>An install command that replaces the runtime's.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateCommandLine("install command")]
     public string? InstallCommand { get; set; }
 
     /// <summary>Seconds to wait for another deploy's lock (0: fail at once, naming the holder).</summary>

@@ -29,7 +29,7 @@ public abstract class RemoteCmdlet : AtelierCmdlet
 
     /// <summary>The SSH user. Default: the settings file's user, else the service name (each service runs as its own user).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateServiceName]
+    [ValidateUserName]
     public string? User { get; set; }
 
     /// <summary>The SSH port. Default: ~/.ssh/config's Port, else 22.</summary>

@@ -51,6 +51,13 @@ public sealed class ValidateRemotePathAttribute : RemoteValueAttribute
     protected override void Check(string value) => RemoteValue.Path(value);
 }
 
+/// <summary>A deploy's work folder: a folder inside ~/app, within a path's limits once inside it.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateWorkFolderAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => Atelier.Deploy.DeployCommands.WorkFolder(value);
+}
+
 /// <summary>A git branch.</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class ValidateBranchAttribute : RemoteValueAttribute
@@ -63,6 +70,45 @@ public sealed class ValidateBranchAttribute : RemoteValueAttribute
 public sealed class ValidateRevisionAttribute : RemoteValueAttribute
 {
     protected override void Check(string value) => RemoteValue.Revision(value);
+}
+
+/// <summary>A commit id (lowercase hexadecimal).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateCommitAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.Commit(value);
+}
+
+/// <summary>A user name on a host.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateUserNameAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.UserName(value);
+}
+
+/// <summary>A deploy-rs node name (also the host when no other is given).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateNodeNameAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.NodeName(value);
+}
+
+/// <summary>
+/// A command run on the host by design (a deploy's install or build command): one line, no control characters, at
+/// most <see cref="Atelier.Deploy.DeployRequest.MaxCommandLength"/> characters. It reaches the host quoted, as the
+/// argument of <c>sh -c</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateCommandLineAttribute(string what) : RemoteValueAttribute
+{
+    protected override void Check(string value)
+    {
+        // Empty (a piped object's) means "not given", as for the other deploy fields.
+        if (value.Length > 0)
+        {
+            RemoteValue.OneLineText(value, what, Atelier.Deploy.DeployRequest.MaxCommandLength);
+        }
+    }
 }
 
 /// <summary>A whole number in a range, or nothing (a piped object's null means "not given").</summary>
@@ -85,21 +131,15 @@ public sealed class ValidateHostNameAttribute : RemoteValueAttribute
     protected override void Check(string value) => RemoteValue.HostName(value);
 }
 
-/// <summary>An absolute http or https URL (or nothing).</summary>
+/// <summary>An absolute http or https URL (or nothing: a piped object's empty value means "not given").</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-public sealed class ValidateHealthUrlAttribute : ValidateArgumentsAttribute
+public sealed class ValidateHealthUrlAttribute : RemoteValueAttribute
 {
-    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    protected override void Check(string value)
     {
-        var text = (arguments is PSObject ps ? ps.BaseObject : arguments)?.ToString();
-        if (string.IsNullOrEmpty(text))
+        if (value.Length > 0)
         {
-            return;
-        }
-
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
-        {
-            throw new ValidationMetadataException($"The health URL '{text}' is not an absolute http or https URL (for example https://example.org/health).");
+            RemoteValue.HealthUrl(value);
         }
     }
 }

@@ -170,7 +170,7 @@ public sealed class RemoteValueTests
     {
         var ex = Assert.Throws<RemoteValueException>(() => RemoteValue.ServiceName(LongestServiceName + "a"));
 
-        Assert.Contains($"longer than {RemoteValue.MaxServiceNameLength} characters", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"it is {RemoteValue.MaxServiceNameLength + 1} characters long; at most {RemoteValue.MaxServiceNameLength}", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
