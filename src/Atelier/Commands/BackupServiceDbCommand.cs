@@ -66,7 +66,7 @@ public sealed class BackupServiceDbCommand : ServiceCmdlet
         try
         {
             // A destination that would be refused is refused before the snapshot is taken (and with -WhatIf, as a run would be).
-            destination = Destination is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+            destination = Destination is null ? null : LocalPath(Destination);
             if (destination is not null)
             {
                 SnapshotDestination.Check(destination, Force);

@@ -28,7 +28,7 @@ public sealed class GetAtelierSettingCommand : AtelierCmdlet
         AtelierSettings settings;
         try
         {
-            settings = Path is null ? Settings : AtelierSettings.Load(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path));
+            settings = Path is null ? Settings : AtelierSettings.Load(LocalPath(Path));
         }
         catch (AtelierException ex)
         {

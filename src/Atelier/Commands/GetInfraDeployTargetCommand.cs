@@ -41,7 +41,7 @@ public sealed class GetInfraDeployTargetCommand : AtelierCmdlet
 
     protected override void ProcessRecord()
     {
-        var repository = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path ?? ".");
+        var repository = LocalPath(Path ?? ".");
         var flake = FlakeLocation();
         try
         {
@@ -68,7 +68,7 @@ public sealed class GetInfraDeployTargetCommand : AtelierCmdlet
 
         try
         {
-            var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Flake);
+            var path = LocalPath(Flake);
             if (Directory.Exists(path))
             {
                 return path;

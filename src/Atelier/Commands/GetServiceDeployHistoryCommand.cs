@@ -72,7 +72,7 @@ public sealed class GetServiceDeployHistoryCommand : ServiceCmdlet
         if (!FromHost)
         {
             // A read creates nothing: a missing -HistoryPath is an error, a missing default (no deploy yet) is no history.
-            var path = HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+            var path = HistoryPath is null ? Settings.HistoryPath : LocalPath(HistoryPath);
             return LocalHistory.OpenExisting(path, required: HistoryPath is not null)?.Query(service, ComputerName, Status, last) ?? [];
         }
 

@@ -284,5 +284,5 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
         return variables;
     }
 
-    private string? Resolve(string? path) => path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+    private string? Resolve(string? path) => path is null ? null : LocalPath(path);
 }

@@ -12,14 +12,17 @@ internal static class ManifestLocation
     /// <summary>The error id when no manifest was given and none is configured.</summary>
     public const string NotConfiguredErrorId = "ManifestNotConfigured";
 
-    /// <summary>The source for <paramref name="location"/>, or for the settings file's <paramref name="configured"/> when it is null.</summary>
+    /// <summary>
+    /// The source for <paramref name="location"/>, or for the settings file's <paramref name="configured"/> when it is
+    /// null; a path resolves with <paramref name="localPath"/> (the cmdlet's, against its current location).
+    /// </summary>
     /// <exception cref="AtelierException"><c>ManifestNotConfigured</c>, <c>ManifestNotFound</c>.</exception>
-    public static ManifestSource Resolve(PSCmdlet cmdlet, string? location, string? configured)
+    public static ManifestSource Resolve(Func<string, string> localPath, string? location, string? configured)
     {
         location ??= configured
             ?? throw new AtelierException(NotConfiguredErrorId, FailureKind.InvalidArgument,
                 "No services manifest was given and none is configured: pass -Manifest (a services.json file, a flake folder or reference, or an http(s) URL), or set 'manifest:' in atelier.yaml.");
-        return ManifestSource.Resolve(location, cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath);
+        return ManifestSource.Resolve(location, localPath);
     }
 
     /// <summary>True when <paramref name="value"/> matches one of <paramref name="patterns"/> (wildcards, any case); every value matches no patterns.</summary>

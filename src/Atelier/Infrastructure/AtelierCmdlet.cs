@@ -87,7 +87,7 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     {
         try
         {
-            var source = ManifestLocation.Resolve(this, location, Settings.Manifest);
+            var source = ManifestLocation.Resolve(LocalPath, location, Settings.Manifest);
             return Run((channel, cancellation) =>
             {
                 channel.Verbose($"Reading the services manifest from {source}");
@@ -128,6 +128,36 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
             throw; // not reached: ThrowTerminatingError throws
         }
     }
+
+    /// <summary>
+    /// The file-system path <paramref name="path"/> names (relative to the current location, <c>~</c> expanded, PowerShell
+    /// drives resolved; it need not exist yet). A path of another provider (<c>Env:</c>, <c>Variable:</c>), an unknown
+    /// drive (<c>http://...</c>) or an invalid path is a <see cref="PSArgumentException"/> (InvalidArgument), never an
+    /// unexpected failure.
+    /// </summary>
+    protected string LocalPath(string path)
+    {
+        string resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+        }
+        catch (Exception ex) when (ex is SessionStateException or ProviderInvocationException or NotSupportedException or ArgumentException)
+        {
+            throw new PSArgumentException($"'{Quoted(path)}' is not a path on this machine: {ex.Message}", ex);
+        }
+
+        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+        {
+            throw new PSArgumentException($"'{Quoted(path)}' is not a file-system path: it names the {provider.Name} provider.");
+        }
+
+        return resolved;
+    }
+
+    /// <summary>The first 60 characters of a value quoted in a message.</summary>
+    private static string Quoted(string value) => value.Length <= 60 ? value : value[..60] + "...";
 
     /// <summary>Whether the user gave <paramref name="parameter"/> (so it overrides the settings file).</summary>
     protected bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);

@@ -118,7 +118,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
 
     /// <summary>The local history database's path.</summary>
     protected string ResolvedHistoryPath() =>
-        HistoryPath is null ? Settings.HistoryPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(HistoryPath);
+        HistoryPath is null ? Settings.HistoryPath : LocalPath(HistoryPath);
 
     /// <summary>
     /// A history path that is not a deploy history database (<c>HistoryPathInvalid</c>) stops the cmdlet before anything

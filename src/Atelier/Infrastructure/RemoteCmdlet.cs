@@ -105,9 +105,9 @@ public abstract class RemoteCmdlet : AtelierCmdlet
             ComputerName = computerName ?? "localhost",
             User = User ?? Settings.User ?? service,
             Port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null,
-            IdentityFile = IdentityFile is null ? Settings.IdentityFile : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityFile),
+            IdentityFile = IdentityFile is null ? Settings.IdentityFile : LocalPath(IdentityFile),
             Passphrase = Passphrase is null ? null : new NetworkCredential(string.Empty, Passphrase).Password,
-            KnownHostsFile = KnownHostsFile is null ? Settings.KnownHostsFile : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KnownHostsFile),
+            KnownHostsFile = KnownHostsFile is null ? Settings.KnownHostsFile : LocalPath(KnownHostsFile),
             AcceptNewHostKey = AcceptNewHostKey,
             Local = Local,
         }.Validate();
