@@ -58,6 +58,12 @@ public sealed class DeployTargets
     /// </summary>
     public async Task<IReadOnlyList<DeployTarget>> FindAsync(string from, string to, IReadOnlyList<string>? nodes, string? flake, CancellationToken cancellationToken)
     {
+        if (!Directory.Exists(Repository))
+        {
+            throw new AtelierException("RepositoryNotFound", FailureKind.NotFound,
+                $"There is no folder {Repository}: give -Path the infrastructure repository's work tree.");
+        }
+
         if (IsNoCommit(from))
         {
             var commit = await ResolveAsync(to, cancellationToken).ConfigureAwait(false);

@@ -39,8 +39,8 @@ public sealed class GetAtelierServiceCommand : AtelierCmdlet
     {
         var manifest = LoadManifest(Manifest);
 
-        var names = ManifestLocation.Patterns(Name);
-        var machines = ManifestLocation.Patterns(Machine);
+        var names = Patterns(Name ?? []);
+        var machines = Patterns(Machine ?? []);
         var services = manifest.Services.Where(s => ManifestLocation.Matches(s.Name, names) && ManifestLocation.Matches(s.Machine, machines)).ToList();
         foreach (var service in services)
         {

@@ -30,13 +30,13 @@ public sealed class GetAtelierSettingCommand : AtelierCmdlet
         {
             settings = Path is null ? Settings : AtelierSettings.Load(LocalPath(Path));
         }
-        catch (AtelierException ex)
+        catch (Exception ex) when (ex is AtelierException or PSArgumentException)
         {
             ThrowTerminatingError(ErrorFor(ex, Path));
             return;
         }
 
-        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
+        var patterns = Name is null ? null : Patterns(Name);
         var matched = new HashSet<WildcardPattern>();
         foreach (var setting in settings.Describe())
         {

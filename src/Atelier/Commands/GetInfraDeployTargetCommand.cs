@@ -41,10 +41,11 @@ public sealed class GetInfraDeployTargetCommand : AtelierCmdlet
 
     protected override void ProcessRecord()
     {
-        var repository = LocalPath(Path ?? ".");
-        var flake = FlakeLocation();
+        var repository = Path ?? ".";
         try
         {
+            repository = LocalPath(repository);
+            var flake = FlakeLocation();
             var targets = Run((channel, cancellation) =>
                 new DeployTargets(repository, channel.Reporter).FindAsync(From, To, Node, flake, cancellation));
             foreach (var target in targets)

@@ -25,7 +25,7 @@ public sealed class GetServiceDbSnapshotCommand : ServiceCmdlet
 
     protected override void ProcessRecord()
     {
-        var pattern = string.IsNullOrEmpty(Database) ? null : new WildcardPattern(ServiceDbSnapshot.DatabaseName(Database), WildcardOptions.IgnoreCase);
+        var pattern = string.IsNullOrEmpty(Database) ? null : Patterns([ServiceDbSnapshot.DatabaseName(Database)])[0];
         foreach (var service in Service)
         {
             try

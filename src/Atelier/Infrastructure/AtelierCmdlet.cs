@@ -137,6 +137,11 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// </summary>
     protected string LocalPath(string path)
     {
+        if (path.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0 || path.Contains('\u007f'))
+        {
+            throw new PSArgumentException($"'{Quoted(Text.Clean(path))}' is not a path on this machine: it holds a control character.");
+        }
+
         string resolved;
         ProviderInfo provider;
         try
@@ -154,6 +159,33 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
         }
 
         return resolved;
+    }
+
+    /// <summary>
+    /// Case-insensitive wildcard patterns for <paramref name="values"/>; a value that is not a valid pattern (an unclosed
+    /// '[') stops the cmdlet as InvalidArgument, naming it.
+    /// </summary>
+    protected WildcardPattern[] Patterns(IEnumerable<string> values)
+    {
+        var patterns = new List<WildcardPattern>();
+        foreach (var value in values)
+        {
+            var pattern = ManifestLocation.Patterns([value])[0];
+            try
+            {
+                pattern.IsMatch(string.Empty); // parses it
+            }
+            catch (WildcardPatternException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSArgumentException($"'{Quoted(Text.Clean(value))}' is not a valid wildcard pattern: {ex.Message}", ex),
+                    "InvalidWildcardPattern", ErrorCategory.InvalidArgument, value));
+            }
+
+            patterns.Add(pattern);
+        }
+
+        return [.. patterns];
     }
 
     /// <summary>The first 60 characters of a value quoted in a message.</summary>

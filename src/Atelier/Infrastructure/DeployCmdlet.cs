@@ -126,12 +126,13 @@ public abstract class DeployCmdlet : ServiceCmdlet
     /// </summary>
     protected override void BeginProcessing()
     {
-        var path = ResolvedHistoryPath();
+        var path = HistoryPath;
         try
         {
+            path = ResolvedHistoryPath();
             LocalHistory.Check(path);
         }
-        catch (AtelierException ex)
+        catch (Exception ex) when (ex is AtelierException or PSArgumentException)
         {
             ThrowTerminatingError(ErrorFor(ex, path));
         }

@@ -44,6 +44,18 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
     }
 
     [Fact]
+    public async Task A_repository_folder_that_does_not_exist_is_named_before_git_runs()
+    {
+        var missing = System.IO.Path.Combine(_repo.Path, "no-such-folder", "$(touch x)");
+
+        var error = await Assert.ThrowsAsync<AtelierException>(() =>
+            new DeployTargets(missing, NullReporter.Instance).FindAsync("HEAD~1", "HEAD", null, null, CancellationToken.None));
+
+        Assert.Equal("RepositoryNotFound", error.ErrorId);
+        Assert.Contains(missing, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_change_in_one_machine_folder_means_that_node()
     {
         var target = Assert.Single(await FindAsync("one machine"));
