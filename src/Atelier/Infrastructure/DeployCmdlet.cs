@@ -126,6 +126,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
     /// </summary>
     protected override void BeginProcessing()
     {
+        base.BeginProcessing(); // the masks of the values to redact, before anything is written
         var path = HistoryPath;
         try
         {
