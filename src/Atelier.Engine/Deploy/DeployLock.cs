@@ -480,11 +480,14 @@ public sealed class DeployLock : IAsyncDisposable
     private static string Token(string token) =>
         token.Length is > 0 and <= 64 && token.All(char.IsAsciiHexDigitLower) ? token : throw new ArgumentException("A lock token is 1 to 64 lowercase hexadecimal digits.", nameof(token));
 
-    /// <summary>A step name as the lock records it: lowercase letters, spaces and colons (e.g. <c>rollback: build</c>).</summary>
+    /// <summary>
+    /// A step name as the lock records it: lowercase letters, spaces, colons and (not first) hyphens (e.g.
+    /// <c>rollback: build</c>, <c>pre-restart</c>).
+    /// </summary>
     private static string StepName(string step) =>
-        step.Length is > 0 and <= 64 && step.All(c => c is (>= 'a' and <= 'z') or ' ' or ':')
+        step.Length is > 0 and <= 64 && step[0] != '-' && step.All(c => c is (>= 'a' and <= 'z') or ' ' or ':' or '-')
             ? step
-            : throw new ArgumentException($"A step name is 1 to 64 lowercase letters, spaces and colons: '{step}'.", nameof(step));
+            : throw new ArgumentException($"A step name is 1 to 64 lowercase letters, spaces, colons and hyphens (not first): '{step}'.", nameof(step));
 
     /// <summary>A <c>key=value</c> note: a lowercase key, and one line of value.</summary>
     private static string Note(string note)

@@ -40,6 +40,15 @@ public sealed record DeployRequest
 
     public string? BuildCommand { get; init; }
 
+    /// <summary>
+    /// A hook run after the build and before the restart (a migration, say), with the snapshot already taken: its failure
+    /// rolls back code and database.
+    /// </summary>
+    public string? PreRestartCommand { get; init; }
+
+    /// <summary>A hook run after a healthy deploy (a cache warm-up, a notice): its failure is a warning and never rolls back.</summary>
+    public string? PostDeployCommand { get; init; }
+
     /// <summary>An HTTP health URL; without one the systemd unit is checked.</summary>
     public Uri? HealthUrl { get; init; }
 
@@ -102,6 +111,16 @@ public sealed record DeployRequest
         if (BuildCommand is not null)
         {
             RemoteValue.OneLineText(BuildCommand, "build command", MaxCommandLength);
+        }
+
+        if (PreRestartCommand is not null)
+        {
+            RemoteValue.OneLineText(PreRestartCommand, "pre-restart command", MaxCommandLength);
+        }
+
+        if (PostDeployCommand is not null)
+        {
+            RemoteValue.OneLineText(PostDeployCommand, "post-deploy command", MaxCommandLength);
         }
 
         if (HealthUrl is not null)
@@ -209,6 +228,28 @@ public static class DeployCommands
     /// <summary>The build step, or null when there is none.</summary>
     public static ShellCommand? Build(DeployRequest request) =>
         request.BuildCommand is null ? null : ShellCommand.Format($"cd {WorkFolder(request.WorkDir)} && sh -c {request.BuildCommand}");
+
+    /// <summary>The step name of the hook run after the build, before the restart.</summary>
+    public const string PreRestartStep = "pre-restart";
+
+    /// <summary>The step name of the hook run after a healthy deploy.</summary>
+    public const string PostDeployStep = "post-deploy";
+
+    /// <summary>
+    /// A deploy hook (<paramref name="command"/>, one of the request's): run with <c>sh -c</c> as the service's user in the
+    /// work folder, with <c>ATELIER_SERVICE</c>, <c>ATELIER_PREVIOUS_COMMIT</c> and <c>ATELIER_NEW_COMMIT</c> exported.
+    /// Null commits (a plan, before the fetch) show as <c>&lt;deployed&gt;</c> and <c>&lt;new&gt;</c>.
+    /// </summary>
+    public static ShellCommand Hook(DeployRequest request, string command, string? previous, string? next)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var folder = WorkFolder(request.WorkDir);
+        var service = RemoteValue.ServiceName(request.Service);
+        var text = RemoteValue.OneLineText(command, "hook command", DeployRequest.MaxCommandLength);
+        var from = previous is null ? "<deployed>" : RemoteValue.Commit(previous);
+        var to = next is null ? "<new>" : RemoteValue.Commit(next);
+        return ShellCommand.Format($"cd {folder} && ATELIER_SERVICE={service} ATELIER_PREVIOUS_COMMIT={from} ATELIER_NEW_COMMIT={to} sh -c {text}");
+    }
 
     /// <summary>
     /// <c>sudo systemctl &lt;verb&gt; &lt;service&gt;.service</c> through <paramref name="systemctlPath"/> (the one the sudo rule

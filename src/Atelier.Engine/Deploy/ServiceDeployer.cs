@@ -63,9 +63,18 @@ public sealed class ServiceDeployer
             yield return ("build", build.Text);
         }
 
+        if (request.PreRestartCommand is { } preRestart)
+        {
+            yield return (DeployCommands.PreRestartStep, DeployCommands.Hook(request, preRestart, null, null).Text + " (its failure rolls back code and database)");
+        }
+
         yield return ("restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath).Text);
         yield return ("health", (request.HealthUrl is null ? $"systemctl show {request.Service}.service (active, running, not restarting)" : $"GET {request.HealthUrl}")
             + ", watching the unit: a crash after the restart fails the step at once");
+        if (request.PostDeployCommand is { } postDeploy)
+        {
+            yield return (DeployCommands.PostDeployStep, DeployCommands.Hook(request, postDeploy, null, null).Text + " (after a healthy deploy; its failure is a warning)");
+        }
     }
 
     public async Task<ServiceDeployResult> DeployAsync(DeployRequest request, CancellationToken cancellationToken)
@@ -265,6 +274,11 @@ public sealed class ServiceDeployer
             FinishingPutBack(request, result.PreviousCommit!, result.SnapshotPath);
             await session.StepAsync("checkout", DeployCommands.Checkout(result.NewCommit!), cancellationToken, notes: "moved=yes").ConfigureAwait(false);
             await InstallAndBuildAsync(request, session, string.Empty, cancellationToken).ConfigureAwait(false);
+            if (request.PreRestartCommand is { } preRestart)
+            {
+                await session.StepAsync(DeployCommands.PreRestartStep, DeployCommands.Hook(request, preRestart, result.PreviousCommit, result.NewCommit), cancellationToken).ConfigureAwait(false);
+            }
+
             await session.StepAsync("restart", DeployCommands.Systemctl("restart", request.Service, request.SystemctlPath), cancellationToken).ConfigureAwait(false);
             var baseline = await ReadUnitAsync(request, session, "health", cancellationToken).ConfigureAwait(false);
             result.Health = await TimedAsync(result, "health", () => CheckHealthAsync(request, baseline, cancellationToken)).ConfigureAwait(false);
@@ -275,6 +289,10 @@ public sealed class ServiceDeployer
 
             result.Status = DeployStatus.Succeeded;
             FinishingLock(request);
+            if (request.PostDeployCommand is { } postDeploy)
+            {
+                await PostDeployAsync(request, session, postDeploy, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not GuardTookOverException)
         {
@@ -298,6 +316,33 @@ public sealed class ServiceDeployer
             _reporter.Warning($"{request.Service}: stopped during the {result.FailedStep} step; rolling back to {result.PreviousCommit} first.");
             await RollBackAsync(request, session).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The post-deploy hook, once the deploy is healthy: whatever becomes of it (a non-zero exit, a lost connection, a
+    /// stop), the deploy stands; its failure is a warning with its output's tail. Should the client die during it, the
+    /// guard puts nothing back either (it records the deploy as it was: succeeded).
+    /// </summary>
+    private async Task PostDeployAsync(DeployRequest request, DeploySession session, string command, CancellationToken cancellationToken)
+    {
+        var result = session.Result;
+        try
+        {
+            var run = await session.RunAsync(DeployCommands.PostDeployStep, DeployCommands.Hook(request, command, result.PreviousCommit, result.NewCommit), cancellationToken).ConfigureAwait(false);
+            if (!run.Succeeded)
+            {
+                var tail = _text.Tail(run, 10);
+                _reporter.Warning($"{request.Service}: the post-deploy hook failed (exit code {run.ExitCode}); the deploy stands{(tail.Length > 0 ? ":\n" + tail : ".")}");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _reporter.Warning($"{request.Service}: stopped during the post-deploy hook; the deploy stands.");
+        }
+        catch (Exception ex) when (ex is not GuardTookOverException and not OperationCanceledException)
+        {
+            _reporter.Warning($"{request.Service}: the post-deploy hook failed ({ex.Message}); the deploy stands.");
         }
     }
 

@@ -125,7 +125,7 @@ close_record() {
 take_over() {
   trap '' TERM INT HUP
   lost=$(cat "$lock/step" 2>/dev/null || echo lock)
-  case $lost in '' | *[!a-z:\ ]*) lost=unknown ;; esac
+  case $lost in '' | -* | *[!a-z:\ -]*) lost=unknown ;; esac
   operation=$(field operation)
   say "the client fell silent at the $lost step (no heartbeat for $age s): taking over"
   sh "$lock/lock.sh" stop-step "$service" "$token" || true
@@ -133,6 +133,10 @@ take_over() {
   if [ "$(field moved)" != yes ]; then
     status=Failed
     detail="Client lost at the $lost step; nothing had changed on the host. The guard stopped the step and released the lock."
+  elif [ "$lost" = post-deploy ]; then
+    # The deploy was healthy before its post-deploy hook began: a hook never rolls a deploy back.
+    status=Succeeded healthy=true
+    detail="Client lost during the post-deploy hook of a healthy deploy; the guard stopped the hook and put nothing back."
   else
     put_back "$lost"
     previous=$(field previous)

@@ -304,7 +304,7 @@ case $action in
     token=$3 name=$4
     shift 4
     check_token "$token"
-    case $name in '' | *[!a-z:\ ]*) echo "atelier: refused step name: $name" >&2; exit 65 ;; esac
+    case $name in '' | -* | *[!a-z:\ -]*) echo "atelier: refused step name: $name" >&2; exit 65 ;; esac
     ours || { echo "atelier: the deploy lock of $service is no longer this deploy's" >&2; exit 77; }
     notes=
     while [ "$1" != -- ]; do notes="$notes$nl$1"; shift; done

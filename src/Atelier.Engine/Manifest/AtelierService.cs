@@ -55,6 +55,12 @@ public sealed class AtelierService
     /// <summary>An install command that replaces its runtime's (the manifest's <c>install_command</c>).</summary>
     public string? InstallCommand { get; init; }
 
+    /// <summary>Its deploys' pre-restart hook, a migration say (the manifest's <c>pre_restart_command</c>).</summary>
+    public string? PreRestartCommand { get; init; }
+
+    /// <summary>Its deploys' post-deploy hook (the manifest's <c>post_deploy_command</c>).</summary>
+    public string? PostDeployCommand { get; init; }
+
     /// <summary>Seconds its deploys wait for health (the manifest's <c>health_timeout</c>).</summary>
     public int? HealthTimeout { get; init; }
 

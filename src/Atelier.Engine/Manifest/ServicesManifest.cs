@@ -142,6 +142,8 @@ public sealed class ServicesManifest
                 WorkDir = OptionalString(item, path, "work_dir"),
                 BuildCommand = OptionalString(item, path, "build_command"),
                 InstallCommand = OptionalString(item, path, "install_command"),
+                PreRestartCommand = OptionalString(item, path, "pre_restart_command"),
+                PostDeployCommand = OptionalString(item, path, "post_deploy_command"),
                 HealthTimeout = OptionalSeconds(item, path, "health_timeout"),
             };
         }

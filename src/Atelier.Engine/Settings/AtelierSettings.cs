@@ -29,7 +29,7 @@ public sealed class AtelierSettings
         new("keep", SettingKind.Count, "How many database snapshots to keep per database.", Default: () => SnapshotRequest.DefaultKeep, Min: 1, Max: 10000),
         new("historyPath", SettingKind.LocalPath, "This machine's deploy history database.", Default: LocalHistory.DefaultPath),
         new("deployCommand", SettingKind.Command, "The deploy-rs command Invoke-InfraDeploy runs (e.g. 'deploy' or 'nix run github:serokell/deploy-rs --'). Without it: deploy on PATH, else nix run github:serokell/deploy-rs --."),
-        new("services", SettingKind.Services, "Per-service deploy defaults the services manifest lacks: a mapping of service names to branch, workDir, buildCommand, installCommand, healthTimeout."),
+        new("services", SettingKind.Services, "Per-service deploy defaults the services manifest lacks: a mapping of service names to branch, workDir, buildCommand, installCommand, preRestartCommand, postDeployCommand, healthTimeout."),
         new("redact", SettingKind.Redact, "Values and /patterns/ to hide as *** in everything printed, recorded or summarised from a host's output (besides the built-in secret shapes), as -Redact takes them: a list."),
     ];
 
@@ -294,6 +294,8 @@ public sealed class AtelierSettings
                 WorkDir = fields.GetValueOrDefault("workDir"),
                 BuildCommand = fields.GetValueOrDefault("buildCommand"),
                 InstallCommand = fields.GetValueOrDefault("installCommand"),
+                PreRestartCommand = fields.GetValueOrDefault("preRestartCommand"),
+                PostDeployCommand = fields.GetValueOrDefault("postDeployCommand"),
                 HealthTimeout = fields.TryGetValue("healthTimeout", out var timeout) ? int.Parse(timeout, System.Globalization.CultureInfo.InvariantCulture) : null,
                 Source = $"{file}:{line}",
             };
@@ -345,6 +347,8 @@ public sealed class AtelierSettings
         "workDir" => WorkDir(text),
         "buildCommand" => Shell.RemoteValue.OneLineText(text, "build command", DeployRequest.MaxCommandLength),
         "installCommand" => Shell.RemoteValue.OneLineText(text, "install command", DeployRequest.MaxCommandLength),
+        "preRestartCommand" => Shell.RemoteValue.OneLineText(text, "pre-restart command", DeployRequest.MaxCommandLength),
+        "postDeployCommand" => Shell.RemoteValue.OneLineText(text, "post-deploy command", DeployRequest.MaxCommandLength),
         _ => int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 3600
             ? text
             : throw new FormatException("must be a whole number of seconds from 1 to 3600"),

@@ -7,7 +7,7 @@ namespace Atelier.Settings;
 public sealed record ServiceSettings
 {
     /// <summary>The keys a service's entry may hold.</summary>
-    public static readonly IReadOnlyList<string> Keys = ["branch", "workDir", "buildCommand", "installCommand", "healthTimeout"];
+    public static readonly IReadOnlyList<string> Keys = ["branch", "workDir", "buildCommand", "installCommand", "preRestartCommand", "postDeployCommand", "healthTimeout"];
 
     public required string Service { get; init; }
 
@@ -18,6 +18,12 @@ public sealed record ServiceSettings
     public string? BuildCommand { get; init; }
 
     public string? InstallCommand { get; init; }
+
+    /// <summary>The deploy's pre-restart hook (a migration): see <see cref="Deploy.DeployRequest.PreRestartCommand"/>.</summary>
+    public string? PreRestartCommand { get; init; }
+
+    /// <summary>The deploy's post-deploy hook: see <see cref="Deploy.DeployRequest.PostDeployCommand"/>.</summary>
+    public string? PostDeployCommand { get; init; }
 
     public int? HealthTimeout { get; init; }
 

@@ -44,6 +44,28 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
     [ValidateRevision]
     public string? Commit { get; set; }
 
+    /// <summary>
+    /// A hook run as the service's user in the work folder after the build and before the restart, with the snapshot
+    /// already taken (a migration, say): its failure rolls back code and database. ATELIER_SERVICE,
+    /// ATELIER_PREVIOUS_COMMIT and ATELIER_NEW_COMMIT are exported to it.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("pre_restart_command")]
+    [ValidateCommandLine("pre-restart command")]
+    public string? PreRestartCommand { get; set; }
+
+    /// <summary>A hook run the same way after a healthy deploy (a cache warm-up, a notice): its failure is a warning, never a rollback.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("post_deploy_command")]
+    [ValidateCommandLine("post-deploy command")]
+    public string? PostDeployCommand { get; set; }
+
+    private protected override bool Hooks => true;
+
+    private protected override string? PreRestartHook => PreRestartCommand;
+
+    private protected override string? PostDeployHook => PostDeployCommand;
+
     /// <summary>Deploys even when the commit is already deployed and healthy, and a -Commit that is not on -Branch.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }

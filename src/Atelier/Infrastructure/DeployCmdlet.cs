@@ -72,6 +72,15 @@ public abstract class DeployCmdlet : ServiceCmdlet
     [ValidateNotNullOrEmpty]
     public string? HistoryPath { get; set; }
 
+    /// <summary>Whether this cmdlet runs the deploy hooks (a deploy does; a restore does not).</summary>
+    private protected virtual bool Hooks => false;
+
+    /// <summary>The -PreRestartCommand given, for a cmdlet that runs hooks.</summary>
+    private protected virtual string? PreRestartHook => null;
+
+    /// <summary>The -PostDeployCommand given, for a cmdlet that runs hooks.</summary>
+    private protected virtual string? PostDeployHook => null;
+
     /// <summary>
     /// The engine's request for <paramref name="service"/>: each value from its parameter when given, else from the
     /// settings file's <c>services:</c> entry (<paramref name="defaults"/>), else from the manifest's entry
@@ -89,6 +98,8 @@ public abstract class DeployCmdlet : ServiceCmdlet
             BuildCommand = Pick(nameof(BuildCommand), BuildCommand, defaults?.BuildCommand, entry?.BuildCommand),
             Runtime = RuntimeOf(Pick(nameof(Runtime), Runtime, null, entry?.Runtime, Runtime)!),
             InstallCommand = Pick(nameof(InstallCommand), InstallCommand, defaults?.InstallCommand, entry?.InstallCommand),
+            PreRestartCommand = Hooks ? Pick("PreRestartCommand", PreRestartHook, defaults?.PreRestartCommand, entry?.PreRestartCommand) : null,
+            PostDeployCommand = Hooks ? Pick("PostDeployCommand", PostDeployHook, defaults?.PostDeployCommand, entry?.PostDeployCommand) : null,
             HealthUrl = string.IsNullOrEmpty(healthUrl) ? null : new Uri(healthUrl, UriKind.Absolute),
             Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(Pick(nameof(HealthTimeout), HealthTimeout, defaults?.HealthTimeout, entry?.HealthTimeout, (int)HealthOptions.DefaultTimeout.TotalSeconds)) },
             LockWait = TimeSpan.FromSeconds(LockWait),

@@ -125,6 +125,25 @@ public sealed class DeployGuardTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_client_lost_during_the_post_deploy_hook_of_a_healthy_deploy_has_the_hook_stopped_and_nothing_put_back()
+    {
+        var lease = await AcquireAsync();
+        var record = await ArmAsync(lease);
+        var step = StartOrphanStep(lease, DeployCommands.PostDeployStep, $"echo warm-up started >> {Journal}; sleep 60; echo warm-up finished >> {Journal}", "moved=yes");
+
+        await WaitUntilAsync(() => !Directory.Exists(LockFolder));
+
+        Assert.True(step.WaitForExit(5000), "the hook the dead client left running was stopped");
+        Assert.Equal(["warm-up started"], File.ReadAllLines(Journal));
+        var closed = LastHistoryRecord();
+        Assert.Equal(record.Id, closed.Id);
+        Assert.Equal(DeployStatus.Succeeded, closed.Status);
+        Assert.Equal("post-deploy", closed.FailedStep);
+        Assert.Equal("Client lost during the post-deploy hook of a healthy deploy; the guard stopped the hook and put nothing back.", closed.Error);
+        Assert.True(closed.Healthy);
+    }
+
+    [Fact]
     public async Task A_failed_put_back_step_still_starts_the_unit_and_is_recorded_as_RollbackFailed()
     {
         var lease = await AcquireAsync();

@@ -11,7 +11,8 @@ public sealed class ServiceLookupTests : IDisposable
         {
           "terebithia": { "hostname": "terebithia", "tailscale_host": "terebithia.tail", "services": [
             { "name": "cachet", "health_url": "https://cachet.example.org/health", "data": { "sqlite": "/var/lib/cachet/data/cachet.db" },
-              "branch": "release", "work_dir": "web", "build_command": "bun run build", "install_command": "bun install", "health_timeout": 90 },
+              "branch": "release", "work_dir": "web", "build_command": "bun run build", "install_command": "bun install", "health_timeout": 90,
+              "pre_restart_command": "bun run migrate", "post_deploy_command": "bun run warm" },
             { "name": "pastebin" },
             { "name": "twin" } ] },
           "moonlark": { "hostname": "moonlark", "services": [ { "name": "twin", "runtime": "node" } ] }
@@ -36,6 +37,8 @@ public sealed class ServiceLookupTests : IDisposable
         Assert.Equal("bun run build", cachet.BuildCommand);
         Assert.Equal("bun install", cachet.InstallCommand);
         Assert.Equal(90, cachet.HealthTimeout);
+        Assert.Equal("bun run migrate", cachet.PreRestartCommand);
+        Assert.Equal("bun run warm", cachet.PostDeployCommand);
         Assert.Null(ServiceLookup.Find(_manifest, "pastebin").Branch);
     }
 
@@ -91,6 +94,8 @@ public sealed class ServiceLookupTests : IDisposable
                 workDir: web
                 buildCommand: bun run build
                 installCommand: bun install --production
+                preRestartCommand: bun run migrate
+                postDeployCommand: curl -fsS localhost:3000/warm
                 healthTimeout: 120
               pastebin: {}
             """);
@@ -102,6 +107,8 @@ public sealed class ServiceLookupTests : IDisposable
         Assert.Equal("web", cachet.WorkDir);
         Assert.Equal("bun run build", cachet.BuildCommand);
         Assert.Equal("bun install --production", cachet.InstallCommand);
+        Assert.Equal("bun run migrate", cachet.PreRestartCommand);
+        Assert.Equal("curl -fsS localhost:3000/warm", cachet.PostDeployCommand);
         Assert.Equal(120, cachet.HealthTimeout);
         Assert.Equal($"{file}:3", cachet.Source);
         Assert.Null(settings.ServiceDefaults("pastebin")!.Branch);
@@ -115,7 +122,8 @@ public sealed class ServiceLookupTests : IDisposable
     [InlineData("services:\n  cachet:\n    workDir: ../etc\n", 3, "'services.cachet.workDir' is refused: it must be a folder inside ~/app")]
     [InlineData("services:\n  Bad Name:\n    branch: main\n", 2, "'services' has an entry 'Bad Name' that is not a service name")]
     [InlineData("services: [cachet]\n", 1, "'services' must be a mapping of service names to their deploy defaults")]
-    [InlineData("services:\n  cachet: main\n", 2, "'services.cachet' must be a mapping of branch, workDir, buildCommand, installCommand, healthTimeout")]
+    [InlineData("services:\n  cachet: main\n", 2, "'services.cachet' must be a mapping of branch, workDir, buildCommand, installCommand, preRestartCommand, postDeployCommand, healthTimeout")]
+    [InlineData("services:\n  cachet:\n    preRestartCommand: \"a\\nb\"\n", 3, "'services.cachet.preRestartCommand' is refused")]
     public void A_wrong_service_setting_names_the_file_the_line_and_the_key(string yaml, int line, string message)
     {
         var file = _folder.Write("atelier.yaml", yaml);
