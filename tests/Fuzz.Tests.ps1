@@ -19,6 +19,7 @@ BeforeDiscovery {
     $exempt = @(
         'Invoke-ServiceDeploy -BuildCommand', 'Invoke-ServiceDeploy -InstallCommand'     # run with sh -c in the work folder
         'Restore-ServiceDeploy -BuildCommand', 'Restore-ServiceDeploy -InstallCommand'
+        'Invoke-ServiceDeploy -PreRestartCommand', 'Invoke-ServiceDeploy -PostDeployCommand'  # the deploy hooks, run the same way
         'New-ServiceModule -BuildCommand'    # the deploy's build command, written into the app's workflow
         'New-ServiceModule -StartCommand'    # the unit's ExecStart, written into the service's module
         'Invoke-InfraDeploy -DeployCommand'  # the deploy-rs program, run here
@@ -247,6 +248,8 @@ Describe 'Limits: an over-long value is refused before connecting, naming its li
         @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'BuildCommand'; Value = 'x' * 1001; Limit = 'at most 1000' }
         @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'InstallCommand'; Value = 'x' * 1001; Limit = 'at most 1000' }
         @{ Command = 'Restore-ServiceDeploy'; Parameter = 'BuildCommand'; Value = 'x' * 1001; Limit = 'at most 1000' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'PreRestartCommand'; Value = 'x' * 1001; Limit = 'at most 1000' }
+        @{ Command = 'Invoke-ServiceDeploy'; Parameter = 'PostDeployCommand'; Value = 'x' * 1001; Limit = 'at most 1000' }
         @{ Command = 'Backup-ServiceDb'; Parameter = 'DbPath'; Value = 'data/' + ((@('d' * 250) * 17) -join '/'); Limit = 'at most 4096' }
         @{ Command = 'Backup-ServiceDb'; Parameter = 'Service'; Value = 's' * 40; Limit = 'at most 32' }
         @{ Command = 'Test-ServiceHealth'; Parameter = 'HealthUrl'; Value = "http://127.0.0.1:1/?$('q' * 2100)"; Limit = 'at most 2048' }
