@@ -67,7 +67,7 @@ Describe 'about_Atelier' {
         $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'recipe')
         Set-Content (Join-Path $folder 'Deploy-Cachet.ps1') (Get-TopicBlock 'and reports what runs, Deploy-Cachet.ps1:')
         Set-Content (Join-Path $folder 'Deploy-Cachet.Tests.ps1') (Get-TopicBlock 'Its test, Deploy-Cachet.Tests.ps1, next to it:')
-        Get-Content (Join-Path $folder 'Deploy-Cachet.Tests.ps1') -Raw | Should -Match 'Mock Invoke-ServiceDeploy \{ \[pscustomobject\]@\{ Status = ''Succeeded'''
+        Get-Content (Join-Path $folder 'Deploy-Cachet.Tests.ps1') -Raw | Should -Match '\[Atelier\.Deploy\.ServiceDeployResult\]@\{ Service = ''cachet'''
 
         # In a fresh pwsh where the module is found by name, as a user's would be, with this run's Pester.
         $run = @'
@@ -82,7 +82,7 @@ $result.Failed | ForEach-Object { "failure: $($_.ExpandedName): $($_.ErrorRecord
         $pester = (Get-Module Pester).Path
         $output = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $TestDrive 'run-recipe.ps1') `
             (Split-Path (Split-Path $env:ATELIER_MODULE)) $pester $folder.FullName 2>&1 | ForEach-Object { "$_" }
-        ($output -join "`n") | Should -Match 'passed=2 failed=0'
+        ($output -join "`n") | Should -Match 'passed=3 failed=0'
     }
 }
 

@@ -11,9 +11,10 @@ namespace Atelier.Commands.Infrastructure;
 /// that already loaded another version of any of them still imports Atelier, and Atelier's copies never leak out.
 /// Where the build left ReadyToRun copies for this platform and runtime (<c>Dependencies/runtimes/&lt;rid&gt;/lib/net&lt;major&gt;.0/</c>),
 /// those load instead of the IL ones: their code is compiled ahead of time, so the first cmdlet that connects does not
-/// wait for the JIT. Nothing loads or runs at import.
+/// wait for the JIT. At import, the engine's output types are named for scripts (<see cref="OutputTypes"/>); nothing
+/// else loads or runs.
 /// </summary>
-public sealed class ModuleInitializer : IModuleAssemblyInitializer
+public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     private const string EngineAssembly = "Atelier.Engine";
 
@@ -35,7 +36,12 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
         {
             AssemblyLoadContext.Default.Resolving += ResolveEngine;
         }
+
+        OutputTypes.Register();
     }
+
+    /// <summary>At <c>Remove-Module</c>: the output types' names go (the load context stays: a process loads it once).</summary>
+    public void OnRemove(PSModuleInfo psModuleInfo) => OutputTypes.Unregister();
 
     private static Assembly? ResolveEngine(AssemblyLoadContext defaultContext, AssemblyName name) =>
         name.Name == EngineAssembly ? Context.Value.LoadFromAssemblyName(name) : null;
