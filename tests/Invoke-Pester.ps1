@@ -1,7 +1,7 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Runs every Pester test under tests/ against a built module and writes the counts as JSON.
+    Runs every Pester test under tests/ and examples/ against a built module and writes the counts as JSON.
 .DESCRIPTION
     Pester comes from its NuGet package (restored with the test project, like any package). Tests import the
     module named by $env:ATELIER_MODULE and find the test host through $env:ATELIER_TESTHOST.
@@ -9,7 +9,7 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $ResultFile,
-    [string[]] $Path = @(Join-Path $PSScriptRoot '*.Tests.ps1'),
+    [string[]] $Path = @((Join-Path $PSScriptRoot '*.Tests.ps1'), (Join-Path $PSScriptRoot '../examples/*.Tests.ps1')),
     [string[]] $FullNameFilter
 )
 
