@@ -16,6 +16,7 @@
         'Get-InfraDeployTarget'
         'Get-InfraGeneration'
         'Get-ServiceDbSnapshot'
+        'Save-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
         'Invoke-InfraDeploy'
         'Invoke-ServiceDeploy'

@@ -43,6 +43,7 @@ BeforeDiscovery {
     )
     $localParameters = @(
         'Backup-ServiceDb -Destination'    # where the snapshot is downloaded to, here
+        'Save-ServiceDbSnapshot -Destination'
         'Get-ServiceDbSnapshot -Database'  # a wildcard filter on the names the host lists
         'Test-ServiceHealth -ExpectContent' # a regular expression for the body, matched here
         'Test-AtelierMachine -Name'        # machine names (patterns) of the manifest
@@ -114,6 +115,7 @@ BeforeAll {
         'Get-InfraDeployTarget'    = @{ From = 'HEAD~1'; To = 'HEAD'; Path = $Infra.FullName; Node = 'fuzz' }
         'Get-InfraGeneration'      = @{ Node = 'fuzz' } + $infraConnection
         'Get-ServiceDbSnapshot'    = @{ Service = 'notes' } + $Connection
+        'Save-ServiceDbSnapshot'   = @{ Service = 'notes'; Path = '/var/lib/notes/.atelier/snapshots/notes.20261201T000000Z.0000000.db'; Destination = $Sandbox.FullName } + $Connection
         'Get-ServiceDeployHistory' = @{ Service = 'notes'; FromHost = $true; Last = 1 } + $Connection
         'Invoke-InfraDeploy'       = @{ Node = 'fuzz'; DeployCommand = (Join-Path $PSScriptRoot 'Stubs/deploy'); DryActivate = $true; SkipChecks = $true; SshOpts = '-o BatchMode=yes' } + $infraConnection
         'Invoke-ServiceDeploy'     = $deploy
