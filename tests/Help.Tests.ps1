@@ -63,6 +63,14 @@ Describe 'about_Atelier' {
         $rule | Should -Be ($granted -replace '\bdemo\b', '<name>')
     }
 
+    It 'builds fake results as its recipe writes them, of the types the cmdlets return' {
+        $fakes = @(& ([scriptblock]::Create(((Get-TopicBlock 'its binding by property name into the next cmdlet:') -join "`n"))))
+        $fakes | Should -HaveCount 2
+        $fakes[0].GetType() | Should -Be ((Get-Command Invoke-ServiceDeploy).OutputType.Type | Select-Object -First 1)
+        $fakes[0].Status | Should -Be 'RolledBack'
+        $fakes[1].Name | Should -Be 'build'
+    }
+
     It 'has a Pester recipe that mocks Invoke-ServiceDeploy, and it passes as written' {
         $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'recipe')
         Set-Content (Join-Path $folder 'Deploy-Cachet.ps1') (Get-TopicBlock 'and reports what runs, Deploy-Cachet.ps1:')
