@@ -11,11 +11,16 @@ namespace Atelier.Deploy;
 /// <param name="ComputerName">Its host, as the results name it.</param>
 /// <param name="Operation"><see cref="DeployOperation.Deploy"/> or <see cref="DeployOperation.Restore"/>.</param>
 /// <param name="RunAsync">The deploy: a <see cref="ServiceDeployer"/> call over the host's pooled connection.</param>
+/// <param name="WorkTree">
+/// What names the work tree the deploy moves (<c>~/app</c> of one account on one host: its connection request), or null
+/// when it shares none. Deploys with equal work trees run one after another, never at once.
+/// </param>
 public sealed record ParallelDeploy(
     DeployRequest Request,
     string ComputerName,
     string Operation,
-    Func<IReporter, CancellationToken, Task<ServiceDeployResult>> RunAsync);
+    Func<IReporter, CancellationToken, Task<ServiceDeployResult>> RunAsync,
+    object? WorkTree = null);
 
 /// <summary>How one service of a run ended: its result, or the failure that kept it from having one (a connection).</summary>
 public sealed record ParallelOutcome(ParallelDeploy Deploy, ServiceDeployResult? Result, Exception? Error)
@@ -28,7 +33,8 @@ public sealed record ParallelOutcome(ParallelDeploy Deploy, ServiceDeployResult?
 /// Runs many services' deploys at once, at most a throttle limit at a time, in the order given (<see cref="Throttled"/>).
 /// Each deploy is a whole <see cref="ServiceDeployer"/> run of its own: its own lock, guard, snapshot and records; a
 /// failure of one never stops or rolls back another, unless the run stops at the first failure, when the deploys not
-/// yet started end <see cref="DeployStatus.Skipped"/>. A stop (the token) stops every deploy in flight, each putting its
+/// yet started end <see cref="DeployStatus.Skipped"/>. Services reached as the same account on the same host share its
+/// <c>~/app</c> (<see cref="ParallelDeploy.WorkTree"/>): they deploy one after another, in the order given. A stop (the token) stops every deploy in flight, each putting its
 /// service back as a single deploy does, and starts no other.
 /// </summary>
 /// <remarks>
@@ -89,46 +95,60 @@ public static class ParallelDeploys
         }
 
         var indexed = deploys.Select((deploy, index) => (Deploy: deploy, Index: index)).ToList();
-        var outcomes = await Throttled.ForEachAsync(indexed, throttleLimit, async (item, token) =>
+        var trees = deploys.Where(d => d.WorkTree is not null).Select(d => d.WorkTree!).Distinct().ToDictionary(t => t, _ => new SemaphoreSlim(1, 1));
+        try
         {
-            var (deploy, index) = item;
-            IReporter own = many ? new ServiceReporter(reporter, ServiceActivityId(index), finishing) : reporter;
+            var outcomes = await Throttled.ForEachAsync(indexed, throttleLimit, (item, token) =>
+                RunOneAsync(item.Deploy, many ? new ServiceReporter(reporter, ServiceActivityId(item.Index), finishing) : reporter, token), cancellationToken).ConfigureAwait(false);
+            if (many)
+            {
+                reporter.Progress(RunActivityId, what, "Done", 100);
+            }
+
+            return outcomes;
+        }
+        finally
+        {
+            foreach (var tree in trees.Values)
+            {
+                tree.Dispose();
+            }
+        }
+
+        async Task<ParallelOutcome> RunOneAsync(ParallelDeploy deploy, IReporter own, CancellationToken token)
+        {
+            var activity = $"{deploy.Operation} of {deploy.Request.Service} on {deploy.ComputerName}";
+            var tree = deploy.WorkTree is null ? null : trees[deploy.WorkTree];
+            if (tree is not null && !await tree.WaitAsync(0, token).ConfigureAwait(false))
+            {
+                own.Progress(1, activity, "waiting: another service of the same account on this host shares its ~/app", -1);
+                await tree.WaitAsync(token).ConfigureAwait(false);
+            }
+
             ParallelOutcome outcome;
-            string[] stoppedBy;
-            lock (gate)
+            string status;
+            try
             {
-                stoppedBy = stopOnFailure ? [.. failed] : [];
+                outcome = await StartedOrSkippedAsync(deploy, own, token).ConfigureAwait(false);
+                status = outcome.Result?.Status ?? DeployStatus.Failed;
+                if (!outcome.Succeeded && status != DeployStatus.Skipped)
+                {
+                    // Known before the next deploy of the same work tree may start (and so be skipped).
+                    lock (gate)
+                    {
+                        failed.Add(deploy.Request.Service);
+                    }
+                }
+            }
+            finally
+            {
+                tree?.Release();
             }
 
-            if (stoppedBy.Length > 0)
-            {
-                outcome = new ParallelOutcome(deploy, Skipped(deploy, stoppedBy), null);
-            }
-            else
-            {
-                try
-                {
-                    outcome = new ParallelOutcome(deploy, await deploy.RunAsync(own, token).ConfigureAwait(false), null);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
-                {
-                    outcome = new ParallelOutcome(deploy, null, ex);
-                }
-                finally
-                {
-                    own.Finishing(null);
-                }
-            }
-
-            var status = outcome.Result?.Status ?? DeployStatus.Failed;
-            own.Progress(1, $"{deploy.Operation} of {deploy.Request.Service} on {deploy.ComputerName}", status, 100);
+            own.Progress(1, activity, status, 100);
             lock (gate)
             {
                 finished++;
-                if (!outcome.Succeeded && status != DeployStatus.Skipped)
-                {
-                    failed.Add(deploy.Request.Service);
-                }
 
                 if (many)
                 {
@@ -139,13 +159,34 @@ public static class ParallelDeploys
             }
 
             return outcome;
-        }, cancellationToken).ConfigureAwait(false);
-        if (many)
-        {
-            reporter.Progress(RunActivityId, what, "Done", 100);
         }
 
-        return outcomes;
+        async Task<ParallelOutcome> StartedOrSkippedAsync(ParallelDeploy deploy, IReporter own, CancellationToken token)
+        {
+            string[] stoppedBy;
+            lock (gate)
+            {
+                stoppedBy = stopOnFailure ? [.. failed] : [];
+            }
+
+            if (stoppedBy.Length > 0)
+            {
+                return new ParallelOutcome(deploy, Skipped(deploy, stoppedBy), null);
+            }
+
+            try
+            {
+                return new ParallelOutcome(deploy, await deploy.RunAsync(own, token).ConfigureAwait(false), null);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                return new ParallelOutcome(deploy, null, ex);
+            }
+            finally
+            {
+                own.Finishing(null);
+            }
+        }
     }
 
     /// <summary>The result of a deploy that never started because <paramref name="stoppedBy"/> did not succeed.</summary>

@@ -225,6 +225,39 @@ public sealed class ParallelDeploysTests
         Assert.Equal(["fetch", DeployStatus.Succeeded], reporter.Records.Select(r => r.Status));
     }
 
+    [Fact]
+    public async Task Services_that_share_a_work_tree_deploy_one_after_another_in_order_while_others_run_beside_them()
+    {
+        var gates = Gates(3);
+        var tree = new object();
+        ParallelDeploy[] deploys = [Deploy(gates[0]) with { WorkTree = tree }, Deploy(gates[1]) with { WorkTree = tree }, Deploy(gates[2]) with { WorkTree = new object() }];
+        var run = ParallelDeploys.RunAsync(deploys, 4, false, NullReporter.Instance, _ => { }, CancellationToken.None);
+
+        await Task.WhenAll(gates[0].Started.Task, gates[2].Started.Task).WaitAsync(Limit);
+        await Task.Delay(200);
+        Assert.False(gates[1].Ran, "the second service of the same ~/app waits for the first");
+        gates[0].Succeed();
+        await gates[1].Started.Task.WaitAsync(Limit);
+        gates[1].Succeed();
+        gates[2].Succeed();
+
+        Assert.All(await run.WaitAsync(Limit), o => Assert.True(o.Succeeded));
+    }
+
+    [Fact]
+    public async Task With_stop_on_failure_a_service_waiting_for_its_work_tree_is_skipped_when_the_one_before_fails()
+    {
+        var gates = Gates(2);
+        var tree = new object();
+        var run = ParallelDeploys.RunAsync([Deploy(gates[0]) with { WorkTree = tree }, Deploy(gates[1]) with { WorkTree = tree }], 4, true, NullReporter.Instance, _ => { }, CancellationToken.None);
+        await gates[0].Started.Task.WaitAsync(Limit);
+        gates[0].Succeed(DeployStatus.Failed);
+
+        var outcomes = await run.WaitAsync(Limit);
+        Assert.False(gates[1].Ran);
+        Assert.Equal([DeployStatus.Failed, DeployStatus.Skipped], outcomes.Select(o => o.Result!.Status));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(65)]
