@@ -271,6 +271,28 @@ finally { $results | Select-Object Service, ComputerName, Status, FailedStep | C
         ($restored.StartedAt | Measure-Object -Maximum).Maximum | Should -BeLessThan (($restored | ForEach-Object { $_.StartedAt + $_.Duration }) | Measure-Object -Minimum).Minimum -Because 'the four restores ran at the same time'
     }
 
+    It 'the settings file''s throttleLimit: 1 makes them go one at a time; -ThrottleLimit overrides it, and each result comes when its service finishes' {
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive 'throttle')
+        Set-Content (Join-Path $folder 'atelier.yaml') "throttleLimit: 1`n"
+        Push-Location $folder
+        try {
+            (Get-AtelierSetting -Name throttleLimit).Value | Should -Be 1
+            $one = @(Get-Services | Invoke-ServiceDeploy @Common -Force -ErrorAction Stop)
+            # The first service's build is the slowest: with all four at once, its result comes last.
+            $slowFirst = @{ 'demo@pa-a' = 'sleep 3; bun run build' }
+            $all = @(Get-Services $slowFirst | Invoke-ServiceDeploy @Common -Force -ThrottleLimit 4 -ErrorAction Stop)
+        }
+        finally { Pop-Location }
+
+        $one.Status | Should -Be @('Succeeded', 'Succeeded', 'Succeeded', 'Succeeded')
+        @($one | ForEach-Object { "$($_.Service)@$($_.ComputerName)" }) | Should -Be @($Names) -Because 'one at a time, in pipeline order'
+        foreach ($i in 1..3) { $one[$i].StartedAt | Should -BeGreaterOrEqual ($one[$i - 1].StartedAt + $one[$i - 1].Duration) -Because 'throttleLimit: 1 runs one deploy at a time' }
+
+        $all.Status | Should -Be @('Succeeded', 'Succeeded', 'Succeeded', 'Succeeded')
+        "$($all[-1].Service)@$($all[-1].ComputerName)" | Should -Be 'demo@pa-a' -Because 'each result is written when its service finishes'
+        ($all.StartedAt | Measure-Object -Maximum).Maximum | Should -BeLessThan (($all | ForEach-Object { $_.StartedAt + $_.Duration }) | Measure-Object -Minimum).Minimum -Because '-ThrottleLimit 4 runs all four at once'
+    }
+
     It '-WhatIf lists each service''s plan, in pipeline order, and connects nowhere' {
         $logins = Get-TestHostLoginCount
         $step = Invoke-ChildPwsh '$PSStyle.OutputRendering = ''PlainText''; Import-Module $env:ATELIER_MODULE; $env:TEST_SERVICES | ConvertFrom-Json | Invoke-ServiceDeploy -WhatIf' @{ TEST_SERVICES = (@(Get-Services) | ConvertTo-Json -Compress) }
