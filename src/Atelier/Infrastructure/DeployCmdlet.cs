@@ -74,7 +74,8 @@ public abstract class DeployCmdlet : ServiceCmdlet
 
     /// <summary>
     /// How many services are deployed (or restored) at once. Default: the settings file's <c>throttleLimit</c>, else 4.
-    /// Services reached as the same SSH user on the same host share one connection.
+    /// Services reached as the same SSH user on the same host share one connection and that user's <c>~/app</c>, so
+    /// they go one after another.
     /// </summary>
     [Parameter]
     [ValidateRange(1, ParallelDeploys.MaxThrottleLimit)]
@@ -267,7 +268,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
         }
     }
 
-    /// <summary>For the step summary and the log: a service whose deploy failed before it had a result (its host unreachable).</summary>
+    /// <summary>For the step summary and the log: a service whose deploy failed before it had a result (its host unreachable, say).</summary>
     private ServiceDeployResult Unreached(ParallelOutcome outcome) => new()
     {
         Service = outcome.Deploy.Request.Service,
@@ -275,7 +276,6 @@ public abstract class DeployCmdlet : ServiceCmdlet
         Operation = outcome.Deploy.Operation,
         Branch = outcome.Deploy.Request.Branch,
         Status = DeployStatus.Failed,
-        FailedStep = "connect",
         Error = Text.Clean(outcome.Error?.Message ?? string.Empty),
     };
 
