@@ -20,6 +20,9 @@
     8. Deploy, whole process: Invoke-ServiceDeploy of a good commit in a fresh pwsh beside the anchor's bash sequence
        (ssh heredocs, then a curl health loop) with its 5 s sleeps and with 1 s sleeps, on the same host, each a
        median of -Runs.
+    9. Parallel deploys: four services on two hosts (the sandbox host and an extra one booted here, two services each)
+       in one Invoke-ServiceDeploy, against one service on one host, a good commit each, alternating, medians of -Runs
+       (goal: four at most 1.3x one).
     Figures, not pass/fail: nothing here asserts a time. -Section picks some of them.
 #>
 param(
@@ -27,14 +30,14 @@ param(
     [Parameter(Mandatory)] [string] $TestHostFile,
     [int] $Runs = 5,
     [int] $DatabaseMiB = 1024,
-    # Some of: import, snapshot, health, interactive, faults, workflow, startup, deploy (a comma-separated list works with -File too).
-    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy')
+    # Some of: import, snapshot, health, interactive, faults, workflow, startup, deploy, parallel (a comma-separated list works with -File too).
+    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy', 'parallel')
 )
 
 $ErrorActionPreference = 'Stop'
 $Section = @($Section -split ',' | ForEach-Object Trim | Where-Object { $_ })
-$unknown = @($Section | Where-Object { $_ -notin 'import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy' })
-if ($unknown) { throw "Unknown -Section: $($unknown -join ', ') (use import, snapshot, health, interactive, faults, startup, deploy)." }
+$unknown = @($Section | Where-Object { $_ -notin 'import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy', 'parallel' })
+if ($unknown) { throw "Unknown -Section: $($unknown -join ', ') (use import, snapshot, health, interactive, faults, startup, deploy, parallel)." }
 Import-Module $ModulePath -Force
 Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
 $env:ATELIER_TESTHOST = $TestHostFile
@@ -386,4 +389,62 @@ echo ":: health check failed"; exit 1
         }
     }
     finally { Remove-Item -Recurse -Force $work }
+}
+
+# 9. Parallel deploys: four services on two hosts in one run, against one service on one host.
+if ('parallel' -in $Section) {
+    Import-Module (Join-Path $PSScriptRoot 'DeployFixtures.psm1') -Force
+    $second = Start-ExtraTestHost -Name 'pabench'
+    $hosts = [ordered]@{ 'bench-a' = $sandbox; 'bench-b' = $second }
+    $savedHome = $env:HOME
+    $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+    try {
+        # Both hosts as ~/.ssh/config aliases, each with its own port and key; each service reached as its own user.
+        New-Item -ItemType Directory (Join-Path $work '.ssh') | Out-Null
+        Set-Content (Join-Path $work '.ssh/config') @(foreach ($alias in $hosts.Keys) {
+                "Host $alias", "    HostName $($hosts[$alias].host)", "    Port $($hosts[$alias].sshPort)", "    IdentityFile $($hosts[$alias].identityFile)", "    UserKnownHostsFile $($hosts[$alias].knownHosts)", ''
+            })
+        $env:HOME = $work.FullName
+        $history = Join-Path $work 'h.db'
+        $four = foreach ($alias in $hosts.Keys) {
+            foreach ($name in 'demo', 'notes') {
+                [pscustomobject]@{ Name = $name; ComputerName = $alias; HealthUrl = $hosts[$alias].services.$name.healthUrl; DbPath = $hosts[$alias].services.$name.dbPath; BuildCommand = 'bun run build' }
+            }
+        }
+        function Publish-On([string] $Alias, [string] $Service) {
+            $env:ATELIER_TESTHOST = Join-Path $hosts[$Alias].stateDir 'testhost.json'
+            try {
+                Reset-TestOrigin -Service $Service -To (Get-TestDeployState -Service $Service).Commit
+                Publish-TestCommit -Service $Service -Variant Good | Out-Null
+            }
+            finally { $env:ATELIER_TESTHOST = $TestHostFile }
+        }
+        # The whole machine's busy CPU time (this client, both containers and anything else running), in seconds.
+        $busy = { $f = (Get-Content /proc/stat -TotalCount 1) -split '\s+'; ([long]$f[1] + [long]$f[2] + [long]$f[3] + [long]$f[6] + [long]$f[7]) / 100.0 }
+        $one = [Collections.Generic.List[double]]::new(); $all = [Collections.Generic.List[double]]::new()
+        $oneCores = [Collections.Generic.List[double]]::new(); $allCores = [Collections.Generic.List[double]]::new()
+        foreach ($i in 1..$Runs) {
+            Publish-On 'bench-a' 'demo'
+            $r = $null
+            $cpu = & $busy
+            $ms = (Measure-Command { $r = $four[0] | Invoke-ServiceDeploy -HistoryPath $history -ErrorAction SilentlyContinue }).TotalMilliseconds
+            if ($r.Status -eq 'Succeeded') { $one.Add($ms); $oneCores.Add(((& $busy) - $cpu) / ($ms / 1000)) } else { Write-Warning "one service: $($r.Status) $($r.Error)" }
+            foreach ($s in $four) { Publish-On $s.ComputerName $s.Name }
+            $rs = $null
+            $cpu = & $busy
+            $ms = (Measure-Command { $rs = $four | Invoke-ServiceDeploy -HistoryPath $history -ErrorAction SilentlyContinue }).TotalMilliseconds
+            if (@($rs | Where-Object Status -EQ 'Succeeded').Count -eq 4) { $all.Add($ms); $allCores.Add(((& $busy) - $cpu) / ($ms / 1000)) }
+            else { Write-Warning "four services: $(($rs | ForEach-Object { "$($_.Service)@$($_.ComputerName) $($_.Status)" }) -join ', ')" }
+        }
+        $list = { param($values) ($values | ForEach-Object { '{0:N2}' -f ($_ / 1000) }) -join ', ' }
+        $cores = [Environment]::ProcessorCount
+        '{0,-58} {1,8:N2} s  (machine busy {2:N1} of {3} cores; runs: {4})' -f "One service on one host, good commit (median of $($one.Count))", ((Get-Median $one) / 1000), (Get-Median $oneCores), $cores, (& $list $one)
+        '{0,-58} {1,8:N2} s  ({2:N2}x one, goal <= 1.3x; machine busy {3:N1} of {4} cores; runs: {5})' -f "Four services on two hosts at once (median of $($all.Count))", ((Get-Median $all) / 1000), ((Get-Median $all) / (Get-Median $one)), (Get-Median $allCores), $cores, (& $list $all)
+    }
+    finally {
+        $env:HOME = $savedHome
+        $env:ATELIER_TESTHOST = $TestHostFile
+        Remove-Item -Recurse -Force $work -ErrorAction Ignore
+        Stop-ExtraTestHost -Name 'pabench'
+    }
 }

@@ -73,7 +73,8 @@ Describe 'A good deploy' {
             [pscustomobject]@{ Name = $name; ComputerName = '127.0.0.1'; HealthUrl = $TestHost.services.$name.healthUrl; DbPath = $TestHost.services.$name.dbPath; BuildCommand = 'bun run build' }
         }
         $results = $services | Invoke-ServiceDeploy -Port $Demo.Port -IdentityFile $Demo.IdentityFile -KnownHostsFile $Demo.KnownHostsFile -HistoryPath $History -ErrorAction Stop
-        $results.Service | Should -Be @('demo', 'notes')
+        # Both deploy at once, and each result is written when its service finishes: in either order.
+        $results.Service | Sort-Object | Should -Be @('demo', 'notes')
         $results.Status | Should -Be @('NoChange', 'NoChange')
     }
 

@@ -16,6 +16,13 @@ public interface IReporter
     void Progress(int activityId, string activity, string status, int percent);
 
     /// <summary>
+    /// Progress of one activity shown under another (<paramref name="parentActivityId"/>): one service's deploy under the
+    /// record of the whole run. A reporter that knows nothing of parents shows it as its own activity.
+    /// </summary>
+    void Progress(int activityId, int parentActivityId, string activity, string status, int percent) =>
+        Progress(activityId, activity, status, percent);
+
+    /// <summary>
     /// What the operation is in the middle of on a host that a stop must not leave half done, and so finishes before it
     /// lets go (a rollback, the deploy lock), as a phrase: "putting demo on terebithia back to 3f2a9c1 (code and
     /// database) and releasing its deploy lock"; null once there is nothing. A cmdlet stopped while it is set says so;

@@ -75,6 +75,110 @@ public sealed class GitHubActions
     }
 
     /// <summary>
+    /// The workflow log lines of one finished service in a run of many: one group for the whole service (its steps
+    /// follow one another inside it, each headed by its name, duration and exit code, with its output tail; all of it
+    /// fenced, see <see cref="WorkflowCommands.Fenced"/>), then an error annotation when it did not succeed. Written when
+    /// the service is done, so two services' groups never interleave.
+    /// </summary>
+    public static IEnumerable<string> ServiceLogLines(ServiceDeployResult result, HostText? text = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        text ??= HostText.Default;
+        yield return string.Create(CultureInfo.InvariantCulture, $"::group::{WorkflowCommands.EscapeData($"{result.Service} on {result.ComputerName}: {result.Status} ({result.Duration.TotalSeconds:0.0} s)")}");
+        var body = new List<string>();
+        foreach (var step in result.Steps)
+        {
+            var exit = step.ExitCode is { } code ? $", exit {code}" : string.Empty;
+            body.Add(string.Create(CultureInfo.InvariantCulture, $"--- {step.Name} ({step.Duration.TotalMilliseconds:0} ms{exit})"));
+            body.AddRange(step.OutputTail.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        if (result.Steps.Count == 0 && result.Error is not null)
+        {
+            body.Add(result.Error);
+        }
+
+        foreach (var line in WorkflowCommands.Fenced(body, text))
+        {
+            yield return line;
+        }
+
+        yield return "::endgroup::";
+        if (!result.Succeeded)
+        {
+            yield return WorkflowCommands.Error($"{result.Operation} of {result.Service} {result.Status}", text.Clean(result.FailedStep is null ? result.Error ?? result.Status : $"{result.FailedStep} step failed: {result.Error}"));
+        }
+    }
+
+    /// <summary>
+    /// The Markdown summary of a run of many services: one table, a row per service in the order given (status, host,
+    /// commits, health, duration, the failed step), then why each one that did not succeed failed. Host text is cleaned
+    /// and shown as code, whose delimiters nothing inside can close.
+    /// </summary>
+    public string Summary(IReadOnlyList<ServiceDeployResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        string Cell(string? value) => value is null ? string.Empty : Markdown.Code(_text.Clean(value), inTable: true);
+        var succeeded = results.Count(r => r.Succeeded);
+        var icon = succeeded == results.Count ? "✅" : results.Any(r => r.Status is DeployStatus.RollbackFailed or DeployStatus.Failed) ? "❌" : "↩️";
+        var operation = results.Count > 0 && results.All(r => r.Operation == DeployOperation.Restore) ? "Restores" : "Deploys";
+        var text = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"### {icon} {operation}: {succeeded} of {results.Count} service(s) succeeded")
+            .AppendLine()
+            .AppendLine("| Service | Host | Status | Previous | New | Health | Duration | Failed step |")
+            .AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            var health = r.Health is null ? string.Empty : Markdown.Text(r.Health.Status.ToString());
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {Markdown.Code(r.Service, inTable: true)} | {Cell(r.ComputerName)} | {StatusIcon(r.Status)} {Markdown.Text(r.Status)} | {Cell(ShortOrNull(r.PreviousCommit))} | {Cell(ShortOrNull(r.NewCommit))} | {health} | {r.Duration.TotalSeconds:0.0} s | {(r.FailedStep is null ? string.Empty : Markdown.Text(_text.Clean(r.FailedStep)))} |");
+        }
+
+        foreach (var r in results.Where(r => r.Error is not null && !r.Succeeded))
+        {
+            text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"<details><summary>Why {Markdown.Text(r.Service)} ended {Markdown.Text(r.Status)}</summary>").AppendLine().Append(Markdown.CodeBlock(_text.Clean(r.Error))).AppendLine().AppendLine("</details>");
+        }
+
+        return text.AppendLine().ToString();
+    }
+
+    /// <summary>
+    /// Appends a run of many services to the files Actions gave: the one table (<see cref="Summary(IReadOnlyList{ServiceDeployResult})"/>),
+    /// and as outputs <c>status</c> (Succeeded when every service did, else Failed) and each service's
+    /// <c>&lt;service&gt;_status</c>, <c>_previous_commit</c> and <c>_new_commit</c>.
+    /// </summary>
+    public void WriteFiles(IReadOnlyList<ServiceDeployResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        if (_summaryFile is not null)
+        {
+            File.AppendAllText(_summaryFile, Summary(results));
+        }
+
+        if (_outputFile is not null)
+        {
+            var output = new StringBuilder()
+                .AppendLine(CultureInfo.InvariantCulture, $"status={(results.All(r => r.Succeeded) ? DeployStatus.Succeeded : DeployStatus.Failed)}");
+            foreach (var r in results)
+            {
+                output.AppendLine(CultureInfo.InvariantCulture, $"{r.Service}_status={r.Status}")
+                    .AppendLine(CultureInfo.InvariantCulture, $"{r.Service}_previous_commit={r.PreviousCommit}")
+                    .AppendLine(CultureInfo.InvariantCulture, $"{r.Service}_new_commit={r.NewCommit}");
+            }
+
+            File.AppendAllText(_outputFile, output.ToString());
+        }
+    }
+
+    private static string StatusIcon(string status) => status switch
+    {
+        DeployStatus.Succeeded => "✅",
+        DeployStatus.NoChange => "➖",
+        DeployStatus.RolledBack => "↩️",
+        DeployStatus.Skipped => "⏭️",
+        _ => "❌",
+    };
+
+    /// <summary>
     /// The Markdown summary: status, duration, host, commits (with the compare link), health, and why it failed. Host
     /// text is cleaned (<see cref="HostText.Clean"/>) and shown as code, whose delimiters nothing inside can close.
     /// </summary>
@@ -152,6 +256,8 @@ public sealed class GitHubActions
     }
 
     private static string Short(string commit) => commit.Length > 8 ? commit[..8] : commit;
+
+    private static string? ShortOrNull(string? commit) => commit is null ? null : Short(commit);
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 

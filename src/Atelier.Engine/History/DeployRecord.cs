@@ -135,6 +135,12 @@ public static class DeployStatus
     public const string Failed = nameof(Failed);
 
     /// <summary>
+    /// Never started: another service of the same run did not succeed and the run stops at the first failure
+    /// (<c>-StopOnFailure</c>). Nothing was done on its host and nothing is recorded there.
+    /// </summary>
+    public const string Skipped = nameof(Skipped);
+
+    /// <summary>
     /// Written before the code moves and replaced by the outcome when the operation ends. A record still Started
     /// when no one holds the lock is unfinished: its client (and guard) died, and a default restore goes back from it.
     /// </summary>

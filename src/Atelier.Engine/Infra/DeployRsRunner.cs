@@ -225,27 +225,3 @@ public sealed class DeployRsRunner : IDeployRsRunner
         }
     }
 }
-
-/// <summary>Runs work for many items at once, at most a given number at a time.</summary>
-internal static class Throttled
-{
-    /// <summary>The results in the items' order; the first failure is rethrown once every started item has ended.</summary>
-    public static async Task<TResult[]> ForEachAsync<T, TResult>(IReadOnlyList<T> items, int limit, Func<T, CancellationToken, Task<TResult>> body, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        using var gate = new SemaphoreSlim(limit);
-        var tasks = items.Select(async item =>
-        {
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                return await body(item, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }).ToList();
-        return await Task.WhenAll(tasks).ConfigureAwait(false);
-    }
-}

@@ -28,6 +28,7 @@ public sealed class AtelierSettings
         new("systemctlPath", SettingKind.HostPath, "The systemctl that deploys run through sudo on the hosts.", Default: () => DeployCommands.NixSystemctl),
         new("keep", SettingKind.Count, "How many database snapshots to keep per database.", Default: () => SnapshotRequest.DefaultKeep, Min: 1, Max: 10000),
         new("historyPath", SettingKind.LocalPath, "This machine's deploy history database.", Default: LocalHistory.DefaultPath),
+        new("throttleLimit", SettingKind.Count, "How many services Invoke-ServiceDeploy and Restore-ServiceDeploy work on at once.", Default: () => ParallelDeploys.DefaultThrottleLimit, Min: 1, Max: ParallelDeploys.MaxThrottleLimit),
         new("deployCommand", SettingKind.Command, "The deploy-rs command Invoke-InfraDeploy runs (e.g. 'deploy' or 'nix run github:serokell/deploy-rs --'). Without it: deploy on PATH, else nix run github:serokell/deploy-rs --."),
         new("services", SettingKind.Services, "Per-service deploy defaults the services manifest lacks: a mapping of service names to branch, workDir, buildCommand, installCommand, preRestartCommand, postDeployCommand, healthTimeout."),
         new("redact", SettingKind.Redact, "Values and /patterns/ to hide as *** in everything printed, recorded or summarised from a host's output (besides the built-in secret shapes), as -Redact takes them: a list."),
@@ -64,6 +65,9 @@ public sealed class AtelierSettings
     public int Keep => Get<int?>("keep")!.Value;
 
     public string HistoryPath => Get<string>("historyPath")!;
+
+    /// <summary>How many services a deploy or restore works on at once (<c>-ThrottleLimit</c>'s default).</summary>
+    public int ThrottleLimit => Get<int?>("throttleLimit")!.Value;
 
     /// <summary>The deploy-rs command as written (split by <see cref="Atelier.Infra.CommandWords"/>), or null to find one.</summary>
     public string? DeployCommand => Get<string>("deployCommand");

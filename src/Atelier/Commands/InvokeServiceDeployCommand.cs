@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
 using Atelier.Deploy;
-using Atelier.Health;
 using Atelier.History;
 using Atelier.Transport;
 
@@ -11,6 +10,7 @@ namespace Atelier.Commands;
 /// Invoke-ServiceDeploy: deploys a service's origin branch to its host over one SSH connection (lock, fetch, snapshot,
 /// checkout, install, build, restart, health) and rolls back code and database when a step fails. A deploy that did
 /// not succeed writes an error as well as its result, so a CI step fails; a rolled-back deploy never looks like success.
+/// Many services (piped or as an array) deploy at once, up to -ThrottleLimit; each result is written when it finishes.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ServiceDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ServiceDeployResult))]
@@ -70,6 +70,12 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    private protected override string Operation => DeployOperation.Deploy;
+
+    /// <summary>
+    /// Resolves, checks and asks about each service as it comes (-WhatIf prints each plan, in pipeline order); the
+    /// deploys run once every service is in, up to -ThrottleLimit at once (see <see cref="DeployCmdlet"/>).
+    /// </summary>
     protected override void ProcessRecord()
     {
         foreach (var service in Service)
@@ -101,37 +107,6 @@ public sealed class InvokeServiceDeployCommand : DeployCmdlet
             return;
         }
 
-        var historyPath = ResolvedHistoryPath();
-        ServiceDeployResult result;
-        try
-        {
-            result = Run(async (channel, cancellation) =>
-            {
-                var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath), Text);
-                var deployed = await deployer.DeployAsync(request, cancellation).ConfigureAwait(false);
-                channel.Progress(1, $"Deploying {service} to {where}", "Done", 100);
-                return deployed;
-            });
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteError(ErrorFor(ex, service));
-            return;
-        }
-
-        if (GitHubActions.FromEnvironment(text: Text) is { } actions)
-        {
-            // Workflow commands must reach the runner's log, which is the process's standard output; the host's output
-            // in it is fenced, so no line of it acts as one.
-            foreach (var line in GitHubActions.LogLines(result, Text))
-            {
-                Host.UI.WriteLine(line);
-            }
-
-            actions.WriteFiles(result);
-        }
-
-        WriteResult(result, where);
+        Enqueue(request, connection, where, (deployer, cancellation) => deployer.DeployAsync(request, cancellation));
     }
 }

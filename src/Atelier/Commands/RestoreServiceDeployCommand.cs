@@ -45,6 +45,9 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
     [Parameter]
     public SwitchParameter SkipDatabase { get; set; }
 
+    private protected override string Operation => DeployOperation.Restore;
+
+    /// <summary>Resolves, checks and asks about each service as it comes; the restores run together at the end (see <see cref="DeployCmdlet"/>).</summary>
     protected override void ProcessRecord()
     {
         foreach (var service in Service)
@@ -76,23 +79,10 @@ public sealed class RestoreServiceDeployCommand : DeployCmdlet
             return;
         }
 
-        ServiceDeployResult result;
-        try
-        {
-            var historyPath = ResolvedHistoryPath();
-            result = Run(async (channel, cancellation) =>
-            {
-                var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var deployer = new ServiceDeployer(host, channel.Reporter, CommandOptionsFor(channel, $"[{service}@{where}]"), new LocalHistory(historyPath), Text);
-                return await deployer.RestoreAsync(request, Commit, Snapshot, SkipDatabase, cancellation).ConfigureAwait(false);
-            });
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteError(ErrorFor(ex, service));
-            return;
-        }
-
-        WriteResult(result, where);
+        // Taken now: the next piped object binds its own.
+        var commit = Commit;
+        var snapshot = Snapshot;
+        var skipDatabase = SkipDatabase.IsPresent;
+        Enqueue(request, connection, where, (deployer, cancellation) => deployer.RestoreAsync(request, commit, snapshot, skipDatabase, cancellation));
     }
 }

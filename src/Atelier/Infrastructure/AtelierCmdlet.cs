@@ -394,10 +394,12 @@ public sealed class CmdletChannel : IDisposable
         Add(c => PromptFreeWriter.Warning(c, clean));
     }
 
-    public void Progress(int activityId, string activity, string status, int percent) =>
+    /// <summary>A progress record; with <paramref name="parentActivityId"/> (not -1), shown under that activity's record.</summary>
+    public void Progress(int activityId, string activity, string status, int percent, int parentActivityId = -1) =>
         Add(c => PromptFreeWriter.Progress(c, new ProgressRecord(activityId, activity, string.IsNullOrEmpty(status) ? " " : status)
         {
             PercentComplete = percent,
+            ParentActivityId = parentActivityId,
             RecordType = percent >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         }));
 
@@ -406,6 +408,9 @@ public sealed class CmdletChannel : IDisposable
 
     /// <summary>Writes a non-terminating error.</summary>
     public void Error(ErrorRecord record) => Add(c => PromptFreeWriter.Error(c, record));
+
+    /// <summary>Runs <paramref name="write"/> on the pipeline thread, in its turn with every other record (a result and what goes with it).</summary>
+    internal void Post(Action<Cmdlet> write) => Add(write);
 
     /// <summary>What the work is finishing on a host that a stop must not leave half done, or null (see <see cref="IReporter.Finishing"/>).</summary>
     internal string? Finishing => _finishing;
@@ -435,6 +440,8 @@ public sealed class CmdletChannel : IDisposable
         public void Warning(string message) => channel.Warning(message);
 
         public void Progress(int activityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent);
+
+        public void Progress(int activityId, int parentActivityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent, parentActivityId);
 
         public void Finishing(string? what) => channel._finishing = what;
     }

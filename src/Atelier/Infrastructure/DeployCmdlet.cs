@@ -82,6 +82,30 @@ public abstract class DeployCmdlet : ServiceCmdlet
     private protected virtual string? PostDeployHook => null;
 
     /// <summary>
+    /// How many services are deployed (or restored) at once. Default: the settings file's <c>throttleLimit</c>, else 4.
+    /// Services reached as the same SSH user on the same host share one connection and that user's <c>~/app</c>, so
+    /// they go one after another.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, ParallelDeploys.MaxThrottleLimit)]
+    public int ThrottleLimit { get; set; } = ParallelDeploys.DefaultThrottleLimit;
+
+    /// <summary>
+    /// Stops at the first service that does not succeed: the services not yet started are skipped (status Skipped); the
+    /// ones already running finish. Without it one service's failure never stops or rolls back another.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter StopOnFailure { get; set; }
+
+    /// <summary>One service's approved work, run in <see cref="EndProcessing"/> with the others.</summary>
+    private sealed record PendingDeploy(DeployRequest Request, HostConnectionRequest Connection, string Where, Func<ServiceDeployer, CancellationToken, Task<ServiceDeployResult>> Work);
+
+    private readonly List<PendingDeploy> _pending = [];
+
+    /// <summary><see cref="DeployOperation.Deploy"/> or <see cref="DeployOperation.Restore"/>: what this cmdlet does to each service.</summary>
+    private protected abstract string Operation { get; }
+
+    /// <summary>
     /// The engine's request for <paramref name="service"/>: each value from its parameter when given, else from the
     /// settings file's <c>services:</c> entry (<paramref name="defaults"/>), else from the manifest's entry
     /// (<paramref name="entry"/>), else the parameter's default.
@@ -150,29 +174,145 @@ public abstract class DeployCmdlet : ServiceCmdlet
         }
     }
 
-    /// <summary>Writes the result, and an error record when it did not succeed, so a CI step fails.</summary>
-    protected void WriteResult(ServiceDeployResult result, string where)
+    /// <summary>
+    /// Queues one service's deploy or restore, already resolved, validated and approved (<c>ShouldProcess</c> is asked in
+    /// <c>ProcessRecord</c>, in pipeline order, before anything runs); <see cref="EndProcessing"/> runs them all.
+    /// </summary>
+    private protected void Enqueue(DeployRequest request, HostConnectionRequest connection, string where, Func<ServiceDeployer, CancellationToken, Task<ServiceDeployResult>> work) =>
+        _pending.Add(new PendingDeploy(request, connection, where, work));
+
+    protected override void EndProcessing()
     {
-        WriteObject(result);
-        if (result.Succeeded)
+        try
+        {
+            RunPending();
+        }
+        finally
+        {
+            base.EndProcessing();
+        }
+    }
+
+    /// <summary>
+    /// Runs every queued service, up to the throttle limit at once (<see cref="ParallelDeploys"/>; services reached as the
+    /// same account on the same host share one connection and one <c>~/app</c>, so they go one after another), through one
+    /// <see cref="AtelierCmdlet.Run{T}"/> channel: each result is written the moment its service finishes (in GitHub
+    /// Actions with its log lines: one group per step for a single service, one group per service for many). Then, in
+    /// pipeline order, an error record for each service that did not succeed, so a CI step fails and names every one;
+    /// written after all have finished, so that a Stop error preference ends the command without stopping a deploy.
+    /// </summary>
+    private void RunPending()
+    {
+        if (_pending.Count == 0)
         {
             return;
         }
 
+        var pending = _pending.ToList();
+        _pending.Clear();
+        var historyPath = ResolvedHistoryPath();
+        var throttle = IsBound(nameof(ThrottleLimit)) ? ThrottleLimit : Settings.ThrottleLimit;
+        var stopOnFailure = StopOnFailure.IsPresent;
+        var actions = GitHubActions.FromEnvironment(text: Text);
+        var many = pending.Count > 1;
+        var operation = Operation;
+        IReadOnlyList<ParallelOutcome> outcomes;
+        try
+        {
+            outcomes = Run((channel, cancellation) =>
+            {
+                var deploys = pending.Select(p => new ParallelDeploy(p.Request, p.Connection.ComputerName, operation, async (reporter, token) =>
+                {
+                    var host = await Hosts.GetAsync(p.Connection, token).ConfigureAwait(false);
+                    var deployer = new ServiceDeployer(host, reporter, CommandOptionsFor(channel, $"[{p.Request.Service}@{p.Where}]"), new LocalHistory(historyPath), Text);
+                    return await p.Work(deployer, token).ConfigureAwait(false);
+                }, WorkTree: p.Connection)).ToList();
+                return ParallelDeploys.RunAsync(deploys, throttle, stopOnFailure, channel.Reporter, outcome => channel.Post(_ => Finished(outcome, actions, many)), cancellation);
+            });
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ErrorFor(ex, string.Join(", ", pending.Select(p => p.Request.Service))));
+            return;
+        }
+
+        if (many && actions is not null)
+        {
+            actions.WriteFiles([.. outcomes.Select(o => o.Result ?? Unreached(o))]);
+        }
+
+        foreach (var (outcome, where) in outcomes.Zip(pending.Select(p => p.Where)))
+        {
+            if (outcome.Error is not null)
+            {
+                WriteError(ErrorFor(outcome.Error, outcome.Deploy.Request.Service));
+            }
+            else if (outcome.Result is { Succeeded: false } result)
+            {
+                WriteError(ResultError(result, where));
+            }
+        }
+    }
+
+    /// <summary>A service just finished: its log lines in GitHub Actions, then its result.</summary>
+    private void Finished(ParallelOutcome outcome, GitHubActions? actions, bool many)
+    {
+        var result = outcome.Result;
+        if (actions is not null)
+        {
+            // Workflow commands must reach the runner's log, which is the process's standard output; the host's output
+            // in it is fenced, so no line of it acts as one.
+            var lines = many ? GitHubActions.ServiceLogLines(result ?? Unreached(outcome), Text) : result is null ? [] : GitHubActions.LogLines(result, Text);
+            foreach (var line in lines)
+            {
+                Host.UI.WriteLine(line);
+            }
+
+            if (!many && result is not null)
+            {
+                actions.WriteFiles(result);
+            }
+        }
+
+        if (result is not null)
+        {
+            WriteObject(result);
+        }
+    }
+
+    /// <summary>For the step summary and the log: a service whose deploy failed before it had a result (its host unreachable, say).</summary>
+    private ServiceDeployResult Unreached(ParallelOutcome outcome) => new()
+    {
+        Service = outcome.Deploy.Request.Service,
+        ComputerName = outcome.Deploy.ComputerName,
+        Operation = outcome.Deploy.Operation,
+        Branch = outcome.Deploy.Request.Branch,
+        Status = DeployStatus.Failed,
+        Error = Text.Clean(outcome.Error?.Message ?? string.Empty),
+    };
+
+    /// <summary>The error record of a result that did not succeed, so a CI step fails; it names the service and the host.</summary>
+    private static ErrorRecord ResultError(ServiceDeployResult result, string where)
+    {
         var restore = result.Operation == DeployOperation.Restore;
+        var what = restore ? "restore" : "deploy";
+        if (result.Status == DeployStatus.Skipped)
+        {
+            return new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} was skipped: {result.Error}"), restore ? "RestoreSkipped" : "DeploySkipped", ErrorCategory.OperationStopped, result);
+        }
+
         var (id, category) = result.Status switch
         {
             DeployStatus.RolledBack => ("DeployRolledBack", ErrorCategory.InvalidResult),
             DeployStatus.RollbackFailed => ("DeployRollbackFailed", ErrorCategory.InvalidResult),
             _ => (restore ? "RestoreFailed" : "DeployFailed", ErrorCategory.InvalidOperation),
         };
-        var what = restore ? "restore" : "deploy";
         var outcome = result.Status switch
         {
             DeployStatus.RolledBack => "failed and was rolled back",
             DeployStatus.RollbackFailed => "failed and was NOT rolled back cleanly",
             _ => "failed",
         };
-        WriteError(new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} {outcome} at the {result.FailedStep} step: {result.Error}"), id, category, result));
+        return new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} {outcome} at the {result.FailedStep} step: {result.Error}"), id, category, result);
     }
 }

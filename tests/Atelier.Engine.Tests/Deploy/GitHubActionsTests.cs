@@ -150,4 +150,83 @@ public sealed class GitHubActionsTests : IDisposable
         var delimiter = output[start]["commits<<".Length..];
         Assert.Equal(["2222222 Break the health check", "3333333 100% more", delimiter], output[(start + 1)..]);
     }
+
+    private static ServiceDeployResult Succeeded(string service, string host)
+    {
+        var result = new ServiceDeployResult
+        {
+            Service = service,
+            ComputerName = host,
+            Status = DeployStatus.Succeeded,
+            PreviousCommit = "5555555555555555555555555555555555555555",
+            NewCommit = "6666666666666666666666666666666666666666",
+            Duration = TimeSpan.FromSeconds(2),
+        };
+        result.Steps.Add(new DeployStep("fetch", TimeSpan.FromMilliseconds(40), 0, "fetched"));
+        result.Steps.Add(new DeployStep("build", TimeSpan.FromMilliseconds(900), 0, "built"));
+        return result;
+    }
+
+    [Fact]
+    public void In_a_run_of_many_each_service_is_one_group_holding_every_step_fenced_then_its_annotation()
+    {
+        var lines = GitHubActions.ServiceLogLines(RolledBack()).ToList();
+
+        Assert.Equal("::group::web on terebithia: RolledBack (8.5 s)", lines[0]);
+        Assert.StartsWith("::stop-commands::atelier-", lines[1], StringComparison.Ordinal);
+        var token = lines[1]["::stop-commands::".Length..];
+        Assert.Equal(["--- fetch (30 ms, exit 0)", "aaa", "bbb", "--- health (8000 ms)", $"::{token}::", "::endgroup::"], lines[2..8]);
+        Assert.Single(lines, l => l.StartsWith("::group::", StringComparison.Ordinal));
+        Assert.Equal("::error title=Deploy of web RolledBack::health step failed: The health step failed: 500%0AThe app's last journal lines:%0Aboom", lines[^1]);
+        Assert.DoesNotContain(GitHubActions.ServiceLogLines(Succeeded("api", "prattle")), l => l.StartsWith("::error", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void In_a_run_of_many_no_line_of_a_service_s_group_acts_as_a_command_or_holds_a_secret()
+    {
+        var lines = GitHubActions.ServiceLogLines(Noisy(), new HostText(Redaction.Parse(["site-value-42"]))).ToList();
+
+        Assert.Empty(Atelier.Tests.Output.RunnerLog.Obeyed(lines, "group", "endgroup", "error"));
+        Assert.DoesNotContain(lines, l => l.Contains("hunter2secret", StringComparison.Ordinal) || l.Contains("site-value-42", StringComparison.Ordinal));
+        Assert.Contains("API_TOKEN=***", lines);
+    }
+
+    [Fact]
+    public void A_run_of_many_gets_one_summary_table_with_a_row_per_service_and_why_each_failure_failed()
+    {
+        var actions = GitHubActions.FromEnvironment(Environment())!;
+        var skipped = new ServiceDeployResult { Service = "late", ComputerName = "prattle", Status = DeployStatus.Skipped, Error = "Not started: web did not succeed." };
+
+        actions.WriteFiles([Succeeded("api", "prattle"), RolledBack(), skipped]);
+
+        var summary = File.ReadAllText(Path.Combine(_folder, "summary.md"));
+        Assert.Single(summary.Split('\n'), l => l.StartsWith("| Service |", StringComparison.Ordinal));
+        Assert.Contains("### ↩️ Deploys: 1 of 3 service(s) succeeded", summary, StringComparison.Ordinal);
+        Assert.Contains("| `api` | `prattle` | ✅ Succeeded | `55555555` | `66666666` |  | 2.0 s |  |", summary, StringComparison.Ordinal);
+        Assert.Contains("| `web` | `terebithia` | ↩️ RolledBack | `11111111` | `22222222` |  | 8.5 s | health |", summary, StringComparison.Ordinal);
+        Assert.Contains("| `late` | `prattle` | ⏭️ Skipped |  |  |  | 0.0 s |  |", summary, StringComparison.Ordinal);
+        Assert.Contains("<details><summary>Why web ended RolledBack</summary>", summary, StringComparison.Ordinal);
+        Assert.Contains("<details><summary>Why late ended Skipped</summary>", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("Why api", summary, StringComparison.Ordinal);
+
+        var output = File.ReadAllLines(Path.Combine(_folder, "output.txt"));
+        Assert.Equal(["status=Failed", "api_status=Succeeded", "api_previous_commit=5555555555555555555555555555555555555555", "api_new_commit=6666666666666666666666666666666666666666",
+            "web_status=RolledBack", "web_previous_commit=1111111111111111111111111111111111111111", "web_new_commit=2222222222222222222222222222222222222222",
+            "late_status=Skipped", "late_previous_commit=", "late_new_commit="], output);
+    }
+
+    [Fact]
+    public void The_summary_of_many_shows_host_text_as_code_that_nothing_breaks_out_of()
+    {
+        var actions = GitHubActions.FromEnvironment(Environment(), new HostText(Redaction.Parse(["site-value-42"])))!;
+        var result = Noisy();
+        result.Error += "\nsite-value-42";
+
+        var summary = actions.Summary([result, Succeeded("api", "prattle")]);
+
+        Assert.DoesNotContain("hunter2secret", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("site-value-42", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', summary);
+        Assert.Equal(["details", "summary", "/summary", "/details"], HtmlOutsideCode(summary));
+    }
 }

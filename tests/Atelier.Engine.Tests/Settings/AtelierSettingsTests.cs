@@ -66,6 +66,16 @@ public sealed class AtelierSettingsTests : IDisposable
     }
 
     [Fact]
+    public void The_throttle_limit_of_service_deploys_is_4_unless_the_file_says_otherwise_within_1_to_64()
+    {
+        Assert.Equal(ParallelDeploys.DefaultThrottleLimit, AtelierSettings.Defaults.ThrottleLimit);
+        Assert.Equal(4, AtelierSettings.Defaults.ThrottleLimit);
+        Assert.Equal(2, AtelierSettings.Parse("throttleLimit: 2\n", _folder.Combine("atelier.yaml")).ThrottleLimit);
+        var tooMany = Assert.Throws<AtelierException>(() => AtelierSettings.Parse("throttleLimit: 65\n", _folder.Combine("atelier.yaml")));
+        Assert.Contains("'throttleLimit' must be a whole number from 1 to 64 (it is '65')", tooMany.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_redact_list_adds_values_and_patterns_to_the_built_in_shapes_and_never_shows_a_value()
     {
         var file = _folder.Combine("atelier.yaml");
