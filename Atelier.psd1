@@ -17,6 +17,7 @@
         'Get-InfraGeneration'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
+        'Get-ServiceLog'
         'Invoke-InfraDeploy'
         'Invoke-ServiceDeploy'
         'New-ServiceModule'
