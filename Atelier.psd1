@@ -19,6 +19,7 @@
         'Get-ServiceDeployHistory'
         'Get-ServiceLog'
         'Invoke-InfraDeploy'
+        'Invoke-ServiceCommand'
         'Invoke-ServiceDeploy'
         'New-ServiceModule'
         'Restore-InfraDeploy'

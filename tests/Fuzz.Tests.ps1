@@ -25,6 +25,13 @@ BeforeDiscovery {
         'Invoke-InfraDeploy -SudoCommand'    # deploy-rs's --sudo: the command that elevates on the node
         'Invoke-InfraDeploy -SshOpts'        # options of the ssh run here (-o ProxyCommand=... is an option like any other)
         'Invoke-InfraDeploy -ExtraBuildArgs' # arguments of the nix build run here
+        'Invoke-ServiceCommand -Command'     # the user's command line, run with sh -c in the work folder
+    )
+    # Bound for a host but quoted there as one argument, whatever they hold (shell syntax is just text): accepted like
+    # a local value, the canary still checked.
+    $quotedParameters = @(
+        'Invoke-ServiceCommand -ArgumentList' # each word quoted (ShellCommand.Words)
+        'Get-ServiceLog -Grep'                # journalctl's --grep=<pattern>, quoted
     )
 
     # Values that stay on this machine: fuzzed for the canary and for crashes, but they may be accepted.
@@ -58,7 +65,7 @@ BeforeDiscovery {
                 Command   = $command.Name
                 Parameter = $parameter.Name
                 IsArray   = $parameter.ParameterType -eq [string[]]
-                Local     = $command.Name -in $localCommands -or $parameter.Name -in $localNames -or $key -in $localParameters
+                Local     = $command.Name -in $localCommands -or $parameter.Name -in $localNames -or $key -in $localParameters -or $key -in $quotedParameters
             }
         }
     }
@@ -114,6 +121,9 @@ BeforeAll {
         'Get-InfraGeneration'      = @{ Node = 'fuzz' } + $infraConnection
         'Get-ServiceDbSnapshot'    = @{ Service = 'notes' } + $Connection
         'Get-ServiceDeployHistory' = @{ Service = 'notes'; FromHost = $true; Last = 1 } + $Connection
+        'Get-ServiceLog'           = @{ Service = 'notes'; Last = 1 } + $Connection
+        'Invoke-ServiceCommand'    = @{ Service = 'notes'; Command = 'true'; Confirm = $false } + $Connection
+        'Invoke-ServiceCommand -ArgumentList' = @{ Service = 'notes'; ArgumentList = @('true'); Confirm = $false } + $Connection
         'Invoke-InfraDeploy'       = @{ Node = 'fuzz'; DeployCommand = (Join-Path $PSScriptRoot 'Stubs/deploy'); DryActivate = $true; SkipChecks = $true; SshOpts = '-o BatchMode=yes' } + $infraConnection
         'Invoke-ServiceDeploy'     = $deploy
         'New-ServiceModule'        = @{ Name = 'fuzzed'; Machine = 'terebithia'; InfraPath = $InfraFixture; WhatIf = $true }
