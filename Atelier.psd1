@@ -16,16 +16,19 @@
         'Get-InfraDeployTarget'
         'Get-InfraGeneration'
         'Get-ServiceDbSnapshot'
+        'Get-ServiceDeployLock'
         'Get-ServiceDeployHistory'
         'Get-ServiceLog'
         'Invoke-InfraDeploy'
         'Invoke-ServiceCommand'
         'Invoke-ServiceDeploy'
+        'Lock-ServiceDeploy'
         'New-ServiceModule'
         'Restore-InfraDeploy'
         'Restore-ServiceDeploy'
         'Test-AtelierMachine'
         'Test-ServiceHealth'
+        'Unlock-ServiceDeploy'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -32,6 +32,7 @@ BeforeDiscovery {
     $quotedParameters = @(
         'Invoke-ServiceCommand -ArgumentList' # each word quoted (ShellCommand.Words)
         'Get-ServiceLog -Grep'                # journalctl's --grep=<pattern>, quoted
+        'Lock-ServiceDeploy -Message'         # one line in the lock's owner record, quoted
     )
 
     # Values that stay on this machine: fuzzed for the canary and for crashes, but they may be accepted.
@@ -122,6 +123,9 @@ BeforeAll {
         'Get-ServiceDbSnapshot'    = @{ Service = 'notes' } + $Connection
         'Get-ServiceDeployHistory' = @{ Service = 'notes'; FromHost = $true; Last = 1 } + $Connection
         'Get-ServiceLog'           = @{ Service = 'notes'; Last = 1 } + $Connection
+        'Get-ServiceDeployLock'    = @{ Service = 'notes' } + $Connection
+        'Lock-ServiceDeploy'       = @{ Service = 'notes'; Message = 'fuzz'; WhatIf = $true } + $Connection
+        'Unlock-ServiceDeploy'     = @{ Service = 'notes'; WhatIf = $true } + $Connection
         'Invoke-ServiceCommand'    = @{ Service = 'notes'; Command = 'true'; Confirm = $false } + $Connection
         'Invoke-ServiceCommand -ArgumentList' = @{ Service = 'notes'; ArgumentList = @('true'); Confirm = $false } + $Connection
         'Invoke-InfraDeploy'       = @{ Node = 'fuzz'; DeployCommand = (Join-Path $PSScriptRoot 'Stubs/deploy'); DryActivate = $true; SkipChecks = $true; SshOpts = '-o BatchMode=yes' } + $infraConnection
