@@ -69,6 +69,7 @@ public sealed class ServiceLogReader(IRemoteHost host, HostText text, IReporter 
         var kept = !query.Follow && query.Lines is not null && !JournalCommands.PassesLines(query, withGrep) ? new Queue<ServiceLogEntry>() : null;
         var runOptions = options with
         {
+            KeepOutput = false, // every line is handed over as it comes: nothing to keep for hours of -Follow
             OnLine = line =>
             {
                 if (line.IsError || JournalJson.Parse(line.Text, query.Service, host.ComputerName, text) is not { } entry)
