@@ -16,15 +16,20 @@
         'Get-InfraDeployTarget'
         'Get-InfraGeneration'
         'Get-ServiceDbSnapshot'
-        'Save-ServiceDbSnapshot'
+        'Get-ServiceDeployLock'
         'Get-ServiceDeployHistory'
+        'Get-ServiceLog'
         'Invoke-InfraDeploy'
+        'Invoke-ServiceCommand'
         'Invoke-ServiceDeploy'
+        'Lock-ServiceDeploy'
         'New-ServiceModule'
         'Restore-InfraDeploy'
         'Restore-ServiceDeploy'
+        'Save-ServiceDbSnapshot'
         'Test-AtelierMachine'
         'Test-ServiceHealth'
+        'Unlock-ServiceDeploy'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

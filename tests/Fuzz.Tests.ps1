@@ -26,6 +26,14 @@ BeforeDiscovery {
         'Invoke-InfraDeploy -SudoCommand'    # deploy-rs's --sudo: the command that elevates on the node
         'Invoke-InfraDeploy -SshOpts'        # options of the ssh run here (-o ProxyCommand=... is an option like any other)
         'Invoke-InfraDeploy -ExtraBuildArgs' # arguments of the nix build run here
+        'Invoke-ServiceCommand -Command'     # the user's command line, run with sh -c in the work folder
+    )
+    # Bound for a host but quoted there as one argument, whatever they hold (shell syntax is just text): accepted like
+    # a local value, the canary still checked.
+    $quotedParameters = @(
+        'Invoke-ServiceCommand -ArgumentList' # each word quoted (ShellCommand.Words)
+        'Get-ServiceLog -Grep'                # journalctl's --grep=<pattern>, quoted
+        'Lock-ServiceDeploy -Message'         # one line in the lock's owner record, quoted
     )
 
     # Values that stay on this machine: fuzzed for the canary and for crashes, but they may be accepted.
@@ -60,7 +68,7 @@ BeforeDiscovery {
                 Command   = $command.Name
                 Parameter = $parameter.Name
                 IsArray   = $parameter.ParameterType -eq [string[]]
-                Local     = $command.Name -in $localCommands -or $parameter.Name -in $localNames -or $key -in $localParameters
+                Local     = $command.Name -in $localCommands -or $parameter.Name -in $localNames -or $key -in $localParameters -or $key -in $quotedParameters
             }
         }
     }
@@ -117,6 +125,12 @@ BeforeAll {
         'Get-ServiceDbSnapshot'    = @{ Service = 'notes' } + $Connection
         'Save-ServiceDbSnapshot'   = @{ Service = 'notes'; Path = '/var/lib/notes/.atelier/snapshots/notes.20261201T000000Z.0000000.db'; Destination = $Sandbox.FullName } + $Connection
         'Get-ServiceDeployHistory' = @{ Service = 'notes'; FromHost = $true; Last = 1 } + $Connection
+        'Get-ServiceLog'           = @{ Service = 'notes'; Last = 1 } + $Connection
+        'Get-ServiceDeployLock'    = @{ Service = 'notes' } + $Connection
+        'Lock-ServiceDeploy'       = @{ Service = 'notes'; Message = 'fuzz'; WhatIf = $true } + $Connection
+        'Unlock-ServiceDeploy'     = @{ Service = 'notes'; WhatIf = $true } + $Connection
+        'Invoke-ServiceCommand'    = @{ Service = 'notes'; Command = 'true'; Confirm = $false } + $Connection
+        'Invoke-ServiceCommand -ArgumentList' = @{ Service = 'notes'; ArgumentList = @('true'); Confirm = $false } + $Connection
         'Invoke-InfraDeploy'       = @{ Node = 'fuzz'; DeployCommand = (Join-Path $PSScriptRoot 'Stubs/deploy'); DryActivate = $true; SkipChecks = $true; SshOpts = '-o BatchMode=yes' } + $infraConnection
         'Invoke-ServiceDeploy'     = $deploy
         'New-ServiceModule'        = @{ Name = 'fuzzed'; Machine = 'terebithia'; InfraPath = $InfraFixture; WhatIf = $true }

@@ -87,4 +87,7 @@ public enum FailureKind
 
     /// <summary>Something is already where the operation would create it (a file it must not replace).</summary>
     AlreadyExists,
+
+    /// <summary>The account may not do what the operation needs (read the journal); the message says what to grant.</summary>
+    PermissionDenied,
 }

@@ -368,7 +368,7 @@ make_seed_repo() {
 prepare_service() {  # prepare_service NAME PORT
     local name=$1 port=$2 home=/var/lib/$1
     chroot "$ROOT" useradd --system --user-group --create-home --home-dir "$home" \
-        --shell /bin/bash --groups services "$name"
+        --shell /bin/bash --groups services,systemd-journal "$name"
     chmod 0750 "$ROOT$home"
     install -d -m 0750 -o "$(uid_of "$name")" -g "$(gid_of "$name")" "$ROOT$home/data" "$ROOT$home/.ssh"
     chmod 0700 "$ROOT$home/.ssh"

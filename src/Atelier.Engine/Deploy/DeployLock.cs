@@ -95,7 +95,82 @@ public sealed class DeployLock : IAsyncDisposable
             GuardScript.Value,
             AppendScript.Value,
             Script.Value,
-            request.Record is null ? string.Empty : HostHistory.Line(request.Record));
+            request.Record is null ? string.Empty : HostHistory.Line(request.Record),
+            request.Operation == LockOperation.Maintenance ? RemoteValue.OneLineText(request.Message, "lock message", LockRequest.MaxTextLength) : string.Empty);
+    }
+
+    /// <summary>
+    /// The command that removes a service's lock for Unlock-ServiceDeploy: when its holder is dead, or it is a
+    /// maintenance lock of <paramref name="by"/>; a live holder's (its guard stopped first), or a dead deploy's that had
+    /// moved the code, only with <paramref name="force"/>.
+    /// </summary>
+    public static ShellCommand UnlockCommand(string service, string token, string by, bool force) =>
+        ShellCommand.Script(Script.Value, "unlock", RemoteValue.ServiceName(service), Token(token),
+            RemoteValue.OneLineText(by, "lock holder", LockRequest.MaxTextLength), force ? "force" : string.Empty);
+
+    /// <summary>
+    /// Holds a service's lock for maintenance (Lock-ServiceDeploy): taken once, with no heartbeat and no guard, it stays
+    /// until <see cref="UnlockAsync"/>; every deploy and restore meanwhile fails naming its holder and message, or waits
+    /// (-LockWait). Held by anyone else, it fails with <see cref="DeployLockHeldException"/>.
+    /// </summary>
+    public static async Task<LockHolder> HoldAsync(IRemoteHost host, LockRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Operation != LockOperation.Maintenance)
+        {
+            throw new ArgumentException("Only a maintenance lock is held this way; a deploy's lock is taken with AcquireAsync.", nameof(request));
+        }
+
+        var token = Guid.NewGuid().ToString("N");
+        var result = await host.RunAsync(AcquireCommand(request, token, breakHeld: false), Options, cancellationToken).ConfigureAwait(false);
+        var output = Parse(result.Output);
+        if (result.ExitCode == 0 && output.TryGetValue("acquired", out var ours))
+        {
+            return LockHolder.FromFields(request.Service, ours) with { ComputerName = host.ComputerName };
+        }
+
+        if (result.ExitCode == HeldExitCode && output.TryGetValue("held", out var held))
+        {
+            throw new DeployLockHeldException(host.ComputerName, LockHolder.FromFields(request.Service, held), TimeSpan.Zero);
+        }
+
+        throw Failure(result, $"Taking the deploy lock of {request.Service} on {host.ComputerName}");
+    }
+
+    /// <summary>
+    /// Removes a service's lock (Unlock-ServiceDeploy, see <see cref="UnlockCommand"/>). Returns the holder it removed, or
+    /// null when the lock was free.
+    /// </summary>
+    /// <exception cref="AtelierException"><c>DeployLockLive</c> (a live holder, without <paramref name="force"/>) or
+    /// <c>DeployLockMoved</c> (a dead deploy that had moved the code: Restore-ServiceDeploy -BreakLock puts it back).</exception>
+    public static async Task<LockHolder?> UnlockAsync(IRemoteHost host, string service, string by, bool force, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var result = await host.RunAsync(UnlockCommand(service, Guid.NewGuid().ToString("N"), by, force), Options, cancellationToken).ConfigureAwait(false);
+        var output = Parse(result.Output);
+        if (result.ExitCode == 0 && output.TryGetValue("unlocked", out var removed))
+        {
+            return LockHolder.FromFields(service, removed) with { ComputerName = host.ComputerName };
+        }
+
+        if (result.ExitCode == 0 && output.ContainsKey("free"))
+        {
+            return null;
+        }
+
+        if (result.ExitCode == HeldExitCode && output.TryGetValue("held", out var held))
+        {
+            var holder = LockHolder.FromFields(service, held);
+            var head = $"The deploy lock of {service} on {host.ComputerName} ({LockPath(service)}) is held by {holder.Describe()}";
+            throw output.ContainsKey("moved")
+                ? new AtelierException("DeployLockMoved", FailureKind.ResourceBusy,
+                    $"{head}, which is dead ({holder.Why}) but had moved the code: Restore-ServiceDeploy -BreakLock puts it back; -Force removes the lock without putting anything back.")
+                : new AtelierException("DeployLockLive", FailureKind.ResourceBusy,
+                    $"{head}, which is alive: {holder.Why}. Unlock-ServiceDeploy removes a live holder's lock only with -Force{(holder.IsMaintenance ? string.Empty : " (that deploy then fails at its next step, and its guard is stopped)")}.");
+        }
+
+        throw Failure(result, $"Unlocking the deploy lock of {service} on {host.ComputerName}");
     }
 
     /// <summary>The command that ends the lock for its holder: refused once the guard has taken over.</summary>

@@ -52,6 +52,15 @@ public sealed record LockHolder
     /// <summary>Who ended it, when it is ending: <c>client</c> or <c>guard</c> (the guard took over); else null.</summary>
     public string? DecidedBy { get; init; }
 
+    /// <summary>A maintenance lock's message (Lock-ServiceDeploy -Message); else null.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>The host the lock is on, when a cmdlet read it there (Get-ServiceDeployLock); else null.</summary>
+    public string? ComputerName { get; init; }
+
+    /// <summary>True for a maintenance lock (Lock-ServiceDeploy): it lives until Unlock-ServiceDeploy.</summary>
+    public bool IsMaintenance => Operation == "maintenance";
+
     /// <summary>False for a lock folder without an owner record.</summary>
     public bool IsKnown => Token is not null;
 
@@ -64,6 +73,11 @@ public sealed record LockHolder
         }
 
         var since = Since is { } at ? at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "an unknown time";
+        if (IsMaintenance)
+        {
+            return $"{By ?? "someone"} (maintenance: '{Message}', since {since})";
+        }
+
         var step = string.IsNullOrEmpty(Step) ? string.Empty : $", at the {Step} step";
         return $"{By ?? "someone"} ({Operation ?? "deploy"} of {(string.IsNullOrEmpty(Commit) ? "an unnamed commit" : "commit " + Commit)}{step}, since {since})";
     }
@@ -100,6 +114,7 @@ public sealed record LockHolder
             Alive = Value("alive") switch { "yes" => true, "no" => false, _ => null },
             Why = Value("why"),
             DecidedBy = Value("decided"),
+            Message = Value("message"),
         };
     }
 }

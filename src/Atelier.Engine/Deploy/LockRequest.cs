@@ -7,6 +7,9 @@ public enum LockOperation
 {
     Deploy,
     Restore,
+
+    /// <summary>Lock-ServiceDeploy's hold for maintenance: no heartbeat and no guard; it lives until Unlock-ServiceDeploy.</summary>
+    Maintenance,
 }
 
 /// <summary>
@@ -20,6 +23,9 @@ public sealed record LockRequest(string Service, LockOperation Operation, string
 
     /// <summary>The commit being deployed or restored, as the caller names it (free text, may be unknown yet).</summary>
     public string? Commit { get; init; }
+
+    /// <summary>A maintenance lock's message (what the holder is doing), shown to every deploy it stops; else null.</summary>
+    public string? Message { get; init; }
 
     /// <summary>How long to wait for a held lock; zero fails at once with the holder's details.</summary>
     public TimeSpan Wait { get; init; } = TimeSpan.Zero;

@@ -60,6 +60,9 @@ public sealed class ServiceDeployResult
 
     public TimeSpan Duration { get; set; }
 
+    /// <summary>When it ended (<see cref="StartedAt"/> plus <see cref="Duration"/>), as the history records it: binds to Get-ServiceLog's -Until.</summary>
+    public DateTimeOffset FinishedAt => StartedAt + Duration;
+
     /// <summary>True when the deploy left the new commit live and healthy, or changed nothing.</summary>
     public bool Succeeded => Status is DeployStatus.Succeeded or DeployStatus.NoChange;
 }

@@ -13,11 +13,16 @@
 # Arguments (each quoted by Atelier): $1 action, $2 service, then
 #   acquire: $3 token, $4 operation, $5 who, $6 commit (may be empty), $7 "break" or "wait", $8 the guard's
 #            timeout in seconds, $9 guard.sh, $10 append.sh, $11 this script (installed for the guard), $12 the
-#            operation's "started" history line (kept for the guard, not written to the history), or empty
+#            operation's "started" history line (kept for the guard, not written to the history), or empty,
+#            $13 a maintenance lock's message (operation "maintenance": no heartbeat and no guard; it lives until
+#            unlocked)
 #   beat:    $3 token                       step: $3 token, $4 step name, key=value notes..., --, the command
 #   arm:     $3 token, key=value notes..., --, the started history line, then pairs of plan item name and command
 #   finish:  $3 token, $4 the outcome's history line (optional)        release, stop-step: $3 token
 #   read:    nothing
+#   unlock:  $3 a token (names the folder set aside), $4 who unlocks, $5 "force" or empty: removes the lock when
+#            its holder is dead, or it is a maintenance lock of the same who; a live holder's only with force
+#            (its guard is stopped first); a dead deploy that had moved the code only with force
 # Output: "atelier-lock <tag> key=value" lines, the tag saying whose record it is (acquired, held, broken,
 # other) or a bare "atelier-lock <tag>" (free, released, finished, alive, notice text...).
 # Exit 0: done; 75: held by someone else; 76: the guard has taken over this deploy; 77: the lock is no longer
@@ -84,6 +89,10 @@ step_lives() {
 
 # Sets alive (yes, no, unknown) and why, for the lock folder $1.
 liveness() {
+  if [ "$(field operation "$1")" = maintenance ]; then
+    alive=yes why="a maintenance lock, held until Unlock-ServiceDeploy: $(field message "$1")"
+    return
+  fi
   t=$(field timeout "$1")
   if [ -z "$t" ]; then
     alive=unknown why="a lock without a heartbeat, taken by an older Atelier"
@@ -195,8 +204,14 @@ take() {
     printf 'since=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     printf 'token=%s\n' "$token"
     printf 'timeout=%s\n' "$timeout"
+    if [ "$operation" = maintenance ]; then printf 'message=%s\n' "$message"; fi
   } > "$lock/.owner.new"
   mv "$lock/.owner.new" "$lock/owner"
+  if [ "$operation" = maintenance ]; then
+    printf 'maintenance\n' > "$lock/step"
+    show acquired "$lock"
+    return
+  fi
   touch "$lock/heartbeat"
   printf 'lock\n' > "$lock/step"
   if [ -n "$record" ]; then printf '%s\n' "$record" > "$lock/record"; fi
@@ -273,6 +288,34 @@ release() {
   fi
 }
 
+# Removes the lock for Unlock-ServiceDeploy (see unlock above).
+unlock() {
+  if [ ! -d "$lock" ]; then echo "atelier-lock free"; return; fi
+  liveness "$lock"
+  if [ "$force" != force ]; then
+    if [ "$alive" = yes ] && ! { [ "$(field operation "$lock")" = maintenance ] && [ "$(field by "$lock")" = "$by" ]; }; then
+      show held "$lock"
+      printf 'atelier-lock live %s\n' "$why"
+      exit 75
+    fi
+    if [ "$alive" != yes ] && [ "$(field moved "$lock")" = yes ]; then
+      show held "$lock"
+      echo "atelier-lock moved"
+      exit 75
+    fi
+  fi
+  if [ ! -d "$lock/decided" ] && process_lives "$lock/guard.pid"; then
+    read -r p t < "$lock/guard.pid" || p=
+    kill -TERM "$p" 2>/dev/null || true
+    i=0
+    while process_lives "$lock/guard.pid" && [ "$i" -lt 30 ]; do i=$((i + 1)); sleep 0.1; done
+  fi
+  aside=$dir/.lock-unlocked.$token
+  mv "$lock" "$aside"
+  show unlocked "$aside"
+  rm -rf "$aside"
+}
+
 arm() {
   ours || { echo "atelier-lock lost"; exit 77; }
   [ ! -d "$lock/decided" ] || { show taken-over "$lock"; exit 76; }
@@ -283,8 +326,9 @@ case $action in
   acquire)
     token=$3 operation=$4 by=$5 commit=$6 mode=$7 timeout=$8 guard_script=$9
     shift 9
-    append_script=$1 lock_script=$2 record=${3-}
+    append_script=$1 lock_script=$2 record=${3-} message=${4-}
     check_token "$token"
+    one_line "$message" message
     one_line "$operation" operation
     one_line "$by" holder
     one_line "$commit" commit
@@ -383,6 +427,12 @@ case $action in
     ;;
   read)
     if [ -d "$lock" ]; then show held "$lock"; else echo "atelier-lock free"; fi
+    ;;
+  unlock)
+    token=$3 by=$4 force=${5-}
+    check_token "$token"
+    one_line "$by" holder
+    locked unlock
     ;;
   *)
     echo "atelier: unknown lock action: $action" >&2

@@ -248,6 +248,17 @@ public static partial class RemoteValue
         return value;
     }
 
+    /// <summary>Longest single argument of a command given word by word.</summary>
+    public const int MaxArgumentLength = 4096;
+
+    /// <summary>
+    /// One word of a command given as a list (<see cref="ShellCommand.Words"/>): any text on one line without control
+    /// characters, at most <see cref="MaxArgumentLength"/> long; an argument may be empty, the program may not. It is
+    /// always quoted, so shell syntax in it is just text.
+    /// </summary>
+    public static string Argument(string? value, string what = "argument") =>
+        OneLineText(value, what, MaxArgumentLength, allowEmpty: what != "program");
+
     /// <summary>Quotes any string for a POSIX shell: single quotes, with embedded quotes written as <c>'\''</c>.</summary>
     public static string Quote(string value)
     {

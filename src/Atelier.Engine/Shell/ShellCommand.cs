@@ -20,6 +20,25 @@ public sealed class ShellCommand
     /// <summary>Joins commands with <c>&amp;&amp;</c>.</summary>
     public static ShellCommand All(IEnumerable<ShellCommand> commands) => new(string.Join(" && ", commands.Select(c => c.Text)));
 
+    /// <summary>Joins commands (or parts of one) with a blank: each was itself built safely.</summary>
+    public static ShellCommand Join(IEnumerable<ShellCommand> parts) => new(string.Join(' ', parts.Select(c => c.Text)));
+
+    /// <summary>
+    /// A command given as its words (a program and its arguments): each checked by <see cref="RemoteValue.Argument"/> and
+    /// quoted, so each reaches the program as one argument, whatever it holds.
+    /// </summary>
+    public static ShellCommand Words(IEnumerable<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        var list = words.ToList();
+        if (list.Count == 0)
+        {
+            throw new RemoteValueException("argument list", string.Empty, "it is empty");
+        }
+
+        return new(string.Join(' ', list.Select((w, i) => RemoteValue.Quote(RemoteValue.Argument(w, i == 0 ? "program" : "argument")))));
+    }
+
     /// <summary>Runs a script (kept in this assembly) with <c>sh -c</c>, each argument quoted as a positional parameter.</summary>
     public static ShellCommand Script(string script, params string[] arguments)
     {

@@ -37,6 +37,12 @@ public sealed record CommandOptions
 
     /// <summary>Called for each line of output as it arrives (from a background thread).</summary>
     public Action<OutputLine>? OnLine { get; init; }
+
+    /// <summary>
+    /// False: standard output goes only to <see cref="OnLine"/>, and the result's <c>Output</c> is empty (a command that
+    /// streams for hours, such as <c>journalctl --follow</c>, then keeps nothing here). Standard error is always kept.
+    /// </summary>
+    public bool KeepOutput { get; init; } = true;
 }
 
 /// <summary>One line a remote command wrote.</summary>

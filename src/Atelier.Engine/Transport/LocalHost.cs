@@ -41,7 +41,7 @@ public sealed class LocalHost : IRemoteHost
         process.StandardInput.Close();
         var output = new StringBuilder();
         var error = new StringBuilder();
-        var readOut = PumpAsync(process.StandardOutput, output, false, options.OnLine);
+        var readOut = PumpAsync(process.StandardOutput, options.KeepOutput ? output : null, false, options.OnLine);
         var readErr = PumpAsync(process.StandardError, error, true, options.OnLine);
         using var timeout = new CancellationTokenSource(options.Timeout);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -77,12 +77,12 @@ public sealed class LocalHost : IRemoteHost
     {
     }
 
-    private static async Task PumpAsync(StreamReader reader, StringBuilder into, bool isError, Action<OutputLine>? onLine)
+    private static async Task PumpAsync(StreamReader reader, StringBuilder? into, bool isError, Action<OutputLine>? onLine)
     {
         string? line;
         while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
         {
-            into.Append(line).Append('\n');
+            into?.Append(line).Append('\n');
             onLine?.Invoke(new OutputLine(line, isError));
         }
     }

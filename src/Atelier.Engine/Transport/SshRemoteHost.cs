@@ -196,7 +196,7 @@ public sealed class SshRemoteHost : IRemoteHost
         var output = new StringBuilder();
         var error = new StringBuilder();
         var execution = cmd.ExecuteAsync(CancellationToken.None);
-        var readOut = PumpAsync(cmd.OutputStream, output, isError: false, options.OnLine, pgid);
+        var readOut = PumpAsync(cmd.OutputStream, options.KeepOutput ? output : null, isError: false, options.OnLine, pgid);
         var readErr = PumpAsync(cmd.ExtendedOutputStream, error, isError: true, options.OnLine, null);
 
         using var timeout = new CancellationTokenSource(options.Timeout);
@@ -320,7 +320,7 @@ public sealed class SshRemoteHost : IRemoteHost
         }
     }
 
-    private static async Task PumpAsync(Stream stream, StringBuilder into, bool isError, Action<OutputLine>? onLine, TaskCompletionSource<int>? pgid)
+    private static async Task PumpAsync(Stream stream, StringBuilder? into, bool isError, Action<OutputLine>? onLine, TaskCompletionSource<int>? pgid)
     {
         using var reader = new StreamReader(stream, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
         string? line;
@@ -336,9 +336,12 @@ public sealed class SshRemoteHost : IRemoteHost
                 continue;
             }
 
-            lock (into)
+            if (into is not null)
             {
-                into.Append(line).Append('\n');
+                lock (into)
+                {
+                    into.Append(line).Append('\n');
+                }
             }
 
             onLine?.Invoke(new OutputLine(line, isError));

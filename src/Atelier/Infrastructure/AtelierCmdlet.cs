@@ -403,6 +403,17 @@ public sealed class CmdletChannel : IDisposable
             RecordType = percent >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         }));
 
+    /// <summary>
+    /// A line of a remote command's output, shown as it comes like Write-Host's (the information stream, tagged
+    /// <c>PSHOST</c> and <paramref name="tag"/>): cleaned and redacted; <c>-InformationAction Ignore</c> or <c>6&gt;</c>
+    /// take it away.
+    /// </summary>
+    public void Information(string line, string tag)
+    {
+        var clean = _text.Clean(line);
+        Add(c => PromptFreeWriter.Information(c, clean, tag));
+    }
+
     /// <summary>Writes an object to the pipeline.</summary>
     public void Output(object value) => Add(c => c.WriteObject(value));
 
@@ -509,6 +520,7 @@ internal static class Errors
         FailureKind.ResourceBusy => ErrorCategory.ResourceBusy,
         FailureKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
         FailureKind.AlreadyExists => ErrorCategory.ResourceExists,
+        FailureKind.PermissionDenied => ErrorCategory.PermissionDenied,
         _ => ErrorCategory.InvalidOperation,
     };
 }

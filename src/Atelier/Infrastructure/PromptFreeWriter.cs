@@ -23,6 +23,7 @@ internal static class PromptFreeWriter
     private static readonly MethodInfo? WarningWithoutInquire = WithoutInquire("WriteWarning", typeof(WarningRecord));
     private static readonly MethodInfo? ProgressWithoutInquire = WithoutInquire("WriteProgress", typeof(ProgressRecord));
     private static readonly MethodInfo? ErrorWithoutInquire = WithoutInquire("WriteError", typeof(ErrorRecord));
+    private static readonly MethodInfo? InformationWithoutInquire = WithoutInquire("WriteInformation", typeof(InformationRecord));
 
     public static void Verbose(Cmdlet cmdlet, string message)
     {
@@ -45,6 +46,17 @@ internal static class PromptFreeWriter
         if (!TryWrite(cmdlet, ProgressWithoutInquire, record))
         {
             cmdlet.WriteProgress(record);
+        }
+    }
+
+    public static void Information(Cmdlet cmdlet, string line, string tag)
+    {
+        var record = new InformationRecord(new HostInformationMessage { Message = line }, (cmdlet as PSCmdlet)?.MyInvocation.MyCommand?.Name ?? "Atelier");
+        record.Tags.Add("PSHOST");
+        record.Tags.Add(tag);
+        if (!TryWrite(cmdlet, InformationWithoutInquire, record))
+        {
+            cmdlet.WriteInformation(record);
         }
     }
 

@@ -167,3 +167,49 @@ public sealed class ValidateRedactionAttribute : ValidateArgumentsAttribute
         }
     }
 }
+
+/// <summary>
+/// A journal time (<c>-Since</c>, <c>-Until</c>): see <see cref="Atelier.Logs.JournalTime"/>. Empty (a piped object's)
+/// means "not given".
+/// </summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateJournalTimeAttribute : RemoteValueAttribute
+{
+    protected override void Check(string value)
+    {
+        if (value.Length > 0)
+        {
+            Atelier.Logs.JournalTime.Parse(value);
+        }
+    }
+}
+
+/// <summary>
+/// Turns a <see cref="DateTime"/> or <see cref="DateTimeOffset"/> given for a journal time into its round-trip text
+/// (a DateTime that does not say its kind is this machine's local time), so no precision or zone is lost on the way to
+/// <see cref="Atelier.Logs.JournalTime"/>; a default (unset) time becomes null, "not given". Text is left as it is.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class JournalTimeTransformationAttribute : ArgumentTransformationAttribute
+{
+    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+    {
+        var value = inputData is PSObject ps ? ps.BaseObject : inputData;
+        return value switch
+        {
+            DateTimeOffset time when time == default => null,
+            DateTime time when time == default => null,
+            DateTimeOffset time => time.ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            DateTime time => new DateTimeOffset(time.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(time, DateTimeKind.Local) : time)
+                .ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            _ => inputData,
+        };
+    }
+}
+
+/// <summary>One line of text that a remote command receives as one quoted argument (<c>-Grep</c>, <c>-ArgumentList</c>).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateArgumentTextAttribute(string what, int maxLength) : RemoteValueAttribute
+{
+    protected override void Check(string value) => RemoteValue.OneLineText(value, what, maxLength, allowEmpty: true);
+}

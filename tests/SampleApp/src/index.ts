@@ -6,6 +6,8 @@
 //   WRITE_INTERVAL_MS    one committed row every N ms (default 10)
 //   WRITE_PAYLOAD_BYTES  payload size of each row (default 64)
 //   COMMIT               reported by /health; else the git HEAD of the working directory
+//
+// GET /log?line=TEXT[&stream=err] writes TEXT as one line to stdout (or stderr): the unit's journal.
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
 
@@ -78,6 +80,13 @@ const server = Bun.serve({
       return json({ status: "ok", sleptMs: ms });
     }
     if (path === "/hang") return new Promise<Response>(() => {}); // never settles
+    if (path === "/log") {
+      // One line in the unit's journal, as the app writes it (tests of Get-ServiceLog): ?line=...&stream=err
+      const line = url.searchParams.get("line") ?? "";
+      if (url.searchParams.get("stream") === "err") console.error(line);
+      else console.log(line);
+      return json({ status: "ok", logged: line });
+    }
     return json({ error: "not found" }, 404);
   },
 });

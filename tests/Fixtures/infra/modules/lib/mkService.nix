@@ -157,7 +157,7 @@ in
         users.users.${name} = {
           isSystemUser = true;
           group = name;
-          extraGroups = [ "services" ];
+          extraGroups = [ "services" "systemd-journal" ]; # reads its own unit's journal (Get-ServiceLog)
           home = cfg.dataDir;
           shell = pkgs.bash;
         };
