@@ -121,7 +121,7 @@ Describe 'Cmdlet conventions: <Name>' -ForEach $CmdletNames {
 
     It 'supports -WhatIf exactly when it changes something' {
         # Verbs that change a host or files take -WhatIf/-Confirm; Get-/Test- cmdlets only read and do not offer them.
-        $Command.Parameters.ContainsKey('WhatIf') | Should -Be ($Name -match '^(Backup|Invoke|Restore|New|Remove|Set|Lock|Unlock)-')
+        $Command.Parameters.ContainsKey('WhatIf') | Should -Be ($Name -match '^(Backup|Invoke|Restore|New|Remove|Set|Save|Lock|Unlock)-')
     }
 }
 
