@@ -17,6 +17,7 @@
         'Get-InfraGeneration'
         'Get-ServiceDbSnapshot'
         'Get-ServiceDeployHistory'
+        'Get-ServiceStatus'
         'Invoke-InfraDeploy'
         'Invoke-ServiceDeploy'
         'New-ServiceModule'
