@@ -30,8 +30,8 @@ else
     else
       t=
       if command -v timeout >/dev/null 2>&1; then t="timeout $fetch_timeout"; fi
-      # No FETCH_HEAD (a deploy that starts meanwhile reads its own) and no automatic gc or maintenance.
-      if out=$(GIT_TERMINAL_PROMPT=0 $t git -c fetch.writeFetchHead=false -c gc.auto=0 -c maintenance.auto=false fetch --quiet origin "$branch" 2>&1); then
+      # No FETCH_HEAD (a deploy that starts meanwhile reads its own; git 2.29 or later) and no automatic gc or maintenance.
+      if out=$(GIT_TERMINAL_PROMPT=0 $t git -c gc.auto=0 -c maintenance.auto=false fetch --quiet --no-write-fetch-head origin "$branch" 2>&1); then
         say fetch ok
       else
         say fetch failed
