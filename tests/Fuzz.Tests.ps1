@@ -114,6 +114,7 @@ BeforeAll {
         'Get-InfraGeneration'      = @{ Node = 'fuzz' } + $infraConnection
         'Get-ServiceDbSnapshot'    = @{ Service = 'notes' } + $Connection
         'Get-ServiceDeployHistory' = @{ Service = 'notes'; FromHost = $true; Last = 1 } + $Connection
+        'Get-ServiceStatus'        = @{ Service = 'notes'; HealthUrl = $Notes.healthUrl; DbPath = 'data/notes.db' } + $Connection
         'Invoke-InfraDeploy'       = @{ Node = 'fuzz'; DeployCommand = (Join-Path $PSScriptRoot 'Stubs/deploy'); DryActivate = $true; SkipChecks = $true; SshOpts = '-o BatchMode=yes' } + $infraConnection
         'Invoke-ServiceDeploy'     = $deploy
         'New-ServiceModule'        = @{ Name = 'fuzzed'; Machine = 'terebithia'; InfraPath = $InfraFixture; WhatIf = $true }
