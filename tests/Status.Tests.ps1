@@ -225,6 +225,24 @@ Describe 'Get-ServiceStatus of two hosts' {
         (Get-ServiceStatus notes -Machine alpha -NoFetch -ErrorAction Stop).DeployedCommit | Should -Be $new
     }
 
+    It 'reads named services without a manifest, and such a status (no Machine) still pipes into the deploy' {
+        $empty = New-Item -ItemType Directory (Join-Path $Fleet 'no-manifest') -Force
+        Push-Location $empty
+        try {
+            $s = Get-ServiceStatus demo, notes -ComputerName st-beta -HealthUrl $B.services.demo.healthUrl -ErrorAction Stop
+            $s.Service | Should -Be @('demo', 'notes')
+            $s.Machine | Should -Be @($null, $null)
+            $s.ComputerName | Should -Be @('st-beta', 'st-beta')
+            $s[0].DeployedCommit | Should -Not -BeNullOrEmpty
+            $s[0].Health.Method | Should -Be 'http'
+            ($s | Format-Table | Out-String -Width 200) | Should -Match 'demo\s+st-beta\s'
+            $deployed = $s[0] | Invoke-ServiceDeploy -HistoryPath (Join-Path $Fleet 'history.db') -ErrorAction Stop
+            $deployed.ComputerName | Should -Be 'st-beta'
+            $deployed.Status | Should -Be 'NoChange' -Because 'origin has nothing new for it'
+        }
+        finally { Pop-Location }
+    }
+
     It 'shows a hostile commit subject cleaned and redacted' {
         Use-TestHost beta { Publish-TestCommit -Service notes -Variant EscapedSubject } | Out-Null
         Invoke-ServiceDeploy notes -Machine beta -ErrorAction Stop | Out-Null
