@@ -199,6 +199,45 @@ Describe 'Get-ServiceStatus of two hosts' {
         $after.LastDeploy.Status | Should -Be 'Succeeded'
     }
 
+    It 'shows the guard at work when a client died mid-deploy, then the deploy it put back' {
+        $old = (Get-ServiceStatus demo -Machine beta -NoFetch -ErrorAction Stop).DeployedCommit
+        $new = Use-TestHost beta { Publish-TestCommit -Service demo -Variant Good }
+        # The install step (the deploy's, then the guard's put-back of it) waits while the flag exists.
+        Invoke-TestHostRoot 'touch /tmp/atelier-slow-install && chmod 644 /tmp/atelier-slow-install' -Host $B | Out-Null
+        $parameters = @{
+            Service = 'demo'; Machine = 'beta'; ComputerName = 'st-beta'; HealthUrl = $B.services.demo.healthUrl; DbPath = 'data/demo.db'
+            BuildCommand = 'bun run build'; InstallCommand = 'if [ -e /tmp/atelier-slow-install ]; then sleep 8; fi; bun install --frozen-lockfile'
+            GuardTimeout = 3; HealthTimeout = 8; HistoryPath = (Join-Path $Fleet 'history.db')
+        }
+        try {
+            $client = Start-DeployClient -Parameters $parameters -Folder $Fleet.FullName
+            $atInstall = Use-TestHost beta { Wait-TestHostProcess '^sleep 8' -Seconds 30 }
+            $atInstall | Should -BeTrue -Because "the deploy is at its install step (its log: $(Get-Content -Raw $client.Log -ErrorAction Ignore) $(Get-Content -Raw $client.Out -ErrorAction Ignore))"
+            Stop-DeployClient $client
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            do { $s = Get-ServiceStatus demo -Machine beta -ErrorAction Stop } until ($s.GuardAtWork -or -not $s.Lock -or [DateTime]::UtcNow -gt $deadline)
+            $s.GuardAtWork | Should -BeTrue -Because 'the client fell silent and its guard took over'
+            $s.Lock.DecidedBy | Should -Be 'guard'
+            $s.Lock.Alive | Should -BeTrue
+            $s.Lock.Why | Should -Match 'guard \(pid \d+\) is putting the service back'
+            $s.Lock.Step | Should -BeLike 'guard: *'
+            $s.Origin | Should -Be 'Locked'
+            ($s | Format-Table | Out-String -Width 200) | Should -Match 'guard \(live\)'
+        }
+        finally { Invoke-TestHostRoot 'rm -f /tmp/atelier-slow-install' -Host $B | Out-Null }
+        Use-TestHost beta { Wait-DeployLockReleased -Service demo } | Out-Null
+        $after = Get-ServiceStatus demo -Machine beta -ErrorAction Stop
+        $after.Lock | Should -BeNullOrEmpty
+        $after.GuardAtWork | Should -BeFalse
+        $after.DeployedCommit | Should -Be $old
+        $after.OriginCommit | Should -Be $new
+        $after.Behind | Should -Be 1
+        $after.LastDeploy.Status | Should -Be 'RolledBack'
+        $after.LastDeploy.Error | Should -Match 'Client lost at the install step'
+        $after.Health.Status | Should -Be 'Up'
+        Use-TestHost beta { Reset-TestOrigin -Service demo -To $old }
+    }
+
     It 'counts a push to origin not yet deployed as Behind 1, and what is behind pipes into Invoke-ServiceDeploy' {
         $new = Use-TestHost alpha { Publish-TestCommit -Service notes -Variant Good }
         $stale = Get-ServiceStatus notes -Machine alpha -NoFetch -ErrorAction Stop
@@ -236,7 +275,7 @@ Describe 'Get-ServiceStatus of two hosts' {
             $s[0].DeployedCommit | Should -Not -BeNullOrEmpty
             $s[0].Health.Method | Should -Be 'http'
             ($s | Format-Table | Out-String -Width 200) | Should -Match 'demo\s+st-beta\s'
-            $deployed = $s[0] | Invoke-ServiceDeploy -HistoryPath (Join-Path $Fleet 'history.db') -ErrorAction Stop
+            $deployed = $s[0] | Invoke-ServiceDeploy -HistoryPath (Join-Path $Fleet 'history.db') -ErrorAction Stop -WarningAction SilentlyContinue
             $deployed.ComputerName | Should -Be 'st-beta'
             $deployed.Status | Should -Be 'NoChange' -Because 'origin has nothing new for it'
         }
