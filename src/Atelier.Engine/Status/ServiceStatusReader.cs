@@ -71,6 +71,7 @@ public sealed class ServiceStatusReader
     private const string Prefix = "atelier-status ";
     private static readonly Lazy<string> Script = new(() => EmbeddedScript.Read("Atelier.Status.status.sh"));
     private readonly HealthChecker _checker;
+    private readonly IReporter _reporter;
     private readonly HostText _text;
     private readonly TimeProvider _time;
 
@@ -78,6 +79,7 @@ public sealed class ServiceStatusReader
     public ServiceStatusReader(HealthOptions health, IReporter? reporter = null, HostText? text = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(health);
+        _reporter = reporter ?? NullReporter.Instance;
         _text = text ?? HostText.Default;
         _time = time ?? TimeProvider.System;
         _checker = new HealthChecker(health with { Timeout = TimeSpan.Zero }, reporter, _time, _text);
@@ -131,6 +133,7 @@ public sealed class ServiceStatusReader
             throw new AtelierException("ServiceStatusFailed", FailureKind.OperationFailed, $"Reading the status of {request.Service} on {request.ComputerName} failed (exit code {result.ExitCode}):\n{result.Tail(10)}");
         }
 
+        _reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"[{request.Service}@{request.ComputerName}] the status command ran {result.Duration.TotalMilliseconds:0} ms"));
         var health = http is null ? null : await http.ConfigureAwait(false);
         return Parse(request, opened.User, result.Output, health, _text, _time.GetUtcNow());
     }
