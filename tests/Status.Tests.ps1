@@ -89,6 +89,11 @@ AfterAll {
 }
 
 Describe 'Get-ServiceStatus of two hosts' {
+    AfterEach {
+        # A test that published a commit it did not deploy puts origin back, even when it failed half way.
+        if ($script:ResetBeta) { Use-TestHost beta { Reset-TestOrigin -Service demo -To $script:ResetBeta }; $script:ResetBeta = $null }
+    }
+
     It 'reads every service of the manifest, in its order, one login per host and account, with a table view' {
         $logins = @{ alpha = Get-Logins alpha; beta = Get-Logins beta }
         $status = Get-ServiceStatus -ErrorAction Stop
@@ -146,6 +151,7 @@ Describe 'Get-ServiceStatus of two hosts' {
 
     It 'is right after a rollback: the previous commit, the failing one still ahead on origin, the RolledBack deploy' {
         $good = (Get-ServiceStatus demo -Machine beta -NoFetch -ErrorAction Stop).DeployedCommit
+        $script:ResetBeta = $good
         $bad = Use-TestHost beta { Publish-TestCommit -Service demo -Variant CrashesAtStart }
         $result = Invoke-ServiceDeploy demo -Machine beta -ErrorAction SilentlyContinue -ErrorVariable failed -WarningAction SilentlyContinue
         $result.Status | Should -Be 'RolledBack'
@@ -201,6 +207,7 @@ Describe 'Get-ServiceStatus of two hosts' {
 
     It 'shows the guard at work when a client died mid-deploy, then the deploy it put back' {
         $old = (Get-ServiceStatus demo -Machine beta -NoFetch -ErrorAction Stop).DeployedCommit
+        $script:ResetBeta = $old
         $new = Use-TestHost beta { Publish-TestCommit -Service demo -Variant Good }
         # The install step (the deploy's, then the guard's put-back of it) waits while the flag exists.
         Invoke-TestHostRoot 'touch /tmp/atelier-slow-install && chmod 644 /tmp/atelier-slow-install' -Host $B | Out-Null
@@ -215,7 +222,8 @@ Describe 'Get-ServiceStatus of two hosts' {
             $atInstall | Should -BeTrue -Because "the deploy is at its install step (its log: $(Get-Content -Raw $client.Log -ErrorAction Ignore) $(Get-Content -Raw $client.Out -ErrorAction Ignore))"
             Stop-DeployClient $client
             $deadline = [DateTime]::UtcNow.AddSeconds(20)
-            do { $s = Get-ServiceStatus demo -Machine beta -ErrorAction Stop } until ($s.GuardAtWork -or -not $s.Lock -or [DateTime]::UtcNow -gt $deadline)
+            # The guard decides first, then names its own steps (guard: stop, ..., guard: install, which waits as well).
+            do { $s = Get-ServiceStatus demo -Machine beta -ErrorAction Stop } until (($s.GuardAtWork -and $s.Lock.Step -like 'guard: *') -or -not $s.Lock -or [DateTime]::UtcNow -gt $deadline)
             $s.GuardAtWork | Should -BeTrue -Because 'the client fell silent and its guard took over'
             $s.Lock.DecidedBy | Should -Be 'guard'
             $s.Lock.Alive | Should -BeTrue
@@ -224,8 +232,10 @@ Describe 'Get-ServiceStatus of two hosts' {
             $s.Origin | Should -Be 'Locked'
             ($s | Format-Table | Out-String -Width 200) | Should -Match 'guard \(live\)'
         }
-        finally { Invoke-TestHostRoot 'rm -f /tmp/atelier-slow-install' -Host $B | Out-Null }
-        Use-TestHost beta { Wait-DeployLockReleased -Service demo } | Out-Null
+        finally {
+            Invoke-TestHostRoot 'rm -f /tmp/atelier-slow-install' -Host $B | Out-Null
+            Use-TestHost beta { Wait-DeployLockReleased -Service demo } | Out-Null
+        }
         $after = Get-ServiceStatus demo -Machine beta -ErrorAction Stop
         $after.Lock | Should -BeNullOrEmpty
         $after.GuardAtWork | Should -BeFalse
@@ -235,7 +245,6 @@ Describe 'Get-ServiceStatus of two hosts' {
         $after.LastDeploy.Status | Should -Be 'RolledBack'
         $after.LastDeploy.Error | Should -Match 'Client lost at the install step'
         $after.Health.Status | Should -Be 'Up'
-        Use-TestHost beta { Reset-TestOrigin -Service demo -To $old }
     }
 
     It 'counts a push to origin not yet deployed as Behind 1, and what is behind pipes into Invoke-ServiceDeploy' {

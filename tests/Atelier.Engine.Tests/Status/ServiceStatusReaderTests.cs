@@ -263,6 +263,43 @@ public sealed class ServiceStatusReaderTests : IDisposable, IClassFixture<Progra
     }
 
     [Fact]
+    public async Task The_fetch_holds_the_locks_mutex_and_a_mutex_held_by_a_deploy_taking_the_lock_means_no_fetch()
+    {
+        Commit("pushed meanwhile");
+        Git(_temp.Combine("work"), "push", "-q", "origin", "HEAD:main");
+        var atelier = Directory.CreateDirectory(Path.Combine(Home, ".atelier")).FullName;
+        var mutex = Path.Combine(atelier, ".deploy-web.mutex");
+        var ready = _temp.Combine("held");
+        Sh.Run("setsid flock \"$1\" sh -c 'touch \"$1\"; sleep 4' sh \"$2\" >/dev/null 2>&1 &", [mutex, ready]);
+        for (var i = 0; i < 100 && !File.Exists(ready); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(File.Exists(ready), "the mutex is held");
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var held = await ReadAsync(Request());
+        stopwatch.Stop();
+
+        Assert.Equal(OriginRead.Locked, held.Origin);
+        Assert.Equal(0, held.Behind);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(4));
+        await Task.Delay(TimeSpan.FromSeconds(4) - stopwatch.Elapsed);
+        var free = await ReadAsync(Request());
+        Assert.Equal(OriginRead.Fetched, free.Origin);
+        Assert.Equal(1, free.Behind);
+
+        // A mutex the status makes is private, as lock.sh makes it; without ~/.atelier (no deploy yet) it makes none.
+        File.Delete(mutex);
+        await ReadAsync(Request());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(mutex));
+        Directory.Delete(atelier, recursive: true);
+        Assert.Equal(OriginRead.Fetched, (await ReadAsync(Request())).Origin);
+        Assert.False(Directory.Exists(atelier));
+    }
+
+    [Fact]
     public async Task A_live_holders_lock_is_named_alive_and_without_a_problem()
     {
         await using var held = await DeployLock.AcquireAsync(_host, new LockRequest(Service, LockOperation.Restore, "bob@ci"), NullReporter.Instance, CancellationToken.None);
