@@ -93,8 +93,8 @@ public sealed class ServiceStatus
     /// <summary>Who holds the deploy lock, whether they live, and the step they are at; null when it is free.</summary>
     public LockHolder? Lock { get; init; }
 
-    /// <summary>The lock's guard has taken over (its client fell silent) and is putting the service back.</summary>
-    public bool GuardAtWork => Lock is { DecidedBy: "guard" };
+    /// <summary>The lock's guard has taken over (its client fell silent) and, alive, is putting the service back.</summary>
+    public bool GuardAtWork => Lock is { DecidedBy: "guard", Alive: true };
 
     /// <summary>The newest snapshot of the database (of any database without <see cref="DbPath"/>), or null.</summary>
     public ServiceDbSnapshot? LatestSnapshot { get; init; }

@@ -430,6 +430,24 @@ public sealed class ServiceStatusReaderTests : IDisposable, IClassFixture<Progra
         Assert.Null(status.Lock);
     }
 
+    [Theory]
+    [InlineData("yes", true)]
+    [InlineData("no", false)]
+    public void A_lock_its_guard_decided_is_the_guard_at_work_while_the_guard_lives(string alive, bool atWork)
+    {
+        var output = $"atelier-status now {Now.ToUnixTimeSeconds()}\natelier-status lock-exit 0\n"
+            + "atelier-lock held service=web\natelier-lock held operation=deploy\natelier-lock held by=alice@laptop\natelier-lock held token=0123abcd\n"
+            + $"atelier-lock held timeout=5\natelier-lock held alive={alive}\natelier-lock held why=its guard (pid 42) is putting the service back\n"
+            + "atelier-lock held step=guard: install\natelier-lock held decided=guard\natelier-status snapshots\n";
+
+        var status = ServiceStatusReader.Parse(Request(), "web", output, null, HostText.Default, Now);
+
+        Assert.Equal("guard", status.Lock?.DecidedBy);
+        Assert.Equal("guard: install", status.Lock?.Step);
+        Assert.Equal(atWork, status.GuardAtWork);
+        Assert.Equal(atWork ? 0 : 1, status.Problems.Count(p => p.StartsWith("the deploy lock is held by alice@laptop", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void A_file_name_with_a_line_break_cannot_pose_as_the_lock_or_the_commit()
     {
