@@ -123,6 +123,15 @@ Describe 'Get-ServiceStatus of two hosts' {
 
         $table = $status | Format-Table | Out-String -Width 200
         $table | Should -Match 'Service\s+Machine\s+Commit\s+Behind\s+State\s+Health\s+Last deploy\s+Lock\s+Snapshot'
+
+        # One machine's services, and a machine the manifest does not have.
+        (Get-ServiceStatus -Machine beta -NoFetch -ErrorAction Stop | ForEach-Object { "$($_.Machine)/$($_.Service)" }) | Should -Be @('beta/demo', 'beta/notes')
+        Get-ServiceStatus -Machine btea -ErrorAction SilentlyContinue -ErrorVariable missing | Should -BeNullOrEmpty
+        $missing[0].FullyQualifiedErrorId | Should -Be 'MachineNotFound,Atelier.Commands.GetServiceStatusCommand'
+        $missing[0].Exception.Message | Should -Match "no machine 'btea' \(did you mean 'beta'\?\)"
+        # A bare name on two machines needs -Machine, as for every cmdlet.
+        Get-ServiceStatus demo -ErrorAction SilentlyContinue -ErrorVariable ambiguous | Should -BeNullOrEmpty
+        $ambiguous[0].FullyQualifiedErrorId | Should -Be 'ServiceAmbiguous,Atelier.Commands.GetServiceStatusCommand'
         $table | Should -Match "demo\s+beta\s+$($status[2].ShortCommit) .*\s0 active/running\s+Up"
     }
 
@@ -277,6 +286,8 @@ Describe 'Get-ServiceStatus of two hosts' {
         $empty = New-Item -ItemType Directory (Join-Path $Fleet 'no-manifest') -Force
         Push-Location $empty
         try {
+            Get-ServiceStatus -ErrorAction SilentlyContinue -ErrorVariable unnamed | Should -BeNullOrEmpty
+            $unnamed[0].FullyQualifiedErrorId | Should -Be 'ServiceNameRequired,Atelier.Commands.GetServiceStatusCommand'
             $s = Get-ServiceStatus demo, notes -ComputerName st-beta -HealthUrl $B.services.demo.healthUrl -ErrorAction Stop
             $s.Service | Should -Be @('demo', 'notes')
             $s.Machine | Should -Be @($null, $null)
