@@ -19,6 +19,7 @@
         'Get-ServiceDeployLock'
         'Get-ServiceDeployHistory'
         'Get-ServiceLog'
+        'Get-ServiceStatus'
         'Invoke-InfraDeploy'
         'Invoke-ServiceCommand'
         'Invoke-ServiceDeploy'

@@ -23,6 +23,9 @@
     9. Parallel deploys: four services on two hosts (the sandbox host and an extra one booted here, two services each)
        in one Invoke-ServiceDeploy, against one service on one host, a good commit each, alternating, medians of -Runs
        (goal: four at most 1.3x one).
+    10. Status: Get-ServiceStatus of every service on two hosts (the sandbox and an extra one it boots, two services
+        each), whole process in a fresh pwsh against pwsh's own start (goal: under 1.5 s beyond it), with the fetch and
+       with -NoFetch, and a second call in one process.
     Figures, not pass/fail: nothing here asserts a time. -Section picks some of them.
 #>
 param(
@@ -30,14 +33,14 @@ param(
     [Parameter(Mandatory)] [string] $TestHostFile,
     [int] $Runs = 5,
     [int] $DatabaseMiB = 1024,
-    # Some of: import, snapshot, health, interactive, faults, workflow, startup, deploy, parallel (a comma-separated list works with -File too).
-    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy', 'parallel')
+    # Some of: import, snapshot, health, interactive, faults, workflow, startup, deploy, parallel, status (a comma-separated list works with -File too).
+    [string[]] $Section = @('import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy', 'parallel', 'status')
 )
 
 $ErrorActionPreference = 'Stop'
 $Section = @($Section -split ',' | ForEach-Object Trim | Where-Object { $_ })
-$unknown = @($Section | Where-Object { $_ -notin 'import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy', 'parallel' })
-if ($unknown) { throw "Unknown -Section: $($unknown -join ', ') (use import, snapshot, health, interactive, faults, startup, deploy, parallel)." }
+$unknown = @($Section | Where-Object { $_ -notin 'import', 'snapshot', 'health', 'interactive', 'faults', 'workflow', 'startup', 'deploy', 'parallel', 'status' })
+if ($unknown) { throw "Unknown -Section: $($unknown -join ', ') (use import, snapshot, health, interactive, faults, startup, deploy, parallel, status)." }
 Import-Module $ModulePath -Force
 Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
 $env:ATELIER_TESTHOST = $TestHostFile
@@ -446,5 +449,75 @@ if ('parallel' -in $Section) {
         $env:ATELIER_TESTHOST = $TestHostFile
         Remove-Item -Recurse -Force $work -ErrorAction Ignore
         Stop-ExtraTestHost -Name 'pabench'
+    }
+}
+
+# 10. Status of the fleet: every service on two hosts, whole process, beside pwsh's own start.
+if ('status' -in $Section) {
+    $pwsh = Join-Path $PSHOME 'pwsh.dll'
+    $module = (Resolve-Path $ModulePath).Path
+    $work = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-bench-$([guid]::NewGuid())")
+    $second = Start-ExtraTestHost -Name 'stbench'
+    try {
+        # Each host an alias in the fresh process's ~/.ssh/config; both in one services manifest, with the settings beside it.
+        $hosts = [ordered]@{ alpha = $sandbox; beta = $second }
+        New-Item -ItemType Directory (Join-Path $work 'home/.ssh') | Out-Null
+        Set-Content (Join-Path $work 'home/.ssh/config') @(foreach ($machine in $hosts.Keys) {
+                $h = $hosts[$machine]
+                "Host bench-$machine", "    HostName $($h.host)", "    Port $($h.sshPort)", "    IdentityFile $($h.identityFile)", "    UserKnownHostsFile $($h.knownHosts)", ''
+            })
+        $manifest = [ordered]@{}
+        foreach ($machine in $hosts.Keys) {
+            $h = $hosts[$machine]
+            $manifest[$machine] = @{ hostname = "bench-$machine"; services = @(foreach ($service in 'demo', 'notes') {
+                        [ordered]@{ name = $service; health_url = $h.services.$service.healthUrl; data = @{ sqlite = $h.services.$service.dbPath } } }) }
+        }
+        $manifest | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $work 'services.json')
+        Set-Content (Join-Path $work 'atelier.yaml') "manifest: ./services.json"
+        $statusHome = Join-Path $work 'home'
+        $probe = Join-Path $work 'status.ps1'
+        Set-Content $probe @'
+param($ModulePath, $Work, $NoFetch)
+$ErrorActionPreference = 'Stop'
+$env:HOME = Join-Path $Work 'home'
+Set-Location $Work
+Import-Module $ModulePath
+$sw = [Diagnostics.Stopwatch]::StartNew()
+$status = @(Get-ServiceStatus -NoFetch:($NoFetch -eq 'yes'))
+$first = $sw.Elapsed.TotalMilliseconds
+$sw.Restart(); $null = Get-ServiceStatus -NoFetch:($NoFetch -eq 'yes'); $again = $sw.Elapsed.TotalMilliseconds
+if ($status.Count -ne 4 -or @($status | Where-Object { $_.Health.Status -ne 'Up' }).Count) { throw "expected 4 healthy services: $($status | Out-String)" }
+[pscustomobject]@{ First = $first; Again = $again } | ConvertTo-Json -Compress
+'@
+        $oneCall = "Import-Module '$module'; `$env:HOME = '$statusHome'; Set-Location '$work'; "
+        $figures = @{ Bare = [Collections.Generic.List[double]]::new() }
+        foreach ($kind in 'fetch', 'nofetch') { $figures["Whole-$kind"] = [Collections.Generic.List[double]]::new(); $figures["In-$kind"] = [Collections.Generic.List[double]]::new(); $figures["Again-$kind"] = [Collections.Generic.List[double]]::new() }
+        # Warm the hosts' and this machine's caches once, then alternate the kinds of process.
+        & dotnet $pwsh -NoProfile -NonInteractive -File $probe $module $work no | Out-Null
+        foreach ($i in 1..$Runs) {
+            $figures.Bare.Add((Measure-Command { & dotnet $pwsh -NoProfile -NonInteractive -Command 'exit 0' }).TotalMilliseconds)
+            foreach ($kind in 'fetch', 'nofetch') {
+                $json = $null
+                $flag = if ($kind -eq 'nofetch') { ' -NoFetch' } else { '' }
+                $figures["Whole-$kind"].Add((Measure-Command { & dotnet $pwsh -NoProfile -NonInteractive -Command ($oneCall + "Get-ServiceStatus$flag | Out-Null; exit 0") }).TotalMilliseconds)
+                if ($LASTEXITCODE -ne 0) { Write-Warning "Get-ServiceStatus failed ($kind)" }
+                $json = & dotnet $pwsh -NoProfile -NonInteractive -File $probe $module $work ($kind -eq 'nofetch' ? 'yes' : 'no')
+                if ($LASTEXITCODE -ne 0) { Write-Warning "the status probe failed: $json"; continue }
+                $times = $json | Select-Object -Last 1 | ConvertFrom-Json
+                $figures["In-$kind"].Add($times.First); $figures["Again-$kind"].Add($times.Again)
+            }
+        }
+        $start = Get-Median $figures.Bare
+        '{0,-58} {1,8:N0} ms' -f "pwsh -NoProfile start (median of $Runs)", $start
+        foreach ($kind in 'fetch', 'nofetch') {
+            $label = if ($kind -eq 'fetch') { 'fetching origin' } else { '-NoFetch' }
+            $whole = Get-Median $figures["Whole-$kind"]
+            '{0,-58} {1,8:N0} ms  (beyond pwsh start: {2:N0} ms, goal < 1500; runs: {3})' -f "Get-ServiceStatus, 4 services on 2 hosts, $label, whole process", $whole, ($whole - $start), (($figures["Whole-$kind"] | ForEach-Object { '{0:N0}' -f $_ }) -join ', ')
+            '{0,-58} {1,8:N0} ms  (a second call in the same process: {2:N0} ms)' -f "  the cmdlet itself, first call after Import-Module", (Get-Median $figures["In-$kind"]), (Get-Median $figures["Again-$kind"])
+        }
+    }
+    finally {
+        Stop-ExtraTestHost -Name 'stbench'
+        Remove-Item -Recurse -Force $work
     }
 }

@@ -3,8 +3,9 @@
 .SYNOPSIS
     The main job, run by 'build.ps1 -Task Demo' against the sandbox host: checks the health of the sample
     services (read from a services manifest), snapshots their live databases, lists the snapshots, then deploys a
-    good commit (Succeeded) and a broken one (rolled back: code and database restored, healthy again), and adds a
-    service to a copy of the fixture infrastructure repository with New-ServiceModule.
+    good commit (Succeeded) and a broken one (rolled back: code and database restored, healthy again), shows the
+    fleet at a glance (Get-ServiceStatus), and adds a service to a copy of the fixture infrastructure repository
+    with New-ServiceModule.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
@@ -87,6 +88,10 @@ Get-ServiceDeployHistory -Service demo -ComputerName $sandbox.host @connection -
 
 Write-Host "== The deploy history, as the host recorded it" -ForegroundColor Cyan
 Get-ServiceDeployHistory -Service demo -ComputerName $sandbox.host @connection -FromHost -Last 5 | Format-Table | Out-String -Width 200 | Write-Host
+
+Write-Host "== The fleet at a glance: deployed commit, origin ahead, unit, health, last deploy, lock, newest snapshot" -ForegroundColor Cyan
+Publish-TestCommit -Service notes -Variant Good | Out-Null
+$services | Get-ServiceStatus @connection | Format-Table | Out-String -Width 200 | Write-Host
 
 Write-Host "== Add a service to an infrastructure repository (a copy of the test fixture): module, machine block, app workflow" -ForegroundColor Cyan
 $infra = Join-Path $work 'infra'

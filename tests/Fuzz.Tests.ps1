@@ -131,6 +131,7 @@ BeforeAll {
         'Unlock-ServiceDeploy'     = @{ Service = 'notes'; WhatIf = $true } + $Connection
         'Invoke-ServiceCommand'    = @{ Service = 'notes'; Command = 'true'; Confirm = $false } + $Connection
         'Invoke-ServiceCommand -ArgumentList' = @{ Service = 'notes'; ArgumentList = @('true'); Confirm = $false } + $Connection
+        'Get-ServiceStatus'        = @{ Service = 'notes'; HealthUrl = $Notes.healthUrl; DbPath = 'data/notes.db' } + $Connection
         'Invoke-InfraDeploy'       = @{ Node = 'fuzz'; DeployCommand = (Join-Path $PSScriptRoot 'Stubs/deploy'); DryActivate = $true; SkipChecks = $true; SshOpts = '-o BatchMode=yes' } + $infraConnection
         'Invoke-ServiceDeploy'     = $deploy
         'New-ServiceModule'        = @{ Name = 'fuzzed'; Machine = 'terebithia'; InfraPath = $InfraFixture; WhatIf = $true }

@@ -288,13 +288,22 @@ public sealed class DeployLock : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(host);
         var result = await host.RunAsync(ReadCommand(service), Options, cancellationToken).ConfigureAwait(false);
-        var output = Parse(result.Output);
         if (result.ExitCode != 0)
         {
             throw Failure(result, $"Reading the deploy lock of {service} on {host.ComputerName}");
         }
 
-        return output.TryGetValue("held", out var fields) ? LockHolder.FromFields(service, fields) : null;
+        return ParseRead(service, result.Output);
+    }
+
+    /// <summary>
+    /// The holder that the output of <see cref="ReadCommand"/> names (its <c>atelier-lock held</c> lines; other lines are
+    /// ignored), or null when it says the lock is free.
+    /// </summary>
+    public static LockHolder? ParseRead(string service, string output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return Parse(output).TryGetValue("held", out var fields) ? LockHolder.FromFields(service, fields) : null;
     }
 
     /// <summary>

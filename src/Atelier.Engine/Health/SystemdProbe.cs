@@ -165,18 +165,34 @@ public sealed class SystemdProbe : IHealthProbe
         return state;
     }
 
-    private ServiceHealth Result(UnitState state, bool healthy, string? note)
+    private ServiceHealth Result(UnitState state, bool healthy, string? note) =>
+        Result(_check.Service, _check.ComputerName ?? _host.ComputerName, state, healthy, note, _firstRestarts, _time.GetUtcNow());
+
+    /// <summary>
+    /// The health of one state read with no settle window (<see cref="HealthOptions.Settle"/> zero, one try): what
+    /// <c>Test-ServiceHealth -SettleSeconds 0 -Timeout 0</c> reports for that state. Up when the unit is active and
+    /// running, else Down.
+    /// </summary>
+    public static ServiceHealth OneRead(string service, string computerName, UnitState state, DateTimeOffset checkedAt)
     {
-        var detail = Describe(_unit, state, _firstRestarts);
+        ArgumentNullException.ThrowIfNull(state);
+        var health = Result(service, computerName, state, state.IsRunning, null, null, checkedAt);
+        health.Tries = 1;
+        return health;
+    }
+
+    private static ServiceHealth Result(string service, string computerName, UnitState state, bool healthy, string? note, int? firstRestarts, DateTimeOffset checkedAt)
+    {
+        var detail = Describe(UnitName(service), state, firstRestarts);
         return new ServiceHealth
         {
-            Service = _check.Service,
-            ComputerName = _check.ComputerName ?? _host.ComputerName,
+            Service = service,
+            ComputerName = computerName,
             Method = MethodName,
             Status = healthy ? HealthStatus.Up : HealthStatus.Down,
             Healthy = healthy,
             Detail = string.IsNullOrEmpty(note) ? detail : $"{detail} ({note})",
-            CheckedAt = _time.GetUtcNow(),
+            CheckedAt = checkedAt,
             ActiveState = state.ActiveState,
             SubState = state.SubState,
             NRestarts = state.NRestarts,

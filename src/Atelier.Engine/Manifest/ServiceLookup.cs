@@ -12,11 +12,9 @@ public static class ServiceLookup
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        if (machine is not null && !manifest.Machines.Any(m => string.Equals(m.Name, machine, StringComparison.Ordinal)))
+        if (machine is not null)
         {
-            var near = Suggestions.Closest(machine, manifest.Machines.Select(m => m.Name));
-            throw new AtelierException("MachineNotFound", FailureKind.NotFound,
-                $"The services manifest ({manifest.Source}) has no machine '{machine}'{Near(near)}. Its machines: {string.Join(", ", manifest.Machines.Select(m => m.Name))}.");
+            CheckMachine(manifest, machine);
         }
 
         var found = manifest.Services.Where(s => s.Name == name && (machine is null || s.Machine == machine)).ToList();
@@ -36,6 +34,30 @@ public static class ServiceLookup
     {
         ArgumentNullException.ThrowIfNull(manifest);
         return manifest.Services.Any(s => s.Name == name && (machine is null || s.Machine == machine)) ? Find(manifest, name, machine) : null;
+    }
+
+    /// <summary>Every service of the manifest, in its order; only those of <paramref name="machine"/> when given.</summary>
+    /// <exception cref="AtelierException"><c>MachineNotFound</c>.</exception>
+    public static IReadOnlyList<AtelierService> OnMachine(ServicesManifest manifest, string? machine)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        if (machine is null)
+        {
+            return manifest.Services;
+        }
+
+        CheckMachine(manifest, machine);
+        return manifest.Services.Where(s => s.Machine == machine).ToList();
+    }
+
+    private static void CheckMachine(ServicesManifest manifest, string machine)
+    {
+        if (!manifest.Machines.Any(m => string.Equals(m.Name, machine, StringComparison.Ordinal)))
+        {
+            var near = Suggestions.Closest(machine, manifest.Machines.Select(m => m.Name));
+            throw new AtelierException("MachineNotFound", FailureKind.NotFound,
+                $"The services manifest ({manifest.Source}) has no machine '{machine}'{Near(near)}. Its machines: {string.Join(", ", manifest.Machines.Select(m => m.Name))}.");
+        }
     }
 
     private static string Near(IReadOnlyList<string> names) => names.Count == 0 ? string.Empty : $" (did you mean {string.Join(" or ", names.Select(n => $"'{n}'"))}?)";

@@ -81,10 +81,23 @@ public sealed class RemoteSnapshotter : ISnapshotter
 
     public async Task<IReadOnlyList<ServiceDbSnapshot>> ListAsync(string service, string? database, CancellationToken cancellationToken)
     {
-        var list = ShellCommand.Format($"dir=\"$HOME\"/.atelier/snapshots; [ -d \"$dir\" ] || exit 0; cd \"$dir\" && for f in *.db; do [ -f \"$f\" ] && stat -c '%s %n' \"$f\"; done; printf 'atelier-dir %s\\n' \"$dir\"");
-        var result = await _host.RunAsync(list, _options, cancellationToken).ConfigureAwait(false);
+        var result = await _host.RunAsync(ListCommand(), _options, cancellationToken).ConfigureAwait(false);
         result.EnsureSuccess("Listing the snapshots");
-        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return ParseList(result.Output, service, _host.ComputerName, database);
+    }
+
+    /// <summary>The command that lists the snapshots folder: <c>&lt;size&gt; &lt;file name&gt;</c> lines, then <c>atelier-dir &lt;folder&gt;</c>.</summary>
+    public static ShellCommand ListCommand() =>
+        ShellCommand.Format($"dir=\"$HOME\"/.atelier/snapshots; [ -d \"$dir\" ] || exit 0; cd \"$dir\" && for f in *.db; do [ -f \"$f\" ] && stat -c '%s %n' \"$f\"; done; printf 'atelier-dir %s\\n' \"$dir\"");
+
+    /// <summary>
+    /// The snapshots that the output of <see cref="ListCommand"/> names, newest first (only those of
+    /// <paramref name="database"/> when given); any other file or line is skipped.
+    /// </summary>
+    public static IReadOnlyList<ServiceDbSnapshot> ParseList(string output, string service, string computerName, string? database)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var folder = lines.LastOrDefault(l => l.StartsWith("atelier-dir ", StringComparison.Ordinal))?["atelier-dir ".Length..];
         var snapshots = new List<ServiceDbSnapshot>();
         foreach (var line in lines)
@@ -96,17 +109,18 @@ public sealed class RemoteSnapshotter : ISnapshotter
             }
 
             var name = line[(space + 1)..];
-            if (ServiceDbSnapshot.TryParseFileName(name, out var db, out var createdAt, out var commit) && (database is null || db == database))
+            if (ServiceDbSnapshot.TryParseFileName(name, out var db, out var createdAt, out var commit) && (database is null || db == database)
+                && long.TryParse(line[..space], System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out var size))
             {
                 snapshots.Add(new ServiceDbSnapshot
                 {
                     Service = service,
-                    ComputerName = _host.ComputerName,
+                    ComputerName = computerName,
                     Database = db,
                     Path = folder + "/" + name,
                     CreatedAt = createdAt,
                     Commit = commit,
-                    SizeBytes = long.Parse(line[..space], CultureInfo.InvariantCulture),
+                    SizeBytes = size,
                 });
             }
         }

@@ -40,6 +40,9 @@ public sealed partial class ServiceDbSnapshot
     /// <summary>How long taking the snapshot took; null when listed.</summary>
     public TimeSpan? Duration { get; init; }
 
+    /// <summary>The snapshot's path on the host (what a list or a message shows of it).</summary>
+    public override string ToString() => Path;
+
     /// <summary>The snapshot file's name for a database, a time and a commit.</summary>
     public static string FileName(string database, DateTimeOffset createdAt, string commit) =>
         $"{database}.{createdAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}.{commit}.db";

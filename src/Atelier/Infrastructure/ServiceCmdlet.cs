@@ -14,9 +14,13 @@ public abstract class ServiceCmdlet : RemoteCmdlet
 {
     private ServicesManifest? _manifest;
 
-    /// <summary>The manifest's machine the service runs on: needed only when its name is on two machines.</summary>
+    /// <summary>
+    /// The manifest's machine the service runs on: needed only when its name is on two machines. A piped null or empty
+    /// value (an object of a service without a manifest) counts as not given.
+    /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     [ArgumentCompleter(typeof(Completion.MachineNameCompleter))]
     public string? Machine { get; set; }
 
@@ -39,7 +43,24 @@ public abstract class ServiceCmdlet : RemoteCmdlet
         }
 
         _manifest ??= LoadManifest(Manifest);
-        return required ? ServiceLookup.Find(_manifest, service, Machine) : ServiceLookup.TryFind(_manifest, service, Machine);
+        var machine = string.IsNullOrEmpty(Machine) ? null : Machine;
+        return required ? ServiceLookup.Find(_manifest, service, machine) : ServiceLookup.TryFind(_manifest, service, machine);
+    }
+
+    /// <summary>
+    /// Every service of the manifest, in its order (only those of -Machine when given), or null when no manifest is
+    /// configured. A -Machine the manifest does not have is an error naming its machines.
+    /// </summary>
+    /// <exception cref="AtelierException"><c>MachineNotFound</c>.</exception>
+    private protected IReadOnlyList<AtelierService>? ManifestServices()
+    {
+        if (Manifest is null && Settings.Manifest is null)
+        {
+            return null;
+        }
+
+        _manifest ??= LoadManifest(Manifest);
+        return ServiceLookup.OnMachine(_manifest, string.IsNullOrEmpty(Machine) ? null : Machine);
     }
 
     /// <summary>The settings file's deploy defaults for <paramref name="service"/> (its <c>services:</c> entry), or null.</summary>

@@ -55,6 +55,16 @@ public sealed class ServiceLookupTests : IDisposable
     }
 
     [Fact]
+    public void Every_service_of_the_manifest_or_of_one_machine_in_its_order()
+    {
+        Assert.Equal(["cachet@terebithia", "pastebin@terebithia", "twin@terebithia", "twin@moonlark"], ServiceLookup.OnMachine(_manifest, null).Select(s => s.ToString()));
+        Assert.Equal(["twin@moonlark"], ServiceLookup.OnMachine(_manifest, "moonlark").Select(s => s.ToString()));
+        var ex = Assert.Throws<AtelierException>(() => ServiceLookup.OnMachine(_manifest, "moonlake"));
+        Assert.Equal("MachineNotFound", ex.ErrorId);
+        Assert.Equal("The services manifest (services.json) has no machine 'moonlake' (did you mean 'moonlark'?). Its machines: terebithia, moonlark.", ex.Message);
+    }
+
+    [Fact]
     public void A_name_on_two_machines_needs_the_machine()
     {
         var ex = Assert.Throws<AtelierException>(() => ServiceLookup.Find(_manifest, "twin"));
