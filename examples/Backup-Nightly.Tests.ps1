@@ -74,17 +74,7 @@ Describe 'Backup-Nightly.ps1 (against the test host)' -Skip:(-not $env:ATELIER_T
     BeforeAll {
         Import-Module (Join-Path $PSScriptRoot '../tests/TestHelpers.psm1') -Force
         $script:TestHost = Get-TestHost
-        $script:Fleet = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-nightly-$([guid]::NewGuid().ToString('N'))")
-        [ordered]@{
-            sandbox = [ordered]@{
-                hostname = $TestHost.host; type = 'server'
-                services = @(
-                    [ordered]@{ name = 'demo'; health_url = $TestHost.services.demo.healthUrl; data = @{ sqlite = $TestHost.services.demo.dbPath } }
-                    [ordered]@{ name = 'notes'; health_url = $TestHost.services.notes.healthUrl; data = @{ sqlite = $TestHost.services.notes.dbPath } }
-                )
-            }
-        } | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $Fleet 'services.json')
-        Set-Content (Join-Path $Fleet 'atelier.yaml') "manifest: ./services.json`nidentityFile: $($TestHost.identityFile)`nknownHostsFile: $($TestHost.knownHosts)`n"
+        $script:Fleet = New-TestFleet
         $PSDefaultParameterValues['*-ServiceDb*:Port'] = [int]$TestHost.sshPort
         Push-Location $Fleet
     }

@@ -65,17 +65,7 @@ Describe 'Deploy-Machine.ps1 (against the test host)' -Skip:(-not $env:ATELIER_T
         Import-Module (Join-Path $PSScriptRoot '../tests/TestHelpers.psm1') -Force
         Import-Module (Join-Path $PSScriptRoot '../tests/DeployFixtures.psm1') -Force
         $script:TestHost = Get-TestHost
-        $script:Fleet = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-runbook-$([guid]::NewGuid().ToString('N'))")
-        [ordered]@{
-            sandbox = [ordered]@{
-                hostname = $TestHost.host; type = 'server'
-                services = @(
-                    [ordered]@{ name = 'demo'; health_url = $TestHost.services.demo.healthUrl; data = @{ sqlite = $TestHost.services.demo.dbPath }; health_timeout = 8; build_command = 'bun run build' }
-                    [ordered]@{ name = 'notes'; health_url = $TestHost.services.notes.healthUrl }
-                )
-            }
-        } | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $Fleet 'services.json')
-        Set-Content (Join-Path $Fleet 'atelier.yaml') "manifest: ./services.json`nidentityFile: $($TestHost.identityFile)`nknownHostsFile: $($TestHost.knownHosts)`nhistoryPath: ./history.db`n"
+        $script:Fleet = New-TestFleet -Fields @{ demo = @{ health_timeout = 8; build_command = 'bun run build' } } -Settings 'historyPath: ./history.db'
         # The SSH port is a connection detail the manifest does not hold: a default for every Atelier cmdlet.
         $PSDefaultParameterValues['*-Service*:Port'] = [int]$TestHost.sshPort
         $script:Start = @{ demo = (Get-TestDeployState -Service demo).Commit; notes = (Get-TestDeployState -Service notes).Commit }

@@ -76,14 +76,7 @@ Describe 'Test-RestoreDrill.ps1 (against the test host)' -Skip:(-not $env:ATELIE
     BeforeAll {
         Import-Module (Join-Path $PSScriptRoot '../tests/TestHelpers.psm1') -Force
         $script:TestHost = Get-TestHost
-        $script:Fleet = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-drill-$([guid]::NewGuid().ToString('N'))")
-        [ordered]@{
-            sandbox = [ordered]@{
-                hostname = $TestHost.host; type = 'server'
-                services = @([ordered]@{ name = 'demo'; health_url = $TestHost.services.demo.healthUrl; data = @{ sqlite = $TestHost.services.demo.dbPath } })
-            }
-        } | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $Fleet 'services.json')
-        Set-Content (Join-Path $Fleet 'atelier.yaml') "manifest: ./services.json`nidentityFile: $($TestHost.identityFile)`nknownHostsFile: $($TestHost.knownHosts)`n"
+        $script:Fleet = New-TestFleet -Service demo
         $PSDefaultParameterValues['*-ServiceDb*:Port'] = [int]$TestHost.sshPort
         Push-Location $Fleet
         Backup-ServiceDb demo -ErrorAction Stop | Out-Null   # a snapshot to drill with

@@ -95,5 +95,25 @@ function Get-TestHostLoginCount {
     [int](Invoke-TestHostRoot "journalctl -u ssh.service --no-pager -o cat | grep -c 'Accepted ' || true" | Select-Object -Last 1)
 }
 
+function New-TestFleet {
+    <#
+    A new folder with a services manifest of the test host's services (machine 'sandbox': each service's health URL
+    and database, plus -Fields per service) and an atelier.yaml that names it with the test host's key and known_hosts
+    (plus -Settings lines): a user's fleet, so that a bare name is enough. Returns the folder.
+    #>
+    param([string[]] $Service = @('demo', 'notes'), [hashtable] $Fields = @{}, [string[]] $Settings = @())
+    $h = Get-TestHost
+    $folder = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "atelier-fleet-$([guid]::NewGuid().ToString('N'))")
+    $services = foreach ($name in $Service) {
+        $entry = [ordered]@{ name = $name; health_url = $h.services.$name.healthUrl; data = @{ sqlite = $h.services.$name.dbPath } }
+        if ($Fields[$name]) { foreach ($key in $Fields[$name].Keys) { $entry[$key] = $Fields[$name][$key] } }
+        $entry
+    }
+    [ordered]@{ sandbox = [ordered]@{ hostname = $h.host; type = 'server'; services = @($services) } } |
+        ConvertTo-Json -Depth 6 | Set-Content (Join-Path $folder 'services.json')
+    Set-Content (Join-Path $folder 'atelier.yaml') (@('manifest: ./services.json', "identityFile: $($h.identityFile)", "knownHostsFile: $($h.knownHosts)") + $Settings)
+    $folder
+}
+
 Export-ModuleMember -Function Get-TestHost, Invoke-TestHostRoot, Invoke-TestHostSsh, Get-TestConnection, Get-TestHostLoginCount,
-    Start-ExtraTestHost, Stop-ExtraTestHost
+    Start-ExtraTestHost, Stop-ExtraTestHost, New-TestFleet
