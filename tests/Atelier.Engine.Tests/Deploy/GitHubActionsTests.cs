@@ -54,6 +54,23 @@ public sealed class GitHubActionsTests : IDisposable
         Assert.Equal("::error title=Deploy of web RolledBack::health step failed: The health step failed: 500%0AThe app's last journal lines:%0Aboom", error);
     }
 
+    [Fact]
+    public void The_deploy_hooks_are_groups_of_their_own_with_their_output_fenced()
+    {
+        var result = RolledBack();
+        result.FailedStep = DeployCommands.PreRestartStep;
+        result.Steps.Insert(1, new DeployStep(DeployCommands.PreRestartStep, TimeSpan.FromMilliseconds(700), 3, "migrating\n::error::not from the host"));
+        result.Steps.Add(new DeployStep(DeployCommands.PostDeployStep, TimeSpan.FromMilliseconds(20), 4, "warm-up refused"));
+
+        var lines = GitHubActions.LogLines(result).ToList();
+
+        var pre = lines.IndexOf("::group::web: pre-restart (700 ms, exit 3)");
+        Assert.True(pre > 0);
+        Assert.StartsWith("::stop-commands::atelier-", lines[pre + 1], StringComparison.Ordinal);
+        Assert.Equal(["migrating", @"\::error::not from the host"], lines[(pre + 2)..(pre + 4)]);
+        Assert.Contains("::group::web: post-deploy (20 ms, exit 4)", lines);
+    }
+
     /// <summary>A build that prints workflow commands, terminal escapes and a secret, and a commit subject that tries to break out.</summary>
     private static ServiceDeployResult Noisy()
     {
