@@ -35,6 +35,34 @@ Describe 'Output types, named for scripts' {
         ([Atelier.History.DeployRecordStep] -as [type]) | Should -Not -BeNullOrEmpty
     }
 
+    It 'builds a fake of every output type, and formats each with its table view where it has one' {
+        $declared = Get-Command -Module Atelier -CommandType Cmdlet | ForEach-Object { $_.OutputType.Type } |
+            Where-Object { $_ -and $_.Assembly.GetName().Name -eq 'Atelier.Engine' } | Sort-Object FullName -Unique
+        foreach ($type in $declared) {
+            $named = $type.FullName -as [type]
+            $constructor = $named.GetConstructors() | Sort-Object { $_.GetParameters().Count } | Select-Object -First 1
+            if (-not $constructor) {
+                # A planned file is made by its factory, which reads what is there now.
+                $fake = $named::For((Join-Path $TestDrive 'planned.nix'), 'planned.nix', 'module', '{ }')
+            }
+            else {
+                # A default for each constructor argument (records), then a value for each required property.
+                $arguments = @(foreach ($p in $constructor.GetParameters()) { if ($p.ParameterType -eq [string]) { 'x' } elseif ($p.ParameterType.IsValueType) { [Activator]::CreateInstance($p.ParameterType) } else { $null } })
+                $fake = $constructor.Invoke([object[]]$arguments)
+            }
+            foreach ($property in $named.GetProperties() | Where-Object { $_.CanWrite -and $_.PropertyType -eq [string] -and $null -eq $_.GetValue($fake) }) { $property.SetValue($fake, 'x') }
+            $fake.GetType() | Should -Be $type
+            $table = $fake | Format-Table | Out-String
+            $table | Should -Not -BeNullOrEmpty -Because "$($type.Name) formats"
+            $view = Get-FormatData -TypeName $type.FullName -ErrorAction Ignore
+            if ($view) {
+                $labels = @($view.FormatViewDefinition | Where-Object { $_.Control -is [Management.Automation.TableControl] } | Select-Object -First 1 |
+                    ForEach-Object { $_.Control.Headers.Label } | Where-Object { $_ })
+                if ($labels) { $table | Should -Match ([regex]::Escape($labels[0])) -Because "$($type.Name) uses its table view" }
+            }
+        }
+    }
+
     It 'formats a fake with the same table view as a real object' {
         $real = Get-AtelierSetting -Name keep
         $fake = [Atelier.Settings.AtelierSetting]::new($real.Name, $real.Value, $real.Source, $real.Description)
