@@ -252,17 +252,7 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
 
         foreach (var result in run.Results.Where(r => !r.Succeeded))
         {
-            var (id, outcome) = result.Status switch
-            {
-                InfraDeployStatus.RolledBack => ("InfraDeployRolledBack", $"was rolled back to generation {result.CurrentGeneration}"),
-                InfraDeployStatus.RollbackFailed => ("InfraRollbackFailed", "could NOT be rolled back"),
-                _ => ("InfraDeployFailed", "failed"),
-            };
-            WriteError(new ErrorRecord(
-                new InvalidOperationException($"The deploy of {result.Node} to {result.ComputerName} {outcome}: {result.Error}"),
-                id,
-                result.Status == InfraDeployStatus.Failed ? ErrorCategory.InvalidOperation : ErrorCategory.InvalidResult,
-                result));
+            WriteError(Errors.ForResult(result));
         }
     }
 
