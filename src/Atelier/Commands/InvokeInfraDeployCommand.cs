@@ -262,37 +262,11 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     /// </summary>
     private DeployRsOptions OptionsFor(string? computerName, string? user, HostConnectionRequest connection)
     {
-        var ssh = new List<string>();
-        if (IsBound(nameof(Port)))
-        {
-            ssh.Add($"-p {Port}");
-        }
-
-        if (connection.IdentityFile is { } identity)
-        {
-            ssh.Add($"-i {NoSpace(identity, nameof(IdentityFile))}");
-        }
-
-        if (connection.KnownHostsFile is { } knownHosts)
-        {
-            ssh.Add($"-o UserKnownHostsFile={NoSpace(knownHosts, nameof(KnownHostsFile))}");
-        }
-
-        if (AcceptNewHostKey)
-        {
-            ssh.Add("-o StrictHostKeyChecking=accept-new");
-        }
-
-        if (SshOpts is not null)
-        {
-            ssh.Add(SshOpts);
-        }
-
         return new DeployRsOptions
         {
             SshUser = user,
             ProfileUser = ProfileUser,
-            SshOpts = ssh.Count == 0 ? null : string.Join(' ', ssh),
+            SshOpts = DeployRsOptions.SshOptionsFor(IsBound(nameof(Port)) ? Port : null, connection.IdentityFile, connection.KnownHostsFile, AcceptNewHostKey, SshOpts),
             Hostname = Local ? null : computerName,
             FastConnection = Tri(nameof(FastConnection), FastConnection),
             SkipChecks = SkipChecks,
@@ -317,10 +291,4 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     }
 
     private bool? Tri(string parameter, SwitchParameter value) => IsBound(parameter) ? value.IsPresent : null;
-
-    /// <summary>deploy-rs splits --ssh-opts at spaces, so a path with a space cannot pass through it.</summary>
-    private static string NoSpace(string path, string parameter) =>
-        path.Any(char.IsWhiteSpace)
-            ? throw new AtelierException("SshOptionHasSpace", FailureKind.InvalidArgument, $"-{parameter} '{path}' holds a space, and deploy-rs splits --ssh-opts at spaces: use a path without spaces.")
-            : path;
 }
