@@ -13,7 +13,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "InfraDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(InfraDeployResult))]
-public sealed class InvokeInfraDeployCommand : RemoteCmdlet
+public sealed class InvokeInfraDeployCommand : InfraCmdlet
 {
     private readonly List<(string Node, string? ComputerName, string? User)> _nodes = [];
 
@@ -174,9 +174,8 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
             var nodes = new List<InfraNode>();
             foreach (var (node, computerName, user) in _nodes)
             {
-                // Without -User or the settings' user, ~/.ssh/config's User applies, else the local user: as for deploy-rs's ssh.
-                var connection = ConnectionFor(computerName ?? node, Environment.UserName) with { User = user ?? Settings.User };
-                connections[node] = connection.Validate();
+                var connection = NodeConnection(node, computerName, user);
+                connections[node] = connection;
                 nodes.Add(new InfraNode(node, Local ? "localhost" : connection.ComputerName, OptionsFor(computerName, user ?? Settings.User, connection)));
             }
 

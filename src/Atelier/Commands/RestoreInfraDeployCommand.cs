@@ -13,7 +13,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Restore, "InfraDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(InfraDeployResult))]
-public sealed class RestoreInfraDeployCommand : RemoteCmdlet
+public sealed class RestoreInfraDeployCommand : InfraCmdlet
 {
     /// <summary>The node; its host is -ComputerName, else the node's name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -39,7 +39,7 @@ public sealed class RestoreInfraDeployCommand : RemoteCmdlet
         InfraDeployResult result;
         try
         {
-            var connection = ConnectionFor(ComputerName ?? Node, Environment.UserName) with { User = User ?? Settings.User };
+            var connection = NodeConnection(Node, ComputerName, User);
             var wanted = Generation;
             result = Run(async (channel, cancellation) =>
             {
