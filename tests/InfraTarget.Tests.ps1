@@ -61,6 +61,8 @@ BeforeAll {
     Add-Commit 'rename'
     Add-Commit 'readme' @{ 'README.md' = "# dots`n`nHow to deploy."; 'machines/README.md' = 'One folder per machine.' }
     Add-Commit 'no such node' @{ 'machines/oldbox/configuration.nix' = '{ }' }
+    Add-Commit 'deploy workflow' @{ '.github/workflows/deploy.yaml' = 'name: Deploy' }
+    Add-Commit 'overlays' @{ 'overlays/default.nix' = 'final: prev: { }' }
 }
 
 AfterAll {
@@ -83,6 +85,31 @@ Describe 'Get-InfraDeployTarget with -Node' {
             $_.Reason | Should -Be $Reason
             $_.Paths | Should -Be @($Path)
         }
+    }
+
+    It 'selects every node when only the deploy workflow changed, as the real workflow does' {
+        $targets = @(Get-Target 'deploy workflow' -Node $Nodes)
+        $targets.Node | Should -Be $Nodes
+        $targets[0].Reason | Should -Be '.github/workflows/deploy.yaml changed'
+    }
+
+    It 'takes its shared paths from -SharedPath, else from sharedPaths: in the settings file' {
+        $params = @{ From = "$($Commits['overlays'])~1"; To = $Commits['overlays']; Path = $Repo; Node = $Nodes }
+        Get-InfraDeployTarget @params | Should -BeNullOrEmpty
+        @(Get-InfraDeployTarget @params -SharedPath 'overlays/').Reason | Should -Be @('overlays/ changed', 'overlays/ changed')
+        Get-InfraDeployTarget @params -SharedPath @() | Should -BeNullOrEmpty
+        { Get-InfraDeployTarget @params -SharedPath '../x' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidSharedPath,Atelier.Commands.GetInfraDeployTargetCommand'
+
+        $folder = Join-Path TestDrive: 'shared'
+        New-Item -ItemType Directory $folder | Out-Null
+        Set-Content (Join-Path $folder 'atelier.yaml') "sharedPaths:`n  - overlays/`n"
+        Push-Location $folder
+        try {
+            @(Get-InfraDeployTarget @params).Node | Should -Be $Nodes
+            (Get-AtelierSetting sharedPaths).Value | Should -Be @('overlays/')
+        }
+        finally { Pop-Location }
     }
 
     It 'selects the one node whose machine folder changed' {

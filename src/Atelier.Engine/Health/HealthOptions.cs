@@ -64,17 +64,6 @@ public sealed record HealthCheck
     public string Method => HealthUrl is null ? SystemdProbe.MethodName : HttpProbe.MethodName;
 }
 
-/// <summary>One way of looking at a service once. Implementations are safe to call repeatedly, not concurrently.</summary>
-public interface IHealthProbe
-{
-    /// <summary>
-    /// Makes one try that gives up after <paramref name="timeout"/>; a failed try is a result, not an exception. A result
-    /// marked <see cref="ServiceHealth.Conclusive"/> says no later try can change the outcome (the poll then ends).
-    /// </summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    Task<ServiceHealth> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// The waits between tries: <see cref="First"/>, then each one <see cref="Growth"/> times the last, never more than
 /// <see cref="Max"/>. The default starts at 100 ms and reaches 2 s after eight tries, so a service that comes up is

@@ -15,6 +15,49 @@ public sealed record DeployRsOptions
     /// <summary><c>--ssh-opts</c>: options for <c>ssh</c>, one string that deploy-rs splits at spaces.</summary>
     public string? SshOpts { get; init; }
 
+    /// <summary>
+    /// <c>--ssh-opts</c> for a node reached the way Atelier reads its generations: <c>-p</c> for an explicit port,
+    /// <c>-i</c> for the identity file, <c>UserKnownHostsFile</c> for the known_hosts file, accept-new host keys when
+    /// asked, then the caller's own options; null when there are none. deploy-rs splits the string at spaces, so a file
+    /// path holding one is refused.
+    /// </summary>
+    /// <exception cref="AtelierException"><c>SshOptionHasSpace</c> for a file path with a space.</exception>
+    public static string? SshOptionsFor(int? port, string? identityFile, string? knownHostsFile, bool acceptNewHostKey, string? extra)
+    {
+        var ssh = new List<string>();
+        if (port is { } p)
+        {
+            ssh.Add($"-p {p.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
+        if (identityFile is not null)
+        {
+            ssh.Add($"-i {NoSpace(identityFile, "identity file")}");
+        }
+
+        if (knownHostsFile is not null)
+        {
+            ssh.Add($"-o UserKnownHostsFile={NoSpace(knownHostsFile, "known_hosts file")}");
+        }
+
+        if (acceptNewHostKey)
+        {
+            ssh.Add("-o StrictHostKeyChecking=accept-new");
+        }
+
+        if (extra is not null)
+        {
+            ssh.Add(extra);
+        }
+
+        return ssh.Count == 0 ? null : string.Join(' ', ssh);
+    }
+
+    private static string NoSpace(string path, string what) =>
+        path.Any(char.IsWhiteSpace)
+            ? throw new AtelierException("SshOptionHasSpace", FailureKind.InvalidArgument, $"The {what} '{path}' holds a space, and deploy-rs splits --ssh-opts at spaces: use a path without spaces.")
+            : path;
+
     /// <summary><c>--hostname</c>: the host to reach instead of the flake's <c>hostname</c>.</summary>
     public string? Hostname { get; init; }
 

@@ -77,10 +77,6 @@ public sealed class DeployRsRunner : IDeployRsRunner
         _text = text ?? HostText.Default;
     }
 
-    /// <summary>Runs every invocation, at most <paramref name="throttleLimit"/> at a time; outcomes in the invocations' order.</summary>
-    public Task<DeployRsOutcome[]> RunAllAsync(IReadOnlyList<DeployRsInvocation> invocations, int throttleLimit, CancellationToken cancellationToken) =>
-        Throttled.ForEachAsync(invocations, throttleLimit, RunAsync, cancellationToken);
-
     public async Task<DeployRsOutcome> RunAsync(DeployRsInvocation invocation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invocation);

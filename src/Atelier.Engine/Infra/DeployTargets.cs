@@ -4,17 +4,25 @@ using Atelier.Transport;
 namespace Atelier.Infra;
 
 /// <summary>
-/// Which deploy-rs nodes a change of the infrastructure repository touches, by the anchor's rule: a changed path in
-/// <c>flake.nix</c>, <c>flake.lock</c>, <c>modules/</c>, <c>lib/</c>, <c>secrets/</c> or <c>packages/</c> means every
-/// node; one under <c>machines/&lt;node&gt;/</c> means that node; anything else means nothing. The changed paths come
+/// Which deploy-rs nodes a change of the infrastructure repository touches, by the anchor's rule: a changed path among
+/// the shared paths (<see cref="SharedPaths"/>; by default <c>flake.nix</c>, <c>flake.lock</c>, <c>modules/</c>,
+/// <c>lib/</c>, <c>secrets/</c>, <c>packages/</c> and the deploy workflow <c>.github/workflows/deploy.yaml</c>) means
+/// every node; one under <c>machines/&lt;node&gt;/</c> means that node; anything else means nothing. The changed paths come
 /// from git (a rename counts with its old and its new path), the node names from the caller or from the flake's
 /// <c>deploy.nodes</c> (<c>nix eval</c>, only when some path needs them). Programs run with an argument list, never
 /// through a shell.
 /// </summary>
 public sealed class DeployTargets
 {
-    /// <summary>The files, and folders (ending in '/'), whose change means every node.</summary>
-    public static readonly IReadOnlyList<string> EveryNodePaths = ["flake.nix", "flake.lock", "modules/", "lib/", "secrets/", "packages/"];
+    /// <summary>
+    /// The real deploy workflow's shared paths: the files, and folders (ending in '/'), whose change means every node.
+    /// The workflow itself is one of them: a change to how nodes are deployed redeploys them all.
+    /// </summary>
+    public static readonly IReadOnlyList<string> DefaultSharedPaths =
+        ["flake.nix", "flake.lock", "modules/", "lib/", "secrets/", "packages/", ".github/workflows/deploy.yaml"];
+
+    /// <summary>The longest shared path accepted.</summary>
+    public const int MaxSharedPathLength = 1024;
 
     /// <summary>The folder whose sub-folders are the machines: <c>machines/&lt;node&gt;/</c>.</summary>
     public const string MachinesFolder = "machines/";
@@ -45,6 +53,65 @@ public sealed class DeployTargets
     public string? SearchPath { get; init; }
 
     /// <summary>
+    /// The files, and folders (ending in '/'), whose change means every node; each checked by
+    /// <see cref="SharedPathProblem"/>. Default: <see cref="DefaultSharedPaths"/>. An empty list leaves only the
+    /// machine folders.
+    /// </summary>
+    /// <exception cref="AtelierException"><c>InvalidSharedPath</c> for a path that is not a '/'-separated path in the repository.</exception>
+    public IReadOnlyList<string> SharedPaths
+    {
+        get => _sharedPaths;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            foreach (var path in value)
+            {
+                if (SharedPathProblem(path) is { } problem)
+                {
+                    throw new AtelierException("InvalidSharedPath", FailureKind.InvalidArgument,
+                        $"The shared path '{Shell.RemoteValue.Excerpt(path ?? string.Empty)}' {problem}.");
+                }
+            }
+
+            _sharedPaths = [.. value.Distinct(StringComparer.Ordinal)];
+        }
+    }
+
+    private readonly IReadOnlyList<string> _sharedPaths = DefaultSharedPaths;
+
+    /// <summary>
+    /// Why <paramref name="path"/> cannot be a shared path, or null when it can: a '/'-separated path relative to the
+    /// repository's top (a folder ends in '/'), without empty, '.' or '..' parts, backslashes or control characters.
+    /// </summary>
+    public static string? SharedPathProblem(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return "is empty";
+        }
+
+        if (path.Length > MaxSharedPathLength)
+        {
+            return $"is longer than {MaxSharedPathLength} characters";
+        }
+
+        if (path.Any(char.IsControl) || path.Contains('\\', StringComparison.Ordinal))
+        {
+            return "holds a control character or a backslash";
+        }
+
+        if (path.StartsWith('/'))
+        {
+            return "is absolute: give it relative to the repository's top (like modules/)";
+        }
+
+        var parts = (path.EndsWith('/') ? path[..^1] : path).Split('/');
+        return parts.Any(p => p is "" or "." or "..")
+            ? "has an empty, '.' or '..' part"
+            : null;
+    }
+
+    /// <summary>
     /// True for the all-zero commit id that GitHub sends as the "before" of a push that created the branch (40 hex
     /// digits, or 64 in a SHA-256 repository).
     /// </summary>
@@ -73,29 +140,30 @@ public sealed class DeployTargets
         }
 
         var paths = await ChangedPathsAsync(from, to, cancellationToken).ConfigureAwait(false);
-        if (!paths.Any(p => EveryNodeRule(p) is not null || MachineOf(p) is not null))
+        if (!paths.Any(p => EveryNodeRule(p, SharedPaths) is not null || MachineOf(p) is not null))
         {
             // Nothing the rule cares about changed: no node, and no need to evaluate the flake.
-            _reporter.Verbose($"None of the {paths.Count} changed path(s) is under {string.Join(", ", EveryNodePaths)} or {MachinesFolder}<node>/: no node to deploy.");
+            _reporter.Verbose($"None of the {paths.Count} changed path(s) is under {string.Join(", ", [.. SharedPaths, MachinesFolder + "<node>/"])}: no node to deploy.");
             return [];
         }
 
         var names = nodes ?? await NodeNamesAsync(flake, cancellationToken).ConfigureAwait(false);
-        return Select(paths, names, _reporter);
+        return Select(paths, names, SharedPaths, _reporter);
     }
 
     /// <summary>
     /// Applies the rule to changed paths ('/'-separated, relative to the repository's top) for the given nodes: one
     /// target per touched node, in node order. A changed machine folder without a node of its name is reported as a
-    /// warning.
+    /// warning. <paramref name="sharedPaths"/>: the paths whose change means every node (see <see cref="SharedPaths"/>).
     /// </summary>
-    public static IReadOnlyList<DeployTarget> Select(IReadOnlyList<string> changedPaths, IReadOnlyList<string> nodes, IReporter reporter)
+    public static IReadOnlyList<DeployTarget> Select(IReadOnlyList<string> changedPaths, IReadOnlyList<string> nodes, IReadOnlyList<string> sharedPaths, IReporter reporter)
     {
         ArgumentNullException.ThrowIfNull(changedPaths);
         ArgumentNullException.ThrowIfNull(nodes);
+        ArgumentNullException.ThrowIfNull(sharedPaths);
         ArgumentNullException.ThrowIfNull(reporter);
         var known = new HashSet<string>(nodes, StringComparer.Ordinal);
-        foreach (var orphan in changedPaths.Where(p => EveryNodeRule(p) is null).Select(MachineOf).OfType<string>()
+        foreach (var orphan in changedPaths.Where(p => EveryNodeRule(p, sharedPaths) is null).Select(MachineOf).OfType<string>()
                      .Where(m => !known.Contains(m)).Distinct(StringComparer.Ordinal))
         {
             reporter.Warning($"{MachinesFolder}{orphan}/ changed, but there is no deploy node '{orphan}' (nodes: {string.Join(", ", nodes)}): nothing is deployed for it.");
@@ -108,7 +176,7 @@ public sealed class DeployTargets
             var selecting = new List<string>();
             foreach (var path in changedPaths)
             {
-                var rule = EveryNodeRule(path) ?? (MachineOf(path) == node ? $"{MachinesFolder}{node}/" : null);
+                var rule = EveryNodeRule(path, sharedPaths) ?? (MachineOf(path) == node ? $"{MachinesFolder}{node}/" : null);
                 if (rule is null)
                 {
                     continue;
@@ -232,9 +300,9 @@ public sealed class DeployTargets
         return RunAsync(git, ["-C", Repository, .. arguments], Repository, "git", cancellationToken);
     }
 
-    /// <summary>The rule a path falls under when it means every node (e.g. <c>modules/</c>), else null.</summary>
-    internal static string? EveryNodeRule(string path) =>
-        EveryNodePaths.FirstOrDefault(rule => rule.EndsWith('/') ? path.StartsWith(rule, StringComparison.Ordinal) : path == rule);
+    /// <summary>The shared path a changed path falls under when it means every node (e.g. <c>modules/</c>), else null.</summary>
+    internal static string? EveryNodeRule(string path, IReadOnlyList<string> sharedPaths) =>
+        sharedPaths.FirstOrDefault(rule => rule.EndsWith('/') ? path.StartsWith(rule, StringComparison.Ordinal) : path == rule);
 
     /// <summary>The machine of a path under <c>machines/&lt;machine&gt;/</c>, else null.</summary>
     internal static string? MachineOf(string path)

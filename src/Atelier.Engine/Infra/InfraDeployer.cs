@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Atelier.Output;
 using Atelier.Transport;
 
@@ -30,6 +31,57 @@ public sealed class InfraDeployer
         _connect = connect;
         _reporter = reporter;
         _options = options;
+    }
+
+    /// <summary>
+    /// Switches <paramref name="node"/> on <paramref name="remote"/> back to <paramref name="generation"/>, by default the
+    /// newest one before the current (<c>nix-env --switch-generation</c>, then <c>switch-to-configuration switch</c>),
+    /// and reads the profile link afterwards. A failed switch is in the result (<see cref="InfraDeployStatus.Failed"/>,
+    /// its <c>CurrentGeneration</c> read again), not thrown.
+    /// </summary>
+    /// <exception cref="AtelierException">
+    /// <c>NoEarlierGeneration</c> when no generation is older than the current one; <c>GenerationNotFound</c> when the
+    /// node has no <paramref name="generation"/>; the generations' own errors when they cannot be read.
+    /// </exception>
+    public static async Task<InfraDeployResult> RestoreAsync(IRemoteHost remote, string node, int? generation, CommandOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        var generations = new SystemGenerations(remote, node, options);
+        var started = DateTimeOffset.UtcNow;
+        var list = await generations.ListAsync(cancellationToken).ConfigureAwait(false);
+        var current = list.FirstOrDefault(x => x.Current)?.Number ?? await generations.CurrentAsync(cancellationToken).ConfigureAwait(false);
+        var to = generation ?? list.Where(x => x.Number < current).Select(x => (int?)x.Number).LastOrDefault()
+            ?? throw new AtelierException("NoEarlierGeneration", FailureKind.NotFound, $"{node} has no generation before {current.ToString(CultureInfo.InvariantCulture)} to go back to.");
+        if (list.All(x => x.Number != to))
+        {
+            throw new AtelierException("GenerationNotFound", FailureKind.NotFound, $"{node} has no generation {to.ToString(CultureInfo.InvariantCulture)} (it has {string.Join(", ", list.Select(x => x.Number))}).");
+        }
+
+        var restored = new InfraDeployResult
+        {
+            Node = node,
+            ComputerName = remote.ComputerName,
+            Operation = InfraOperation.Restore,
+            StartedAt = started,
+            PreviousGeneration = current,
+            NewGeneration = to,
+            CommandLine = $"{SystemGenerations.SwitchCommand(generations.Profile, to)} && {SystemGenerations.ActivateCommand(generations.Profile)}",
+        };
+        try
+        {
+            restored.CurrentGeneration = await generations.SwitchAsync(to, cancellationToken).ConfigureAwait(false);
+            restored.Status = InfraDeployStatus.Succeeded;
+        }
+        catch (AtelierException ex)
+        {
+            restored.Status = InfraDeployStatus.Failed;
+            restored.Error = ex.Message;
+            restored.CurrentGeneration = await generations.CurrentAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        restored.Duration = DateTimeOffset.UtcNow - started;
+        return restored;
     }
 
     /// <summary>Deploys every node of <paramref name="request"/>; a node's failure is in its result, not thrown.</summary>

@@ -85,7 +85,7 @@ public static class MachineFileEditor
         var step = indent.Length > closeIndent.Length && indent.StartsWith(closeIndent, StringComparison.Ordinal) ? indent[closeIndent.Length..] : "  ";
 
         var block = MachineBlockWriter.Render(spec, indent, step).Replace("\n", newLine, StringComparison.Ordinal)[indent.Length..];
-        var secret = spec.Secret is not null && !bindings.Any(b => b.StartsWith("age", "secrets", spec.Secret))
+        var secret = spec.Secret is not null && !DeclaresSecret(bindings, spec.Secret)
             ? MachineBlockWriter.RenderSecret(spec.Secret, spec.Name, indent, step).Replace("\n", newLine, StringComparison.Ordinal)[indent.Length..]
             : null;
         var secretPrefix = secret is null ? string.Empty : secret + newLine + newLine + indent;
@@ -143,16 +143,12 @@ public static class MachineFileEditor
     }
 
     /// <summary>
-    /// True when the file's top-level set declares <c>age.secrets.&lt;secret&gt;</c>, as a dotted binding or inside an
-    /// <c>age.secrets = { ... };</c> (or <c>age = { ... };</c>) set.
+    /// True when the bindings of a file's top-level set declare <c>age.secrets.&lt;secret&gt;</c>, as a dotted binding
+    /// or inside an <c>age.secrets = { ... };</c> (or <c>age = { ... };</c>) set: whether <see cref="AddService"/> must
+    /// add the declaration.
     /// </summary>
-    public static bool DeclaresSecret(string text, string secret, string? file = null)
-    {
-        NixNames.Secret(secret);
-        var source = new NixSource(text, file);
-        var top = source.TopLevelSet();
-        return source.Bindings(top.Open, top.Close).Any(b => b.StartsWith("age", "secrets", secret));
-    }
+    internal static bool DeclaresSecret(IEnumerable<NixBinding> bindings, string secret) =>
+        bindings.Any(b => b.StartsWith("age", "secrets", secret));
 
     /// <summary>
     /// Where and what to insert before the set's closing brace: when the brace starts its line, whole lines go just

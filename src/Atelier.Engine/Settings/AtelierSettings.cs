@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Atelier.Deploy;
 using Atelier.History;
+using Atelier.Infra;
 using Atelier.Output;
 using Atelier.Snapshot;
 using YamlDotNet.Core;
@@ -31,6 +32,7 @@ public sealed class AtelierSettings
         new("throttleLimit", SettingKind.Count, "How many services Invoke-ServiceDeploy and Restore-ServiceDeploy work on at once.", Default: () => ParallelDeploys.DefaultThrottleLimit, Min: 1, Max: ParallelDeploys.MaxThrottleLimit),
         new("deployCommand", SettingKind.Command, "The deploy-rs command Invoke-InfraDeploy runs (e.g. 'deploy' or 'nix run github:serokell/deploy-rs --'). Without it: deploy on PATH, else nix run github:serokell/deploy-rs --."),
         new("services", SettingKind.Services, "Per-service deploy defaults the services manifest lacks: a mapping of service names to branch, workDir, buildCommand, installCommand, preRestartCommand, postDeployCommand, healthTimeout."),
+        new("sharedPaths", SettingKind.RepositoryPaths, "The files, and folders (ending in '/'), of the infrastructure repository whose change means every node to Get-InfraDeployTarget: a list. An empty list leaves only machines/<node>/.", Default: () => DeployTargets.DefaultSharedPaths),
         new("redact", SettingKind.Redact, "Values and /patterns/ to hide as *** in everything printed, recorded or summarised from a host's output (besides the built-in secret shapes), as -Redact takes them: a list."),
     ];
 
@@ -71,6 +73,9 @@ public sealed class AtelierSettings
 
     /// <summary>The deploy-rs command as written (split by <see cref="Atelier.Infra.CommandWords"/>), or null to find one.</summary>
     public string? DeployCommand => Get<string>("deployCommand");
+
+    /// <summary>The paths whose change means every node (<c>-SharedPath</c>'s default): the <c>sharedPaths:</c> list, else <see cref="DeployTargets.DefaultSharedPaths"/>.</summary>
+    public IReadOnlyList<string> SharedPaths => Get<IReadOnlyList<string>>("sharedPaths")!;
 
     /// <summary>The <c>redact:</c> list's values and patterns with the built-in shapes (just those when the file has none).</summary>
     public Redaction Redaction => Get<Redaction>("redact") ?? Redaction.BuiltIn;
@@ -200,6 +205,16 @@ public sealed class AtelierSettings
                 if (ParseRedact(valueNode, file) is { } redaction)
                 {
                     values[key] = (redaction, line);
+                }
+
+                continue;
+            }
+
+            if (definition.Kind == SettingKind.RepositoryPaths)
+            {
+                if (ParsePaths(valueNode, file, key) is { } paths)
+                {
+                    values[key] = (paths, line);
                 }
 
                 continue;
@@ -343,6 +358,44 @@ public sealed class AtelierSettings
         }
 
         return redaction.Values.Count == 0 && redaction.Patterns.Count == 0 ? null : redaction;
+    }
+
+    /// <summary>
+    /// A list of repository paths (<c>sharedPaths:</c>), each checked by <see cref="DeployTargets.SharedPathProblem"/>;
+    /// null for an explicitly empty value (the default applies), an empty list for <c>[]</c>.
+    /// </summary>
+    private static List<string>? ParsePaths(YamlNode node, string file, string key)
+    {
+        if (node is YamlScalarNode { Value: null or "" or "~" or "null" })
+        {
+            return null;
+        }
+
+        if (node is not YamlSequenceNode list)
+        {
+            throw Invalid(file, (int)node.Start.Line, key, "must be a list of paths in the repository (one '- path' a line; a folder ends in '/')");
+        }
+
+        var paths = new List<string>();
+        foreach (var item in list.Children)
+        {
+            if (item is not YamlScalarNode { Value: { } path })
+            {
+                throw Invalid(file, (int)item.Start.Line, key, $"holds a {(item is YamlSequenceNode ? "list" : "mapping")} where a path belongs");
+            }
+
+            if (DeployTargets.SharedPathProblem(path) is { } problem)
+            {
+                throw Invalid(file, (int)item.Start.Line, key, $"item {problem} (it is '{Shell.RemoteValue.Excerpt(path)}')");
+            }
+
+            if (!paths.Contains(path))
+            {
+                paths.Add(path);
+            }
+        }
+
+        return paths;
     }
 
     private static string CheckServiceField(string field, string text) => field switch

@@ -32,6 +32,9 @@ public enum SettingKind
 
     /// <summary>A list of values and <c>/patterns/</c> to redact (<see cref="Output.Redaction"/>).</summary>
     Redact,
+
+    /// <summary>A list of paths in the infrastructure repository (<see cref="Atelier.Infra.DeployTargets.SharedPaths"/>).</summary>
+    RepositoryPaths,
 }
 
 /// <summary>One key the settings file may hold: its type, its default and what it is for.</summary>

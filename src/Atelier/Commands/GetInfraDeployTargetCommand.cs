@@ -6,7 +6,8 @@ namespace Atelier.Commands;
 
 /// <summary>
 /// Get-InfraDeployTarget: the deploy-rs nodes that a change of the infrastructure repository touches, by the anchor's
-/// rule (flake.nix, flake.lock, modules/, lib/, secrets/, packages/: every node; machines/&lt;node&gt;/: that node),
+/// rule (the shared paths, -SharedPath or the sharedPaths setting, by default flake.nix, flake.lock, modules/, lib/,
+/// secrets/, packages/ and .github/workflows/deploy.yaml: every node; machines/&lt;node&gt;/: that node),
 /// from git's changed paths between two commits and the flake's deploy.nodes (or -Node). Each result's Node binds by
 /// property name into Invoke-InfraDeploy.
 /// </summary>
@@ -39,6 +40,11 @@ public sealed class GetInfraDeployTargetCommand : AtelierCmdlet
     [ValidateNotNullOrEmpty]
     public string? Flake { get; set; }
 
+    /// <summary>The files, and folders (ending in '/'), whose change means every node. Default: the sharedPaths setting.</summary>
+    [Parameter]
+    [AllowEmptyCollection]
+    public string[]? SharedPath { get; set; }
+
     protected override void ProcessRecord()
     {
         var repository = Path ?? ".";
@@ -46,8 +52,9 @@ public sealed class GetInfraDeployTargetCommand : AtelierCmdlet
         {
             repository = LocalPath(repository);
             var flake = FlakeLocation();
+            var shared = SharedPath ?? Settings.SharedPaths;
             var targets = Run((channel, cancellation) =>
-                new DeployTargets(repository, channel.Reporter).FindAsync(From, To, Node, flake, cancellation));
+                new DeployTargets(repository, channel.Reporter) { SharedPaths = shared }.FindAsync(From, To, Node, flake, cancellation));
             foreach (var target in targets)
             {
                 WriteObject(target);

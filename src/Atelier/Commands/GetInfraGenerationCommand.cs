@@ -10,7 +10,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "InfraGeneration")]
 [OutputType(typeof(SystemGeneration))]
-public sealed class GetInfraGenerationCommand : RemoteCmdlet
+public sealed class GetInfraGenerationCommand : InfraCmdlet
 {
     /// <summary>The nodes; each one's host is -ComputerName, else the node's name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -28,7 +28,7 @@ public sealed class GetInfraGenerationCommand : RemoteCmdlet
         {
             try
             {
-                var connection = ConnectionFor(ComputerName ?? node, Environment.UserName) with { User = User ?? Settings.User };
+                var connection = NodeConnection(node, ComputerName, User);
                 var generations = Run(async (channel, cancellation) =>
                 {
                     var host = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
+using Atelier.Deploy;
 using Atelier.History;
 
 namespace Atelier.Commands;

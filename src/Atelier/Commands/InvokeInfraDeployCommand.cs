@@ -13,7 +13,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "InfraDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(InfraDeployResult))]
-public sealed class InvokeInfraDeployCommand : RemoteCmdlet
+public sealed class InvokeInfraDeployCommand : InfraCmdlet
 {
     private readonly List<(string Node, string? ComputerName, string? User)> _nodes = [];
 
@@ -174,9 +174,8 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
             var nodes = new List<InfraNode>();
             foreach (var (node, computerName, user) in _nodes)
             {
-                // Without -User or the settings' user, ~/.ssh/config's User applies, else the local user: as for deploy-rs's ssh.
-                var connection = ConnectionFor(computerName ?? node, Environment.UserName) with { User = user ?? Settings.User };
-                connections[node] = connection.Validate();
+                var connection = NodeConnection(node, computerName, user);
+                connections[node] = connection;
                 nodes.Add(new InfraNode(node, Local ? "localhost" : connection.ComputerName, OptionsFor(computerName, user ?? Settings.User, connection)));
             }
 
@@ -252,17 +251,7 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
 
         foreach (var result in run.Results.Where(r => !r.Succeeded))
         {
-            var (id, outcome) = result.Status switch
-            {
-                InfraDeployStatus.RolledBack => ("InfraDeployRolledBack", $"was rolled back to generation {result.CurrentGeneration}"),
-                InfraDeployStatus.RollbackFailed => ("InfraRollbackFailed", "could NOT be rolled back"),
-                _ => ("InfraDeployFailed", "failed"),
-            };
-            WriteError(new ErrorRecord(
-                new InvalidOperationException($"The deploy of {result.Node} to {result.ComputerName} {outcome}: {result.Error}"),
-                id,
-                result.Status == InfraDeployStatus.Failed ? ErrorCategory.InvalidOperation : ErrorCategory.InvalidResult,
-                result));
+            WriteError(Errors.ForResult(result));
         }
     }
 
@@ -272,37 +261,11 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     /// </summary>
     private DeployRsOptions OptionsFor(string? computerName, string? user, HostConnectionRequest connection)
     {
-        var ssh = new List<string>();
-        if (IsBound(nameof(Port)))
-        {
-            ssh.Add($"-p {Port}");
-        }
-
-        if (connection.IdentityFile is { } identity)
-        {
-            ssh.Add($"-i {NoSpace(identity, nameof(IdentityFile))}");
-        }
-
-        if (connection.KnownHostsFile is { } knownHosts)
-        {
-            ssh.Add($"-o UserKnownHostsFile={NoSpace(knownHosts, nameof(KnownHostsFile))}");
-        }
-
-        if (AcceptNewHostKey)
-        {
-            ssh.Add("-o StrictHostKeyChecking=accept-new");
-        }
-
-        if (SshOpts is not null)
-        {
-            ssh.Add(SshOpts);
-        }
-
         return new DeployRsOptions
         {
             SshUser = user,
             ProfileUser = ProfileUser,
-            SshOpts = ssh.Count == 0 ? null : string.Join(' ', ssh),
+            SshOpts = DeployRsOptions.SshOptionsFor(IsBound(nameof(Port)) ? Port : null, connection.IdentityFile, connection.KnownHostsFile, AcceptNewHostKey, SshOpts),
             Hostname = Local ? null : computerName,
             FastConnection = Tri(nameof(FastConnection), FastConnection),
             SkipChecks = SkipChecks,
@@ -327,10 +290,4 @@ public sealed class InvokeInfraDeployCommand : RemoteCmdlet
     }
 
     private bool? Tri(string parameter, SwitchParameter value) => IsBound(parameter) ? value.IsPresent : null;
-
-    /// <summary>deploy-rs splits --ssh-opts at spaces, so a path with a space cannot pass through it.</summary>
-    private static string NoSpace(string path, string parameter) =>
-        path.Any(char.IsWhiteSpace)
-            ? throw new AtelierException("SshOptionHasSpace", FailureKind.InvalidArgument, $"-{parameter} '{path}' holds a space, and deploy-rs splits --ssh-opts at spaces: use a path without spaces.")
-            : path;
 }

@@ -13,7 +13,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Restore, "InfraDeploy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(InfraDeployResult))]
-public sealed class RestoreInfraDeployCommand : RemoteCmdlet
+public sealed class RestoreInfraDeployCommand : InfraCmdlet
 {
     /// <summary>The node; its host is -ComputerName, else the node's name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -39,46 +39,12 @@ public sealed class RestoreInfraDeployCommand : RemoteCmdlet
         InfraDeployResult result;
         try
         {
-            var connection = ConnectionFor(ComputerName ?? Node, Environment.UserName) with { User = User ?? Settings.User };
+            var connection = NodeConnection(Node, ComputerName, User);
             var wanted = Generation;
             result = Run(async (channel, cancellation) =>
             {
                 var remote = await Hosts.GetAsync(connection, cancellation).ConfigureAwait(false);
-                var generations = new SystemGenerations(remote, Node, CommandOptionsFor(channel, $"[{Node}]"));
-                var started = DateTimeOffset.UtcNow;
-                var list = await generations.ListAsync(cancellation).ConfigureAwait(false);
-                var current = list.FirstOrDefault(x => x.Current)?.Number ?? await generations.CurrentAsync(cancellation).ConfigureAwait(false);
-                var to = wanted ?? list.Where(x => x.Number < current).Select(x => (int?)x.Number).LastOrDefault()
-                    ?? throw new AtelierException("NoEarlierGeneration", FailureKind.NotFound, $"{Node} has no generation before {current.ToString(CultureInfo.InvariantCulture)} to go back to.");
-                if (list.All(x => x.Number != to))
-                {
-                    throw new AtelierException("GenerationNotFound", FailureKind.NotFound, $"{Node} has no generation {to.ToString(CultureInfo.InvariantCulture)} (it has {string.Join(", ", list.Select(x => x.Number))}).");
-                }
-
-                var restored = new InfraDeployResult
-                {
-                    Node = Node,
-                    ComputerName = remote.ComputerName,
-                    Operation = InfraOperation.Restore,
-                    StartedAt = started,
-                    PreviousGeneration = current,
-                    NewGeneration = to,
-                    CommandLine = $"{SystemGenerations.SwitchCommand(generations.Profile, to)} && {SystemGenerations.ActivateCommand(generations.Profile)}",
-                };
-                try
-                {
-                    restored.CurrentGeneration = await generations.SwitchAsync(to, cancellation).ConfigureAwait(false);
-                    restored.Status = InfraDeployStatus.Succeeded;
-                }
-                catch (AtelierException ex)
-                {
-                    restored.Status = InfraDeployStatus.Failed;
-                    restored.Error = ex.Message;
-                    restored.CurrentGeneration = await generations.CurrentAsync(cancellation).ConfigureAwait(false);
-                }
-
-                restored.Duration = DateTimeOffset.UtcNow - started;
-                return restored;
+                return await InfraDeployer.RestoreAsync(remote, Node, wanted, CommandOptionsFor(channel, $"[{Node}]"), cancellation).ConfigureAwait(false);
             });
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
@@ -90,7 +56,7 @@ public sealed class RestoreInfraDeployCommand : RemoteCmdlet
         WriteObject(result);
         if (!result.Succeeded)
         {
-            WriteError(new ErrorRecord(new InvalidOperationException($"The restore of {Node} to generation {result.NewGeneration} failed: {result.Error}"), "InfraRestoreFailed", ErrorCategory.InvalidResult, result));
+            WriteError(Errors.ForResult(result));
         }
     }
 }

@@ -4,6 +4,9 @@ using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Runtime.ExceptionServices;
 using Atelier.Commands.Completion;
+using Atelier.Deploy;
+using Atelier.History;
+using Atelier.Infra;
 using Atelier.Manifest;
 using Atelier.Output;
 using Atelier.Settings;
@@ -487,6 +490,55 @@ internal static class Errors
         }
 
         return record;
+    }
+
+    /// <summary>
+    /// The error record of a service's deploy or restore result that did not succeed, so a CI step fails; it names the
+    /// service and the host. The one place a result becomes an error record, for both families.
+    /// </summary>
+    public static ErrorRecord ForResult(ServiceDeployResult result, string where)
+    {
+        var restore = result.Operation == DeployOperation.Restore;
+        var what = restore ? "restore" : "deploy";
+        if (result.Status == DeployStatus.Skipped)
+        {
+            return new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} was skipped: {result.Error}"), restore ? "RestoreSkipped" : "DeploySkipped", ErrorCategory.OperationStopped, result);
+        }
+
+        var (id, category) = result.Status switch
+        {
+            DeployStatus.RolledBack => ("DeployRolledBack", ErrorCategory.InvalidResult),
+            DeployStatus.RollbackFailed => ("DeployRollbackFailed", ErrorCategory.InvalidResult),
+            _ => (restore ? "RestoreFailed" : "DeployFailed", ErrorCategory.InvalidOperation),
+        };
+        var outcome = result.Status switch
+        {
+            DeployStatus.RolledBack => "failed and was rolled back",
+            DeployStatus.RollbackFailed => "failed and was NOT rolled back cleanly",
+            _ => "failed",
+        };
+        return new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} {outcome} at the {result.FailedStep} step: {result.Error}"), id, category, result);
+    }
+
+    /// <summary>The error record of a node's deploy or restore result that did not succeed, so a CI step fails.</summary>
+    public static ErrorRecord ForResult(InfraDeployResult result)
+    {
+        if (result.Operation == InfraOperation.Restore)
+        {
+            return new ErrorRecord(new InvalidOperationException($"The restore of {result.Node} to generation {result.NewGeneration} failed: {result.Error}"), "InfraRestoreFailed", ErrorCategory.InvalidResult, result);
+        }
+
+        var (id, outcome) = result.Status switch
+        {
+            InfraDeployStatus.RolledBack => ("InfraDeployRolledBack", $"was rolled back to generation {result.CurrentGeneration}"),
+            InfraDeployStatus.RollbackFailed => ("InfraRollbackFailed", "could NOT be rolled back"),
+            _ => ("InfraDeployFailed", "failed"),
+        };
+        return new ErrorRecord(
+            new InvalidOperationException($"The deploy of {result.Node} to {result.ComputerName} {outcome}: {result.Error}"),
+            id,
+            result.Status == InfraDeployStatus.Failed ? ErrorCategory.InvalidOperation : ErrorCategory.InvalidResult,
+            result);
     }
 
     /// <summary>

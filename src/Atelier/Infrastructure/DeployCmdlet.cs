@@ -249,7 +249,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
             }
             else if (outcome.Result is { Succeeded: false } result)
             {
-                WriteError(ResultError(result, where));
+                WriteError(Errors.ForResult(result, where));
             }
         }
     }
@@ -290,29 +290,4 @@ public abstract class DeployCmdlet : ServiceCmdlet
         Status = DeployStatus.Failed,
         Error = Text.Clean(outcome.Error?.Message ?? string.Empty),
     };
-
-    /// <summary>The error record of a result that did not succeed, so a CI step fails; it names the service and the host.</summary>
-    private static ErrorRecord ResultError(ServiceDeployResult result, string where)
-    {
-        var restore = result.Operation == DeployOperation.Restore;
-        var what = restore ? "restore" : "deploy";
-        if (result.Status == DeployStatus.Skipped)
-        {
-            return new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} was skipped: {result.Error}"), restore ? "RestoreSkipped" : "DeploySkipped", ErrorCategory.OperationStopped, result);
-        }
-
-        var (id, category) = result.Status switch
-        {
-            DeployStatus.RolledBack => ("DeployRolledBack", ErrorCategory.InvalidResult),
-            DeployStatus.RollbackFailed => ("DeployRollbackFailed", ErrorCategory.InvalidResult),
-            _ => (restore ? "RestoreFailed" : "DeployFailed", ErrorCategory.InvalidOperation),
-        };
-        var outcome = result.Status switch
-        {
-            DeployStatus.RolledBack => "failed and was rolled back",
-            DeployStatus.RollbackFailed => "failed and was NOT rolled back cleanly",
-            _ => "failed",
-        };
-        return new ErrorRecord(new InvalidOperationException($"The {what} of {result.Service} to {where} {outcome} at the {result.FailedStep} step: {result.Error}"), id, category, result);
-    }
 }

@@ -93,7 +93,14 @@ public abstract class RemoteCmdlet : AtelierCmdlet
     /// The connection request for a service's host, from this cmdlet's parameters, else the settings file: the account
     /// is -User, else the settings' user, else the service's own user.
     /// </summary>
-    protected HostConnectionRequest ConnectionFor(string? computerName, string service)
+    protected HostConnectionRequest ConnectionFor(string? computerName, string service) =>
+        ConnectionAs(computerName, User ?? Settings.User ?? service);
+
+    /// <summary>
+    /// The connection request for a host, from this cmdlet's parameters, else the settings file, as
+    /// <paramref name="user"/>; a null user leaves it to ~/.ssh/config's User, else the local account, as ssh does.
+    /// </summary>
+    protected HostConnectionRequest ConnectionAs(string? computerName, string? user)
     {
         if (!Local && string.IsNullOrEmpty(computerName))
         {
@@ -103,7 +110,7 @@ public abstract class RemoteCmdlet : AtelierCmdlet
         return new HostConnectionRequest
         {
             ComputerName = computerName ?? "localhost",
-            User = User ?? Settings.User ?? service,
+            User = user,
             Port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null,
             IdentityFile = IdentityFile is null ? Settings.IdentityFile : LocalPath(IdentityFile),
             Passphrase = Passphrase is null ? null : new NetworkCredential(string.Empty, Passphrase).Password,

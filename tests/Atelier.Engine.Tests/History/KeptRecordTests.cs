@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Atelier.Deploy;
 using Atelier.History;
 using Atelier.Output;
 

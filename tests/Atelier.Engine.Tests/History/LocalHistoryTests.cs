@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using Atelier.Deploy;
 using Atelier.History;
 using Atelier.Tests.Transport;
 using Microsoft.Data.Sqlite;

@@ -1,3 +1,4 @@
+using Atelier.Deploy;
 using Atelier.History;
 
 namespace Atelier.Tests.History;

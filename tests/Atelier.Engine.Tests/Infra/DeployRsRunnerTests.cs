@@ -131,8 +131,9 @@ public sealed class DeployRsRunnerTests : IDisposable
         var runner = new DeployRsRunner(NullReporter.Instance);
         DeployRsInvocation[] three = [new("a", [script]), new("b", [script]), new("c", [script])];
 
-        var together = await runner.RunAllAsync(three, throttleLimit: 3, CancellationToken.None);
-        var oneByOne = await runner.RunAllAsync(three, throttleLimit: 1, CancellationToken.None);
+        // As InfraDeployer runs its nodes: the one throttle, around the runner.
+        var together = await Throttled.ForEachAsync(three, 3, runner.RunAsync, CancellationToken.None);
+        var oneByOne = await Throttled.ForEachAsync(three, 1, runner.RunAsync, CancellationToken.None);
 
         Assert.Equal(["a", "b", "c"], together.Select(o => o.Node));
         var spans = together.Select(Span).ToList();

@@ -5,7 +5,8 @@ namespace Atelier.Tests.Infra;
 
 /// <summary>
 /// A real git repository shaped like the anchor's infrastructure repository (flake.nix with three deploy nodes,
-/// flake.lock, modules/, lib/, secrets/, packages/, machines/&lt;node&gt;/), with one commit per case of the rule.
+/// flake.lock, modules/, lib/, secrets/, packages/, .github/workflows/deploy.yaml, machines/&lt;node&gt;/), with one
+/// commit per case of the rule, and one (<c>overlays</c>) that only a custom list of shared paths selects.
 /// <see cref="Commits"/> maps each case's name to its commit id; each commit's parent is the one before it.
 /// </summary>
 internal sealed class DeployTargetHistory : IDisposable
@@ -52,6 +53,8 @@ internal sealed class DeployTargetHistory : IDisposable
         Commit("lib", new() { ["lib/default.nix"] = "{ mkService = x: x; }\n" });
         Commit("secrets", new() { ["secrets/wifi.age"] = "age-encryption.org/v1 rotated\n" });
         Commit("packages", new() { ["packages/tool/patch.diff"] = "--- a\n+++ b\n" });
+        Commit("deploy workflow", new() { [".github/workflows/deploy.yaml"] = "name: Deploy\non: push\n" });
+        Commit("overlays", new() { ["overlays/default.nix"] = "final: prev: { }\n", ["hosts.nix"] = "{ }\n" });
         Commit("one machine", new() { ["machines/terebithia/configuration.nix"] = "{ ... }: { networking.hostName = \"terebithia\"; time.timeZone = \"UTC\"; }\n" });
         Commit("two machines", new()
         {

@@ -34,6 +34,7 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
     [InlineData("lib", "lib/ changed", "lib/default.nix")]
     [InlineData("secrets", "secrets/ changed", "secrets/wifi.age")]
     [InlineData("packages", "packages/ changed", "packages/tool/patch.diff")]
+    [InlineData("deploy workflow", ".github/workflows/deploy.yaml changed", ".github/workflows/deploy.yaml")]
     public async Task A_change_to_shared_configuration_means_every_node(string commit, string reason, string path)
     {
         var targets = await FindAsync(commit);
@@ -41,6 +42,43 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
         Assert.Equal(Every, targets.Select(t => t.Node));
         Assert.All(targets, t => Assert.Equal(reason, t.Reason));
         Assert.All(targets, t => Assert.Equal([path], t.Paths));
+    }
+
+    [Fact]
+    public async Task A_custom_list_of_shared_paths_replaces_the_default()
+    {
+        var custom = new DeployTargets(_repo.Path, NullReporter.Instance) { SharedPaths = ["overlays/", "hosts.nix", "flake.nix"] };
+
+        Assert.Empty(await FindAsync("overlays")); // the default list does not hold them
+        var targets = await custom.FindAsync(_repo.Before("overlays"), _repo.Commits["overlays"], Every, null, CancellationToken.None);
+        Assert.Equal(Every, targets.Select(t => t.Node));
+        Assert.All(targets, t => Assert.Equal("hosts.nix changed; overlays/ changed", t.Reason));
+        Assert.All(targets, t => Assert.Equal(["hosts.nix", "overlays/default.nix"], t.Paths));
+
+        // The list replaces the default: the workflow no longer means every node, flake.nix still does.
+        Assert.Empty(await custom.FindAsync(_repo.Before("deploy workflow"), _repo.Commits["deploy workflow"], Every, null, CancellationToken.None));
+        Assert.Equal(Every, (await custom.FindAsync(_repo.Before("flake.nix"), _repo.Commits["flake.nix"], Every, null, CancellationToken.None)).Select(t => t.Node));
+
+        // An empty list leaves only the machine folders.
+        var none = new DeployTargets(_repo.Path, NullReporter.Instance) { SharedPaths = [] };
+        Assert.Empty(await none.FindAsync(_repo.Before("modules"), _repo.Commits["modules"], Every, null, CancellationToken.None));
+        Assert.Equal(["terebithia"], (await none.FindAsync(_repo.Before("one machine"), _repo.Commits["one machine"], Every, null, CancellationToken.None)).Select(t => t.Node));
+    }
+
+    [Theory]
+    [InlineData("", "is empty")]
+    [InlineData("/etc/nixos/", "is absolute")]
+    [InlineData("modules/../secrets/", "has an empty, '.' or '..' part")]
+    [InlineData("modules//x", "has an empty, '.' or '..' part")]
+    [InlineData("./flake.nix", "has an empty, '.' or '..' part")]
+    [InlineData("mod\\ules/", "holds a control character or a backslash")]
+    [InlineData("a\nb", "holds a control character or a backslash")]
+    public void A_shared_path_that_is_not_a_path_in_the_repository_is_refused(string path, string problem)
+    {
+        Assert.StartsWith(problem, DeployTargets.SharedPathProblem(path), StringComparison.Ordinal);
+        var error = Assert.Throws<AtelierException>(() => new DeployTargets(_repo.Path, NullReporter.Instance) { SharedPaths = ["flake.nix", path] });
+        Assert.Equal("InvalidSharedPath", error.ErrorId);
+        Assert.Null(DeployTargets.SharedPathProblem(".github/workflows/deploy.yaml"));
     }
 
     [Fact]
@@ -242,9 +280,11 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
     [InlineData("modules", null)]
     [InlineData("packages/x", "packages/")]
     [InlineData("Modules/a.nix", null)]
+    [InlineData(".github/workflows/deploy.yaml", ".github/workflows/deploy.yaml")]
+    [InlineData(".github/workflows/ci.yaml", null)]
     public void The_shared_rule_matches_whole_names_and_folders(string path, string? rule)
     {
-        Assert.Equal(rule, DeployTargets.EveryNodeRule(path));
+        Assert.Equal(rule, DeployTargets.EveryNodeRule(path, DeployTargets.DefaultSharedPaths));
     }
 
     [Theory]

@@ -160,14 +160,22 @@ public sealed class MachineFileEditorTests
     [Fact]
     public void Secrets_are_found_in_every_spelling()
     {
+        // The rule AddService decides by, over the bindings of the file's top-level set.
+        static bool DeclaresSecret(string text, string secret)
+        {
+            var source = new NixSource(text);
+            var top = source.TopLevelSet();
+            return MachineFileEditor.DeclaresSecret(source.Bindings(top.Open, top.Close), secret);
+        }
+
         var terebithia = InfraFixture.Read(Terebithia);
-        Assert.True(MachineFileEditor.DeclaresSecret(terebithia, "cachet"));
-        Assert.True(MachineFileEditor.DeclaresSecret(terebithia, "bore/auth-token"));
-        Assert.False(MachineFileEditor.DeclaresSecret(terebithia, "bore"));
-        Assert.False(MachineFileEditor.DeclaresSecret(terebithia, "l4"));
-        Assert.True(MachineFileEditor.DeclaresSecret(InfraFixture.Read(Prattle), "cachet"));
-        Assert.True(MachineFileEditor.DeclaresSecret("{ age = { secrets.x.file = ./x.age; }; }", "x"));
-        Assert.False(MachineFileEditor.DeclaresSecret("{ motd = \"age.secrets.x = 1;\"; }", "x"));
+        Assert.True(DeclaresSecret(terebithia, "cachet"));
+        Assert.True(DeclaresSecret(terebithia, "bore/auth-token"));
+        Assert.False(DeclaresSecret(terebithia, "bore"));
+        Assert.False(DeclaresSecret(terebithia, "l4"));
+        Assert.True(DeclaresSecret(InfraFixture.Read(Prattle), "cachet"));
+        Assert.True(DeclaresSecret("{ age = { secrets.x.file = ./x.age; }; }", "x"));
+        Assert.False(DeclaresSecret("{ motd = \"age.secrets.x = 1;\"; }", "x"));
 
         var edit = MachineFileEditor.AddService(terebithia, new MachineServiceSpec { Name = "cachet-two", Secret = "cachet" });
         Assert.False(edit.SecretAdded);

@@ -66,6 +66,24 @@ public sealed class AtelierSettingsTests : IDisposable
     }
 
     [Fact]
+    public void The_shared_paths_are_the_real_workflows_list_unless_the_file_gives_its_own()
+    {
+        var file = _folder.Combine("atelier.yaml");
+
+        Assert.Equal(
+            ["flake.nix", "flake.lock", "modules/", "lib/", "secrets/", "packages/", ".github/workflows/deploy.yaml"],
+            AtelierSettings.Defaults.SharedPaths);
+        Assert.Equal(Atelier.Infra.DeployTargets.DefaultSharedPaths, AtelierSettings.Parse("sharedPaths: ~\n", file).SharedPaths);
+        Assert.Empty(AtelierSettings.Parse("sharedPaths: []\n", file).SharedPaths);
+
+        var settings = AtelierSettings.Parse("keep: 3\nsharedPaths:\n  - flake.nix\n  - overlays/\n  - flake.nix\n", file);
+        Assert.Equal(["flake.nix", "overlays/"], settings.SharedPaths);
+        var described = settings.Describe().Single(s => s.Name == "sharedPaths");
+        Assert.Equal(file + ":2", described.Source);
+        Assert.Equal(["flake.nix", "overlays/"], Assert.IsAssignableFrom<IReadOnlyList<string>>(described.Value));
+    }
+
+    [Fact]
     public void The_throttle_limit_of_service_deploys_is_4_unless_the_file_says_otherwise_within_1_to_64()
     {
         Assert.Equal(ParallelDeploys.DefaultThrottleLimit, AtelierSettings.Defaults.ThrottleLimit);
@@ -127,6 +145,10 @@ public sealed class AtelierSettingsTests : IDisposable
     [InlineData("redact:\n  - ok-value\n  - ab\n", 3, "'redact' item is a value of 2 character(s): a value to hide needs at least 3")]
     [InlineData("redact:\n  - /[unclosed/\n", 2, "'redact' item (/[unclosed/) is not a valid regular expression")]
     [InlineData("redact:\n  - name: x\n", 2, "'redact' holds a mapping where a value or a /pattern/ belongs")]
+    [InlineData("sharedPaths: modules/\n", 1, "'sharedPaths' must be a list of paths in the repository")]
+    [InlineData("sharedPaths:\n  - modules/\n  - /etc/nixos\n", 3, "'sharedPaths' item is absolute")]
+    [InlineData("sharedPaths:\n  - ../x\n", 2, "'sharedPaths' item has an empty, '.' or '..' part (it is '../x')")]
+    [InlineData("sharedPaths:\n  - [a]\n", 2, "'sharedPaths' holds a list where a path belongs")]
     public void A_mistake_is_an_error_naming_file_line_and_key(string yaml, int line, string problem)
     {
         var file = _folder.Combine("atelier.yaml");

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 
-// With the other validation attributes (Infrastructure/Validation.cs), which the convention tests look for.
+// Beside the other validation attributes (Validation.cs), in the namespace the convention tests look for.
 namespace Atelier.Commands.Infrastructure;
 
 /// <summary>
