@@ -98,8 +98,10 @@ Describe 'Four services on two hosts' {
 
     It 'deploy at once: their builds overlap, each in its own work tree as its own user, one login per user and host, a progress record each' {
         $new = Publish-Commits
-        # The build says where it ran, as whom, on which commit, and when (both hosts share this machine's clock).
-        $build = 'start=$(date +%s%3N); sleep 2; bun run build >/dev/null 2>&1 || exit 1; echo "tree=$(pwd) user=$(id -un) head=$(git rev-parse HEAD) start=$start end=$(date +%s%3N)"'
+        # The build says where it ran, as whom, on which commit, and when (both hosts share this machine's clock). It
+        # lasts long enough that the four overlap however long each one's fetch, snapshot and install took before it on a
+        # busy machine.
+        $build = 'start=$(date +%s%3N); sleep 6; bun run build >/dev/null 2>&1 || exit 1; echo "tree=$(pwd) user=$(id -un) head=$(git rev-parse HEAD) start=$start end=$(date +%s%3N)"'
         $logins = @{}; foreach ($n in $Names) { $svc, $alias = $n -split '@'; $logins[$n] = Get-Logins $alias $svc }
 
         $ps = [powershell]::Create()
