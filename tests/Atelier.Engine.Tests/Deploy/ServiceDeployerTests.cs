@@ -77,6 +77,22 @@ public sealed class ServiceDeployerTests
     }
 
     [Fact]
+    public async Task A_deploy_of_an_exact_commit_behind_origin_runs_the_same_steps_and_leaves_that_commit_live()
+    {
+        var middle = DeployHost.Sha(3);
+        var host = new DeployHost(Old, middle, New) { Database = OldSchema };
+
+        var result = await Deployer(host).DeployAsync(Request() with { Commit = middle[..10] }, CancellationToken.None);
+
+        Assert.Equal(DeployStatus.Succeeded, result.Status);
+        Assert.Equal([.. FullDeploy, DeployCommands.PostDeployStep, "finish"], host.Sequence);
+        Assert.Equal((Old, middle, middle[..10]), (result.PreviousCommit, result.NewCommit, result.RequestedCommit));
+        Assert.Equal([$"{middle[..7]} change {middle[..7]}"], result.Commits);
+        Assert.Equal((middle, middle, "schema of " + middle), (host.Head, host.RunningCommit, host.Database));
+        AssertRecorded(host, DeployStatus.Succeeded, failedStep: null);
+    }
+
+    [Fact]
     public async Task Origin_already_deployed_and_healthy_is_unchanged_and_nothing_is_moved_or_restarted()
     {
         var host = new DeployHost(Old) { Database = OldSchema };

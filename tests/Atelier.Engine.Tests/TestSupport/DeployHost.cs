@@ -92,7 +92,8 @@ internal sealed record HostCall(HostOp Op, string? Step, bool Cancellable, bool 
 /// <item>lock.sh (acquire, step, arm, beat, finish, release, read, stop-step) keeps one lock with its token, notes and the
 /// guard's put-back plan; a step runs its command only while the token is the lock's; finish and arm append to the
 /// history;</item>
-/// <item>git in <c>~/app</c>: a linear origin branch (<see cref="Origin"/>), <see cref="Head"/> moved by <c>git reset</c>;</item>
+/// <item>git in <c>~/app</c>: a linear origin branch (<see cref="Origin"/>) whose commits are found by id or prefix,
+/// <see cref="Head"/> moved by <c>git reset</c>;</item>
 /// <item>install and build mark the code installed and built at <see cref="Head"/>; a hook with
 /// <see cref="MigrationCommand"/> migrates the database to the new commit's schema;</item>
 /// <item>systemd: stop, start and restart run the code at <see cref="Head"/>; <c>systemctl show</c> says active and running
@@ -113,6 +114,7 @@ internal sealed class DeployHost : IRemoteHost
     private static readonly string LockScript = ScriptOf(DeployLock.ReadCommand("demo"));
     private static readonly string AppendScript = EmbeddedScript.Read("Atelier.History.append.sh");
     private static readonly string SnapshotScript = ScriptOf(RemoteSnapshotter.Command(new SnapshotRequest("demo", "~/data/app.db", 1)));
+    private static readonly string FetchRevisionScript = ScriptOf(DeployCommands.FetchRevision("main", "v1"));
     private static readonly string RestoreScript = ScriptOf(DatabaseRestore.SpaceCheckCommand("~/s.db", "~/data/app.db"));
     private readonly object _gate = new();
     private readonly List<HostCall> _calls = [];
@@ -274,7 +276,7 @@ internal sealed class DeployHost : IRemoteHost
         return this;
     }
 
-    /// <summary>The commits that ran the given way, in order.</summary>
+    /// <summary>The commands that did <paramref name="op"/>, in order.</summary>
     public IReadOnlyList<HostCall> CallsOf(HostOp op) => [.. Calls.Where(c => c.Op == op)];
 
     public async Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
@@ -358,6 +360,11 @@ internal sealed class DeployHost : IRemoteHost
         if (IsScript(words, AppendScript))
         {
             return HostOp.Append;
+        }
+
+        if (IsScript(words, FetchRevisionScript))
+        {
+            return HostOp.Fetch;
         }
 
         if (IsScript(words, SnapshotScript))
@@ -499,6 +506,15 @@ internal sealed class DeployHost : IRemoteHost
                 return Result(command, 0, string.Empty);
             case HostOp.ReadHistory:
                 return Result(command, 0, string.Concat(_history.Select(l => l + "\n")));
+            case HostOp.Fetch when IsScript(words, FetchRevisionScript):
+                {
+                    // A commit of origin's branch, named by its id or a prefix of it: reachable from the branch's head.
+                    var revision = words[5];
+                    return Origin.FirstOrDefault(c => c.StartsWith(revision, StringComparison.Ordinal)) is { } target
+                        ? Result(command, 0, $"{Head}\n{target}\nreachable\n")
+                        : Result(command, 66, string.Empty, $"atelier: origin has no commit or tag {revision}");
+                }
+
             case HostOp.Fetch:
                 return Result(command, 0, $"{Head}\n{Origin[^1]}\n");
             case HostOp.Log:
