@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Atelier.Shell;
+using Atelier.Transport;
 
 namespace Atelier.Snapshot;
 
@@ -15,7 +16,10 @@ public sealed partial class LocalSnapshotter : ISnapshotter
 
     public LocalSnapshotter(string passwdFile = "/etc/passwd") => _passwdFile = passwdFile;
 
-    public Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    /// <summary>How long <c>git rev-parse</c> of the service's <c>~/app</c> may take; the snapshot's commit is then <c>nocommit</c>.</summary>
+    internal static readonly TimeSpan GitTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         var account = Account(request.Service);
@@ -24,7 +28,7 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         CreatePrivateFolder(Path.Combine(account.Home, ".atelier"), account);
         CreatePrivateFolder(folder, account);
 
-        var commit = DeployedCommit(Path.Combine(account.Home, "app"));
+        var commit = await DeployedCommitAsync(Path.Combine(account.Home, "app"), cancellationToken).ConfigureAwait(false);
         // To the millisecond, as the file name keeps it (and ListAsync reads it back).
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
@@ -69,7 +73,7 @@ public sealed partial class LocalSnapshotter : ISnapshotter
             File.Delete(old.Path);
         }
 
-        return Task.FromResult(snapshot);
+        return snapshot;
     }
 
     public Task<string> PlanAsync(SnapshotRequest request, CancellationToken cancellationToken)
@@ -136,31 +140,23 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         return path;
     }
 
-    private static string DeployedCommit(string appFolder)
+    /// <summary>The short commit id of <paramref name="appFolder"/>'s HEAD, or <c>nocommit</c> (no checkout, no git, a failure, or no answer within <see cref="GitTimeout"/>).</summary>
+    private static async Task<string> DeployedCommitAsync(string appFolder, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(appFolder))
         {
             return "nocommit";
         }
 
-        var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         try
         {
-            using var git = Process.Start(start);
-            if (git is null)
-            {
-                return "nocommit";
-            }
-
-            var output = git.StandardOutput.ReadToEnd().Trim();
-            return git.WaitForExit(10_000) && git.ExitCode == 0 && output.Length > 0 ? output : "nocommit";
+            var git = await LocalProcess.RunAsync(
+                new LocalProcessStart { Program = "git", Arguments = ["-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD"], Timeout = GitTimeout },
+                cancellationToken).ConfigureAwait(false);
+            var output = git.Output.Trim();
+            return !git.TimedOut && git.ExitCode == 0 && output.Length > 0 ? output : "nocommit";
         }
-        catch (System.ComponentModel.Win32Exception)
+        catch (ProgramStartException)
         {
             return "nocommit";
         }
