@@ -12,12 +12,26 @@ namespace Atelier.Snapshot;
 /// </summary>
 public sealed partial class LocalSnapshotter : ISnapshotter
 {
-    private readonly string _passwdFile;
-
-    public LocalSnapshotter(string passwdFile = "/etc/passwd") => _passwdFile = passwdFile;
-
     /// <summary>How long <c>git rev-parse</c> of the service's <c>~/app</c> may take; the snapshot's commit is then <c>nocommit</c>.</summary>
-    internal static readonly TimeSpan GitTimeout = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan DefaultGitTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly string _passwdFile;
+    private readonly string _git;
+    private readonly TimeSpan _gitTimeout;
+
+    public LocalSnapshotter(string passwdFile = "/etc/passwd")
+        : this(passwdFile, "git", DefaultGitTimeout)
+    {
+    }
+
+    /// <param name="git">The git program (a path, or a name on PATH).</param>
+    /// <param name="gitTimeout">How long reading the deployed commit may take.</param>
+    internal LocalSnapshotter(string passwdFile, string git, TimeSpan gitTimeout)
+    {
+        _passwdFile = passwdFile;
+        _git = git;
+        _gitTimeout = gitTimeout;
+    }
 
     public async Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
@@ -140,8 +154,8 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         return path;
     }
 
-    /// <summary>The short commit id of <paramref name="appFolder"/>'s HEAD, or <c>nocommit</c> (no checkout, no git, a failure, or no answer within <see cref="GitTimeout"/>).</summary>
-    private static async Task<string> DeployedCommitAsync(string appFolder, CancellationToken cancellationToken)
+    /// <summary>The short commit id of <paramref name="appFolder"/>'s HEAD, or <c>nocommit</c> (no checkout, no git, a failure, or no answer in time: git and what it started are then killed).</summary>
+    private async Task<string> DeployedCommitAsync(string appFolder, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(appFolder))
         {
@@ -151,7 +165,7 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         try
         {
             var git = await LocalProcess.RunAsync(
-                new LocalProcessStart { Program = "git", Arguments = ["-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD"], Timeout = GitTimeout },
+                new LocalProcessStart { Program = _git, Arguments = ["-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD"], Timeout = _gitTimeout },
                 cancellationToken).ConfigureAwait(false);
             var output = git.Output.Trim();
             return !git.TimedOut && git.ExitCode == 0 && output.Length > 0 ? output : "nocommit";
