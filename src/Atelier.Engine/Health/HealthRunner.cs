@@ -1,17 +1,17 @@
 namespace Atelier.Health;
 
-/// <summary>Runs many checks at once, at most a throttle limit at a time, reporting each result as soon as it is ready.</summary>
+/// <summary>Runs many checks at once, at most a throttle limit at a time (<see cref="Throttled"/>), reporting each result as soon as it is ready.</summary>
 public static class HealthRunner
 {
     public const int DefaultThrottleLimit = 8;
 
     /// <summary>
     /// Runs <paramref name="check"/> for every item, <paramref name="throttleLimit"/> at a time. Each result goes to
-    /// <paramref name="onResult"/> the moment it is ready (from a pool thread); an item whose check throws goes to
-    /// <paramref name="onError"/> and the others go on.
+    /// <paramref name="onResult"/> the moment it is ready (from a pool thread, never two at once); an item whose check
+    /// throws goes to <paramref name="onError"/> and the others go on.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task RunAsync<T>(
+    public static Task RunAsync<T>(
         IEnumerable<T> items,
         int throttleLimit,
         Func<T, CancellationToken, Task<ServiceHealth>> check,
@@ -20,25 +20,6 @@ public static class HealthRunner
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(check);
-        ArgumentNullException.ThrowIfNull(onResult);
-        ArgumentNullException.ThrowIfNull(onError);
-        ArgumentOutOfRangeException.ThrowIfLessThan(throttleLimit, 1);
-        var options = new ParallelOptions { MaxDegreeOfParallelism = throttleLimit, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(items, options, async (item, token) =>
-        {
-            ServiceHealth result;
-            try
-            {
-                result = await check(item, token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (!token.IsCancellationRequested)
-            {
-                onError(item, ex);
-                return;
-            }
-
-            onResult(item, result);
-        }).ConfigureAwait(false);
+        return Throttled.ForEachAsync(items as IReadOnlyList<T> ?? [.. items], throttleLimit, check, onResult, onError, Delivery.AsReady, cancellationToken);
     }
 }

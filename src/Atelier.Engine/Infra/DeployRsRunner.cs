@@ -1,7 +1,6 @@
-using System.ComponentModel;
 using System.Diagnostics;
-using System.Text;
 using Atelier.Output;
+using Atelier.Transport;
 
 namespace Atelier.Infra;
 
@@ -55,7 +54,7 @@ public interface IDeployRsRunner
 /// Starts deploy-rs processes: each line they write, cleaned and redacted (<see cref="HostText"/>: deploy-rs relays
 /// the activation's output from the node), goes to the reporter's verbose stream as it comes, prefixed <c>[node]</c>;
 /// the outcome is decided from the exit code and the output (<see cref="DeployRsOutput"/>).
-/// Cancelling kills the whole process tree (deploy-rs, its nix and ssh children).
+/// Cancelling kills the whole process tree (deploy-rs, its nix and ssh children): the process is a <see cref="LocalProcess"/>.
 /// </summary>
 public sealed class DeployRsRunner : IDeployRsRunner
 {
@@ -65,7 +64,6 @@ public sealed class DeployRsRunner : IDeployRsRunner
     /// <summary>How many lines of a run are kept in memory: the first half and the last half of this, when it writes more.</summary>
     public const int MaxLogLines = 10_000;
 
-    private static readonly UTF8Encoding Utf8 = new(false);
     private readonly IReporter _reporter;
     private readonly HostText _text;
 
@@ -87,103 +85,63 @@ public sealed class DeployRsRunner : IDeployRsRunner
 
         var started = DateTimeOffset.UtcNow;
         var stopwatch = Stopwatch.StartNew();
-        var start = new ProcessStartInfo(invocation.Command[0])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Utf8,
-            StandardErrorEncoding = Utf8,
-        };
-        foreach (var argument in invocation.Command.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        if (invocation.WorkingDirectory is not null)
-        {
-            start.WorkingDirectory = invocation.WorkingDirectory;
-        }
-
-        foreach (var (name, value) in invocation.Environment)
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
-        }
-
         _reporter.Verbose($"[{invocation.Node}] running: {CommandWords.Join(invocation.Command)}");
-        Process process;
+        var log = new RunLog();
+        var (outCleaner, errCleaner) = (_text.LineByLine(), _text.LineByLine());
+        LocalProcessResult result;
         try
         {
-            process = Process.Start(start) ?? throw new Win32Exception($"{invocation.Command[0]} did not start.");
+            result = await LocalProcess.RunAsync(
+                new LocalProcessStart
+                {
+                    Program = invocation.Command[0],
+                    Arguments = [.. invocation.Command.Skip(1)],
+                    WorkingDirectory = invocation.WorkingDirectory,
+                    Environment = invocation.Environment,
+                    KeepOutput = false,
+                    KeepError = false,
+                    OnLine = line =>
+                    {
+                        var plain = (line.IsError ? errCleaner : outCleaner).Next(line.Text);
+                        log.Add(plain);
+                        _reporter.Verbose($"[{invocation.Node}] {plain}");
+                    },
+                },
+                cancellationToken).ConfigureAwait(false);
         }
-        catch (Win32Exception ex)
+        catch (ProgramStartException ex)
         {
             return new DeployRsOutcome
             {
                 Node = invocation.Node,
                 ExitCode = -1,
-                Error = $"Could not start {invocation.Command[0]}: {ex.Message}",
+                Error = ex.Message,
                 StartedAt = started,
                 Duration = stopwatch.Elapsed,
             };
         }
-
-        using (process)
+        catch (OperationCanceledException)
         {
-            process.StandardInput.Close();
-            var log = new RunLog();
-            var readOut = PumpAsync(process.StandardOutput, invocation.Node, log);
-            var readErr = PumpAsync(process.StandardError, invocation.Node, log);
-            try
-            {
-                await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                _reporter.Verbose($"[{invocation.Node}] stopped: deploy-rs was killed.");
-                throw;
-            }
-
-            await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
-            var lines = log.Lines();
-            var (succeeded, rolledBack, error) = DeployRsOutput.Judge(process.ExitCode, lines);
-            return new DeployRsOutcome
-            {
-                Node = invocation.Node,
-                ExitCode = process.ExitCode,
-                Succeeded = succeeded,
-                RolledBackByDeployRs = rolledBack,
-                Error = error,
-                Log = lines,
-                StartedAt = started,
-                Duration = stopwatch.Elapsed,
-            };
+            _reporter.Verbose($"[{invocation.Node}] stopped: deploy-rs was killed.");
+            throw;
         }
+
+        var lines = log.Lines();
+        var (succeeded, rolledBack, error) = DeployRsOutput.Judge(result.ExitCode, lines);
+        return new DeployRsOutcome
+        {
+            Node = invocation.Node,
+            ExitCode = result.ExitCode,
+            Succeeded = succeeded,
+            RolledBackByDeployRs = rolledBack,
+            Error = error,
+            Log = lines,
+            StartedAt = started,
+            Duration = stopwatch.Elapsed,
+        };
     }
 
-    private async Task PumpAsync(StreamReader reader, string node, RunLog log)
-    {
-        var cleaner = _text.LineByLine();
-        string? line;
-        while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
-        {
-            var plain = cleaner.Next(line);
-            log.Add(plain);
-            _reporter.Verbose($"[{node}] {plain}");
-        }
-    }
-
-    /// <summary>The lines of one run from two reader threads: the first half of the limit, then a rolling last half.</summary>
+    /// <summary>The lines of one run (both outputs, as they came): the first half of the limit, then a rolling last half.</summary>
     private sealed class RunLog
     {
         private readonly object _gate = new();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Atelier.Shell;
+using Atelier.Transport;
 
 namespace Atelier.Snapshot;
 
@@ -11,11 +12,28 @@ namespace Atelier.Snapshot;
 /// </summary>
 public sealed partial class LocalSnapshotter : ISnapshotter
 {
+    /// <summary>How long <c>git rev-parse</c> of the service's <c>~/app</c> may take; the snapshot's commit is then <c>nocommit</c>.</summary>
+    internal static readonly TimeSpan DefaultGitTimeout = TimeSpan.FromSeconds(10);
+
     private readonly string _passwdFile;
+    private readonly string _git;
+    private readonly TimeSpan _gitTimeout;
 
-    public LocalSnapshotter(string passwdFile = "/etc/passwd") => _passwdFile = passwdFile;
+    public LocalSnapshotter(string passwdFile = "/etc/passwd")
+        : this(passwdFile, "git", DefaultGitTimeout)
+    {
+    }
 
-    public Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
+    /// <param name="git">The git program (a path, or a name on PATH).</param>
+    /// <param name="gitTimeout">How long reading the deployed commit may take.</param>
+    internal LocalSnapshotter(string passwdFile, string git, TimeSpan gitTimeout)
+    {
+        _passwdFile = passwdFile;
+        _git = git;
+        _gitTimeout = gitTimeout;
+    }
+
+    public async Task<ServiceDbSnapshot> TakeAsync(SnapshotRequest request, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         var account = Account(request.Service);
@@ -24,7 +42,7 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         CreatePrivateFolder(Path.Combine(account.Home, ".atelier"), account);
         CreatePrivateFolder(folder, account);
 
-        var commit = DeployedCommit(Path.Combine(account.Home, "app"));
+        var commit = await DeployedCommitAsync(Path.Combine(account.Home, "app"), cancellationToken).ConfigureAwait(false);
         // To the millisecond, as the file name keeps it (and ListAsync reads it back).
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var name = ServiceDbSnapshot.FileName(ServiceDbSnapshot.DatabaseName(database), createdAt, commit);
@@ -69,7 +87,7 @@ public sealed partial class LocalSnapshotter : ISnapshotter
             File.Delete(old.Path);
         }
 
-        return Task.FromResult(snapshot);
+        return snapshot;
     }
 
     public Task<string> PlanAsync(SnapshotRequest request, CancellationToken cancellationToken)
@@ -136,31 +154,23 @@ public sealed partial class LocalSnapshotter : ISnapshotter
         return path;
     }
 
-    private static string DeployedCommit(string appFolder)
+    /// <summary>The short commit id of <paramref name="appFolder"/>'s HEAD, or <c>nocommit</c> (no checkout, no git, a failure, or no answer in time: git and what it started are then killed).</summary>
+    private async Task<string> DeployedCommitAsync(string appFolder, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(appFolder))
         {
             return "nocommit";
         }
 
-        var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         try
         {
-            using var git = Process.Start(start);
-            if (git is null)
-            {
-                return "nocommit";
-            }
-
-            var output = git.StandardOutput.ReadToEnd().Trim();
-            return git.WaitForExit(10_000) && git.ExitCode == 0 && output.Length > 0 ? output : "nocommit";
+            var git = await LocalProcess.RunAsync(
+                new LocalProcessStart { Program = _git, Arguments = ["-c", "safe.directory=*", "-C", appFolder, "rev-parse", "--short=12", "HEAD"], Timeout = _gitTimeout },
+                cancellationToken).ConfigureAwait(false);
+            var output = git.Output.Trim();
+            return !git.TimedOut && git.ExitCode == 0 && output.Length > 0 ? output : "nocommit";
         }
-        catch (System.ComponentModel.Win32Exception)
+        catch (ProgramStartException)
         {
             return "nocommit";
         }

@@ -145,7 +145,7 @@ public sealed class ServiceStatusReader
     /// and every one before it are done; one item's failure never stops the others.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task ReadAllAsync<T>(
+    public static Task ReadAllAsync<T>(
         IReadOnlyList<T> items,
         int throttleLimit,
         Func<T, string> hostOf,
@@ -156,50 +156,7 @@ public sealed class ServiceStatusReader
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(hostOf);
-        ArgumentNullException.ThrowIfNull(read);
-        ArgumentNullException.ThrowIfNull(onResult);
-        ArgumentNullException.ThrowIfNull(onError);
-        ArgumentOutOfRangeException.ThrowIfLessThan(throttleLimit, 1);
-        var done = new (ServiceStatus? Status, Exception? Error)?[items.Count];
-        var next = 0;
-        var gate = new object();
-        var order = Enumerable.Range(0, items.Count)
-            .GroupBy(i => hostOf(items[i]), StringComparer.OrdinalIgnoreCase)
-            .SelectMany(g => g.Select((index, rank) => (index, rank)))
-            .OrderBy(x => x.rank)
-            .ThenBy(x => x.index)
-            .Select(x => x.index);
-        var options = new ParallelOptions { MaxDegreeOfParallelism = throttleLimit, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(order, options, async (index, token) =>
-        {
-            (ServiceStatus?, Exception?) outcome;
-            try
-            {
-                outcome = (await read(items[index], token).ConfigureAwait(false), null);
-            }
-            catch (Exception ex) when (!token.IsCancellationRequested)
-            {
-                outcome = (null, ex);
-            }
-
-            lock (gate)
-            {
-                done[index] = outcome;
-                while (next < done.Length && done[next] is { } ready)
-                {
-                    if (ready.Status is { } status)
-                    {
-                        onResult(items[next], status);
-                    }
-                    else
-                    {
-                        onError(items[next], ready.Error!);
-                    }
-
-                    next++;
-                }
-            }
-        }).ConfigureAwait(false);
+        return Throttled.ForEachAsync(items, throttleLimit, read, onResult, onError, Delivery.InOrder, cancellationToken, Throttled.Interleaved(items, hostOf, StringComparer.OrdinalIgnoreCase));
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Atelier.Shell;
 
 namespace Atelier.Transport;
@@ -7,7 +5,6 @@ namespace Atelier.Transport;
 /// <summary>Runs the same steps on this machine, without SSH: for an admin working on the host itself.</summary>
 public sealed class LocalHost : IRemoteHost
 {
-    private static readonly Lazy<string?> Setsid = new(() => LocalProgram.FindOnPath("setsid"));
     private readonly string _home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
     public string ComputerName => "localhost";
@@ -16,53 +13,26 @@ public sealed class LocalHost : IRemoteHost
 
     public async Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(options);
         // Like sshd, each command runs in a session of its own (setsid, when this machine has it): a deploy step's process
-        // group is then the step's alone, so stopping it never reaches the caller.
-        var start = new ProcessStartInfo(Setsid.Value ?? "/bin/sh")
-        {
-            WorkingDirectory = _home,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = new UTF8Encoding(false),
-            StandardErrorEncoding = new UTF8Encoding(false),
-        };
-        if (Setsid.Value is not null)
-        {
-            start.ArgumentList.Add("--wait");
-            start.ArgumentList.Add("/bin/sh");
-        }
-
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(command.Text);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh.");
-        process.StandardInput.Close();
-        var output = new StringBuilder();
-        var error = new StringBuilder();
-        var readOut = PumpAsync(process.StandardOutput, options.KeepOutput ? output : null, false, options.OnLine);
-        var readErr = PumpAsync(process.StandardError, error, true, options.OnLine);
-        using var timeout = new CancellationTokenSource(options.Timeout);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            if (cancellationToken.IsCancellationRequested)
+        // group is then the step's alone, so stopping it never reaches the caller, and stopping the step kills the group.
+        var result = await LocalProcess.RunAsync(
+            new LocalProcessStart
             {
-                throw;
-            }
-
-            throw new RemoteCommandTimeoutException(command.Text, options.Timeout, output.ToString());
-        }
-
-        await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
-        return new CommandResult(command.Text, process.ExitCode, output.ToString(), error.ToString(), stopwatch.Elapsed);
+                Program = "/bin/sh",
+                Arguments = ["-c", command.Text],
+                WorkingDirectory = _home,
+                NewSession = true,
+                LineByLine = true,
+                OnLine = options.OnLine,
+                KeepOutput = options.KeepOutput,
+                Timeout = options.Timeout,
+            },
+            cancellationToken).ConfigureAwait(false);
+        return result.TimedOut
+            ? throw new RemoteCommandTimeoutException(command.Text, options.Timeout, result.Output)
+            : new CommandResult(command.Text, result.ExitCode, result.Output, result.Error, result.Duration);
     }
 
     public async Task DownloadAsync(string remotePath, string localPath, CancellationToken cancellationToken)
@@ -75,15 +45,5 @@ public sealed class LocalHost : IRemoteHost
 
     public void Dispose()
     {
-    }
-
-    private static async Task PumpAsync(StreamReader reader, StringBuilder? into, bool isError, Action<OutputLine>? onLine)
-    {
-        string? line;
-        while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
-        {
-            into?.Append(line).Append('\n');
-            onLine?.Invoke(new OutputLine(line, isError));
-        }
     }
 }

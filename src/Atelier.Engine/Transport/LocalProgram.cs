@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace Atelier.Transport;
 
 /// <summary>What a program run on this machine gave back.</summary>
@@ -8,14 +5,14 @@ namespace Atelier.Transport;
 public readonly record struct ProgramResult(int ExitCode, string Output, string Error, bool TimedOut);
 
 /// <summary>
-/// Runs a program on this machine with an argument list, never through a shell: no standard input, both outputs read
-/// whole as UTF-8, and the whole process tree killed at the time limit or on cancellation.
+/// Runs a program on this machine with an argument list, never through a shell (<see cref="LocalProcess"/>): no standard
+/// input, both outputs read whole as UTF-8, and the whole process tree killed at the time limit or on cancellation.
+/// Also finds programs on PATH.
 /// </summary>
 public static class LocalProgram
 {
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
-
     /// <summary>Runs <paramref name="program"/>; throws <see cref="OperationCanceledException"/> when cancelled, returns <c>TimedOut</c> at <paramref name="timeout"/>.</summary>
+    /// <exception cref="ProgramStartException">The program is missing or could not be started.</exception>
     public static async Task<ProgramResult> RunAsync(
         string program,
         IEnumerable<string> arguments,
@@ -24,53 +21,19 @@ public static class LocalProgram
         CancellationToken cancellationToken,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Utf8,
-            StandardErrorEncoding = Utf8,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = new Process { StartInfo = start };
-        process.Start();
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            try
+        var result = await LocalProcess.RunAsync(
+            new LocalProcessStart
             {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // It ended by itself in the meantime.
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            return new ProgramResult(-1, string.Empty, string.Empty, TimedOut: true);
-        }
-
-        return new ProgramResult(process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false), TimedOut: false);
+                Program = program,
+                Arguments = [.. arguments],
+                WorkingDirectory = workingDirectory,
+                Environment = environment?.ToDictionary(e => e.Key, string? (e) => e.Value, StringComparer.Ordinal) ?? new Dictionary<string, string?>(),
+                Timeout = timeout,
+            },
+            cancellationToken).ConfigureAwait(false);
+        return result.TimedOut
+            ? new ProgramResult(-1, string.Empty, string.Empty, TimedOut: true)
+            : new ProgramResult(result.ExitCode, result.Output, result.Error, TimedOut: false);
     }
 
     /// <summary>The full path of an executable file named <paramref name="program"/> in one of the folders of <paramref name="searchPath"/> (PATH's form), or null.</summary>

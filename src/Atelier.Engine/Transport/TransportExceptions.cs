@@ -71,3 +71,30 @@ public sealed class HostKeyException : HostConnectionException
 
     public IReadOnlyList<string> ExpectedFingerprints { get; }
 }
+
+/// <summary>A program could not be started on this machine: it is missing (<c>ProgramNotFound</c>), or the system refused to run it.</summary>
+public sealed class ProgramStartException : AtelierException
+{
+    private const int NoSuchFile = 2; // ENOENT
+
+    private ProgramStartException(string program, string errorId, FailureKind kind, string message, Exception? inner)
+        : base(errorId, kind, message, inner) => Program = program;
+
+    /// <summary>The program as it was given.</summary>
+    public string Program { get; }
+
+    internal static ProgramStartException NotFound(string program, Exception? inner = null) =>
+        new(program, "ProgramNotFound", FailureKind.NotInstalled, $"Could not start {program}: there is no such program{(Path.IsPathRooted(program) ? string.Empty : " on PATH")}.", inner);
+
+    internal static ProgramStartException For(string program, string? workingDirectory, System.ComponentModel.Win32Exception exception)
+    {
+        if (workingDirectory is not null && !Directory.Exists(workingDirectory))
+        {
+            return new(program, "ProgramNotStarted", FailureKind.NotFound, $"Could not start {program}: its working folder {workingDirectory} does not exist.", exception);
+        }
+
+        return exception.NativeErrorCode == NoSuchFile
+            ? NotFound(program, exception)
+            : new(program, "ProgramNotStarted", FailureKind.OperationFailed, $"Could not start {program}: {exception.Message}", exception);
+    }
+}

@@ -114,6 +114,44 @@ public sealed class LocalSnapshotterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_git_that_hangs_is_killed_at_its_time_limit_and_the_snapshot_has_no_commit()
+    {
+        TestDatabase.Create(_account.InHome("data/app.db"), rows: 3);
+        Directory.CreateDirectory(_account.InHome("app"));
+        var pidFile = _account.InHome("git-child.pid");
+        var git = _account.InHome("bin/git");
+        Directory.CreateDirectory(Path.GetDirectoryName(git)!);
+        File.WriteAllText(git, $"#!/bin/sh\nsleep 300 &\necho $! > {pidFile}\nwait\n");
+        File.SetUnixFileMode(git, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var snapshotter = new LocalSnapshotter(_account.PasswdFile, git, TimeSpan.FromMilliseconds(500));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var snapshot = await snapshotter.TakeAsync(new SnapshotRequest(ServiceAccount.Name, "data/app.db"), CancellationToken.None);
+
+        Assert.Equal("nocommit", snapshot.Commit);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(8));
+        var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (File.Exists($"/proc/{child}/stat") && File.ReadAllText($"/proc/{child}/stat").Split(' ')[2] is not ("Z" or "X"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"git's child {child} still runs");
+            await Task.Delay(25);
+        }
+    }
+
+    [Fact]
+    public async Task Without_git_the_snapshot_has_no_commit()
+    {
+        TestDatabase.Create(_account.InHome("data/app.db"), rows: 3);
+        Directory.CreateDirectory(_account.InHome("app"));
+        var snapshotter = new LocalSnapshotter(_account.PasswdFile, _account.InHome("no-git-here"), TimeSpan.FromSeconds(10));
+
+        var snapshot = await snapshotter.TakeAsync(new SnapshotRequest(ServiceAccount.Name, "data/app.db"), CancellationToken.None);
+
+        Assert.Equal("nocommit", snapshot.Commit);
+    }
+
+    [Fact]
     public async Task Keep_prunes_all_but_the_newest_snapshots_of_that_database()
     {
         TestDatabase.Create(_account.InHome("data/app.db"), rows: 3);
