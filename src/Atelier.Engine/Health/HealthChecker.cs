@@ -103,6 +103,48 @@ public sealed class HealthChecker
         return result;
     }
 
+    /// <summary>
+    /// Makes every check of <paramref name="checks"/>, up to <paramref name="throttleLimit"/> at once
+    /// (<see cref="HealthRunner"/>), each over its <see cref="HealthCheck.Connection"/> opened through
+    /// <paramref name="hosts"/> when it has one (see <see cref="CheckAsync"/>). Each result goes to
+    /// <paramref name="onResult"/> as soon as it is ready, a check that cannot be made to <paramref name="onError"/>
+    /// (both from pool threads), and the others go on.
+    /// </summary>
+    /// <returns>How many checks ended unhealthy or could not be made.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<int> CheckAllAsync(
+        IReadOnlyList<HealthCheck> checks,
+        IHostPool hosts,
+        int throttleLimit,
+        CommandOptions commandOptions,
+        Action<ServiceHealth> onResult,
+        Action<HealthCheck, Exception> onError,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        var failures = 0;
+        await HealthRunner.RunAsync(
+            checks,
+            throttleLimit,
+            (check, token) => CheckAsync(check, check.Connection is { } connection ? t => hosts.GetAsync(connection, t) : null, commandOptions, token),
+            (_, result) =>
+            {
+                if (!result.Healthy)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                onResult(result);
+            },
+            (check, ex) =>
+            {
+                Interlocked.Increment(ref failures);
+                onError(check, ex);
+            },
+            cancellationToken).ConfigureAwait(false);
+        return Volatile.Read(ref failures);
+    }
+
     /// <summary>The error for a systemd check that has no host to run on.</summary>
     public static AtelierException NeedsHost(string service) =>
         new("SystemdCheckNeedsHost", FailureKind.InvalidArgument, $"{service}: a check without -HealthUrl reads the systemd unit on its host: give -ComputerName (or -Local on the host itself).");

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Atelier.Transport;
 
 namespace Atelier.Health;
 
@@ -40,6 +41,14 @@ public sealed record HealthOptions
 
     /// <summary>The expected codes in words, for details.</summary>
     public string ExpectedStatusText => ExpectedStatus is { Count: > 0 } expected ? string.Join(" or ", expected) : "2xx";
+
+    /// <summary>
+    /// <see cref="ExpectContent"/> for <paramref name="pattern"/>: a regular expression matched case-insensitively and
+    /// culture-invariantly, each match given at most 2 seconds (a pathological pattern cannot hang a check).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="pattern"/> is not a valid regular expression.</exception>
+    public static Regex ContentPattern(string pattern) =>
+        new(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(2));
 }
 
 /// <summary>One service to check: by HTTP when it has a URL, else its systemd unit on its host.</summary>
@@ -61,7 +70,32 @@ public sealed record HealthCheck
     /// </summary>
     public UnitState? Baseline { get; init; }
 
+    /// <summary>
+    /// The connection to the host, for <see cref="HealthChecker.CheckAllAsync"/> (which opens it through the caller's
+    /// pool): needed by a systemd check, and used for the journal of an unhealthy HTTP check. Null: no host to reach, or
+    /// the caller hands <see cref="HealthChecker.CheckAsync"/> its host itself.
+    /// </summary>
+    public HostConnectionRequest? Connection { get; init; }
+
     public string Method => HealthUrl is null ? SystemdProbe.MethodName : HttpProbe.MethodName;
+
+    /// <summary>
+    /// The check of <paramref name="service"/>: by HTTP at <paramref name="healthUrl"/> when there is one (without a
+    /// service, the check is named after the URL's host), else of its systemd unit on <paramref name="computerName"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Neither a service nor a URL: there is nothing to check.</exception>
+    /// <exception cref="AtelierException"><c>SystemdCheckNeedsHost</c>: a systemd check without a host.</exception>
+    public static HealthCheck For(string? service, Uri? healthUrl, string? computerName)
+    {
+        var name = !string.IsNullOrEmpty(service) ? service : healthUrl?.Host
+            ?? throw new ArgumentException("A check needs a service or a health URL.", nameof(service));
+        if (healthUrl is null && string.IsNullOrEmpty(computerName))
+        {
+            throw HealthChecker.NeedsHost(name);
+        }
+
+        return new HealthCheck { Service = name, ComputerName = computerName, HealthUrl = healthUrl };
+    }
 }
 
 /// <summary>

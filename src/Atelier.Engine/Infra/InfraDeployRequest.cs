@@ -1,7 +1,36 @@
+using Atelier.Transport;
+
 namespace Atelier.Infra;
 
-/// <summary>One node to deploy: its name in the flake, the host Atelier reads its generations on, its deploy-rs flags.</summary>
-public sealed record InfraNode(string Name, string ComputerName, DeployRsOptions Options);
+/// <summary>
+/// One node to deploy: its name in the flake, the connection to its host (over which Atelier records, reads and
+/// switches back its generations, through the caller's <see cref="IHostPool"/>), and its deploy-rs flags.
+/// </summary>
+public sealed record InfraNode(string Name, HostConnectionRequest Connection, DeployRsOptions Options)
+{
+    /// <summary>The node's host, for results and messages: the connection's host, or <c>localhost</c> on this machine.</summary>
+    public string ComputerName => Connection.Local ? "localhost" : Connection.ComputerName;
+
+    /// <summary>
+    /// The node <paramref name="name"/> reached over <paramref name="connection"/>, with deploy-rs told to reach it the
+    /// same way: <paramref name="flags"/> with the connection's user as <c>--ssh-user</c>, its host as <c>--hostname</c>
+    /// when <paramref name="hostGiven"/> (otherwise deploy-rs uses the flake's hostname; never on this machine), and
+    /// <c>--ssh-opts</c> from the connection's port, identity file, known_hosts file and accept-new, followed by the
+    /// flags' own <see cref="DeployRsOptions.SshOpts"/> (see <see cref="DeployRsOptions.SshOptionsFor"/>).
+    /// </summary>
+    /// <exception cref="AtelierException"><c>SshOptionHasSpace</c> for a file path with a space.</exception>
+    public static InfraNode Reached(string name, HostConnectionRequest connection, bool hostGiven, DeployRsOptions flags)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(flags);
+        return new InfraNode(name, connection, flags with
+        {
+            SshUser = connection.User,
+            Hostname = hostGiven && !connection.Local ? connection.ComputerName : null,
+            SshOpts = DeployRsOptions.SshOptionsFor(connection.Port, connection.IdentityFile, connection.KnownHostsFile, connection.AcceptNewHostKey, flags.SshOpts),
+        });
+    }
+}
 
 /// <summary>What <see cref="InfraDeployer"/> deploys, and how.</summary>
 public sealed record InfraDeployRequest

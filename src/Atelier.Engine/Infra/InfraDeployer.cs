@@ -14,21 +14,21 @@ namespace Atelier.Infra;
 public sealed class InfraDeployer
 {
     private readonly IDeployRsRunner _runner;
-    private readonly Func<InfraNode, CancellationToken, Task<IRemoteHost>> _connect;
+    private readonly IHostPool _hosts;
     private readonly IReporter _reporter;
     private readonly CommandOptions _options;
     private readonly HostText _text;
 
     /// <param name="runner">Runs deploy-rs for one node.</param>
-    /// <param name="connect">The connection to a node's host (pooled by the caller).</param>
+    /// <param name="hosts">The caller's pool, which opens each node's <see cref="InfraNode.Connection"/> once.</param>
     /// <param name="reporter">Where progress and warnings go.</param>
     /// <param name="options">Timeout and output streaming of the generation commands.</param>
     /// <param name="text">What cleans and redacts the results' errors and log tails (default: the built-in redaction only).</param>
-    public InfraDeployer(IDeployRsRunner runner, Func<InfraNode, CancellationToken, Task<IRemoteHost>> connect, IReporter reporter, CommandOptions options, HostText? text = null)
+    public InfraDeployer(IDeployRsRunner runner, IHostPool hosts, IReporter reporter, CommandOptions options, HostText? text = null)
     {
         _text = text ?? HostText.Default;
         _runner = runner;
-        _connect = connect;
+        _hosts = hosts;
         _reporter = reporter;
         _options = options;
     }
@@ -290,7 +290,7 @@ public sealed class InfraDeployer
     }
 
     private async Task<SystemGenerations> GenerationsAsync(InfraDeployRequest request, InfraNode node, CancellationToken cancellationToken) =>
-        new(await _connect(node, cancellationToken).ConfigureAwait(false), node.Name, _options, request.SystemProfile);
+        new(await _hosts.GetAsync(node.Connection, cancellationToken).ConfigureAwait(false), node.Name, _options, request.SystemProfile);
 
     /// <summary>Runs <paramref name="body"/> for each node index (throttled), then stamps each one's duration so far.</summary>
     private static async Task ForEachAsync(IReadOnlyList<int> indices, InfraDeployRequest request, Func<int, CancellationToken, Task> body, Stopwatch stopwatch, InfraDeployResult[] results, CancellationToken cancellationToken)

@@ -38,6 +38,24 @@ public sealed class PortRegistry
     /// <summary>The first port <see cref="NextFree"/> looks at by default: mkService's default.</summary>
     public const int DefaultFirstPort = 3000;
 
+    /// <summary>
+    /// A service's port as a user writes it: <c>auto</c> (any case) is null, for the port the service already has or the
+    /// lowest free one; anything else is a port number, 1 to 65535.
+    /// </summary>
+    /// <exception cref="AtelierException"><c>InvalidPort</c> for a number out of range, or not a number.</exception>
+    public static int? ParsePort(string port)
+    {
+        ArgumentNullException.ThrowIfNull(port);
+        if (string.Equals(port, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number is >= 1 and <= 65535
+            ? number
+            : throw new AtelierException("InvalidPort", FailureKind.InvalidArgument, $"The port {port} is not between 1 and 65535.");
+    }
+
     private readonly Dictionary<string, MachineState> _machines;
 
     private PortRegistry(string root, IReadOnlyList<PortClaim> modules, Dictionary<string, MachineState> machines)

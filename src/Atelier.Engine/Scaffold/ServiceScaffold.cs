@@ -26,7 +26,10 @@ public sealed record NewServiceRequest
     /// <summary>The app repository's folder, or null to write no app workflow.</summary>
     public string? AppRoot { get; init; }
 
-    /// <summary>The app's deploy workflow (its service, host and port are filled in by the plan), with <see cref="AppRoot"/>.</summary>
+    /// <summary>
+    /// The app's deploy workflow, with <see cref="AppRoot"/>: its branch, work folder, build command and reusable
+    /// workflow; the plan fills in the rest from the request (see <see cref="ServiceScaffold.AppWorkflowFor"/>).
+    /// </summary>
     public AppDeployWorkflowSpec? Workflow { get; init; }
 
     /// <summary>Also writes the infrastructure repository's reusable deploy workflow.</summary>
@@ -93,7 +96,7 @@ public static partial class ServiceScaffold
 
         if (request.AppRoot is not null && request.Workflow is not null)
         {
-            var workflow = AppDeployWorkflow.Render(request.Workflow with { Service = name });
+            var workflow = AppDeployWorkflow.Render(AppWorkflowFor(request, name));
             files.Add(Checked(PlannedFile.For(Path.Join(request.AppRoot, AppDeployWorkflow.RelativePath), AppDeployWorkflow.RelativePath, WorkflowKind, workflow),
                 request.Force, "WorkflowExists", $"The app's {AppDeployWorkflow.RelativePath} exists with different contents"));
         }
@@ -106,6 +109,22 @@ public static partial class ServiceScaffold
 
         return files;
     }
+
+    /// <summary>
+    /// The app's deploy workflow as the rest of <paramref name="request"/> says: the service <paramref name="name"/>, its
+    /// machine as the host, the machine block's health URL, the module's database as a path on the host, the runtime
+    /// unless bun (the workflow's default), and the pushed commit passed on when Atelier's reusable workflow is written
+    /// now or is already in the infrastructure repository (it deploys the push's exact commit).
+    /// </summary>
+    internal static AppDeployWorkflowSpec AppWorkflowFor(NewServiceRequest request, string name) => request.Workflow! with
+    {
+        Service = name,
+        Host = request.Machine,
+        HealthUrl = request.Block.HealthUrl,
+        DbPath = request.Module.Sqlite is null ? null : ServiceModuleWriter.HostPath(request.Module.Name, request.Module.Sqlite),
+        Runtime = request.Module.Runtime == Deploy.AppRuntime.Bun ? null : request.Module.Runtime.ToString().ToLowerInvariant(),
+        PassCommit = request.ReusableWorkflow is not null || ReusableDeployWorkflow.IsAtelierWorkflow(Path.Join(request.InfraRoot, ReusableDeployWorkflow.RelativePath)),
+    };
 
     /// <summary>
     /// The reusable workflow of the repository in <paramref name="infraRoot"/>: <c>owner/repo/.github/workflows/deploy-service.yml@main</c>

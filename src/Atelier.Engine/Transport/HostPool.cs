@@ -3,10 +3,20 @@ using System.Collections.Concurrent;
 namespace Atelier.Transport;
 
 /// <summary>
+/// Where the engine gets the connection for a <see cref="HostConnectionRequest"/>: the caller's pool, so a host is
+/// reached once for the whole invocation however many nodes, services or steps need it.
+/// </summary>
+public interface IHostPool
+{
+    /// <summary>The connection for <paramref name="request"/>, opened on first use and owned by the pool (never disposed by the caller).</summary>
+    Task<IRemoteHost> GetAsync(HostConnectionRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// One connection per host and account for the life of a cmdlet: every step (and every service on that host)
 /// reuses it. Safe to use from concurrent tasks.
 /// </summary>
-public sealed class HostPool : IDisposable
+public sealed class HostPool : IHostPool, IDisposable
 {
     private readonly Func<HostConnectionRequest, CancellationToken, Task<IRemoteHost>> _connect;
     private readonly ConcurrentDictionary<HostConnectionRequest, Lazy<Task<IRemoteHost>>> _hosts = new();

@@ -19,7 +19,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ServiceStatus")]
 [OutputType(typeof(ServiceStatus))]
-public sealed class GetServiceStatusCommand : ServiceCmdlet
+public sealed class GetServiceStatusCommand : DeployedServiceCmdlet
 {
     /// <summary>The most services read at once.</summary>
     public const int DefaultThrottleLimit = 16;
@@ -48,12 +48,6 @@ public sealed class GetServiceStatusCommand : ServiceCmdlet
     [Alias("db_path", "Sqlite")]
     [ValidateRemotePath]
     public string? DbPath { get; set; }
-
-    /// <summary>The HTTP health URL, checked from this machine. Default: the manifest's; without one, the unit's state is the check.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("health_url")]
-    [ValidateHealthUrl]
-    public string? HealthUrl { get; set; }
 
     /// <summary>
     /// Does not fetch origin's branch on the host: Behind is as the last fetch (a deploy's, or an earlier status's)
@@ -134,15 +128,14 @@ public sealed class GetServiceStatusCommand : ServiceCmdlet
         var defaults = SettingsFor(service);
         var computer = HostFor(service, entry);
         var connection = ConnectionFor(computer, service);
-        var healthUrl = Pick(nameof(HealthUrl), HealthUrl, null, entry?.HealthUrl);
         var request = new StatusRequest
         {
             Service = service,
             ComputerName = Local ? "localhost" : computer!,
             Machine = entry?.Machine ?? (string.IsNullOrEmpty(Machine) ? null : Machine),
-            Branch = Pick(nameof(Branch), Branch, defaults?.Branch, entry?.Branch, "main")!,
+            Branch = BranchFor(Branch, defaults, entry),
             DbPath = Pick(nameof(DbPath), DbPath, null, entry?.DbPath),
-            HealthUrl = string.IsNullOrEmpty(healthUrl) ? null : new Uri(healthUrl, UriKind.Absolute),
+            HealthUrl = HealthUrlFor(entry),
             Fetch = !NoFetch,
             FetchTimeout = TimeSpan.FromSeconds(FetchTimeout),
         }.Validate();

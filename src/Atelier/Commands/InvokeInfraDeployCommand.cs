@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using Atelier.Commands.Infrastructure;
 using Atelier.Infra;
-using Atelier.Transport;
 
 namespace Atelier.Commands;
 
@@ -15,8 +14,6 @@ namespace Atelier.Commands;
 [OutputType(typeof(InfraDeployResult))]
 public sealed class InvokeInfraDeployCommand : InfraCmdlet
 {
-    private readonly List<(string Node, string? ComputerName, string? User)> _nodes = [];
-
     /// <summary>The nodes to deploy: names under the flake's deploy.nodes.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
@@ -142,15 +139,23 @@ public sealed class InvokeInfraDeployCommand : InfraCmdlet
         // ComputerName and User may come from each piped object, so they are taken per record.
         foreach (var node in Node)
         {
-            _nodes.Add((node, ComputerName, User));
+            Enqueue(node);
         }
     }
 
+    /// <summary>Once every node is in: the request, a question for each node with its deploy-rs command, one run (see <see cref="InfraCmdlet"/>).</summary>
     protected override void EndProcessing()
     {
         try
         {
-            Deploy();
+            if (QueuedRequest(Flake, DeployCommand, ThrottleLimit, RollbackOnFailure, Flags()) is { } request)
+            {
+                Deploy(request, [.. request.Nodes.Where(n =>
+                {
+                    var line = CommandWords.Join(request.CommandFor(n));
+                    return ShouldChange($"Deploy {n.Name} to {n.ComputerName}: {line}", $"Deploy {n.Name} ({n.ComputerName}) with: {line}?", "Invoke-InfraDeploy");
+                })]);
+            }
         }
         finally
         {
@@ -158,136 +163,32 @@ public sealed class InvokeInfraDeployCommand : InfraCmdlet
         }
     }
 
-    private void Deploy()
-    {
-        if (_nodes.Count == 0)
-        {
-            return;
-        }
-
-        InfraDeployRequest request;
-        var connections = new Dictionary<string, HostConnectionRequest>(StringComparer.Ordinal);
-        try
-        {
-            var here = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
-            var command = DeployRsLocator.FromEnvironment(here).Locate(DeployCommand, Settings.DeployCommand);
-            var nodes = new List<InfraNode>();
-            foreach (var (node, computerName, user) in _nodes)
-            {
-                var connection = NodeConnection(node, computerName, user);
-                connections[node] = connection;
-                nodes.Add(new InfraNode(node, Local ? "localhost" : connection.ComputerName, OptionsFor(computerName, user ?? Settings.User, connection)));
-            }
-
-            request = new InfraDeployRequest
-            {
-                Nodes = nodes,
-                Flake = Flake,
-                Command = command.Words,
-                ThrottleLimit = ThrottleLimit,
-                RollbackOnFailure = RollbackOnFailure,
-                WorkingDirectory = here,
-            }.Validate();
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteError(ErrorFor(ex, string.Join(", ", _nodes.Select(n => n.Node))));
-            return;
-        }
-
-        var approved = request.Nodes.Where(n =>
-        {
-            var line = CommandWords.Join(request.CommandFor(n));
-            return ShouldChange($"Deploy {n.Name} to {n.ComputerName}: {line}", $"Deploy {n.Name} ({n.ComputerName}) with: {line}?", "Invoke-InfraDeploy");
-        }).ToList();
-        if (approved.Count == 0 && DryActivate && MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true })
-        {
-            // -WhatIf with -DryActivate: deploy-rs's own dry activation, which changes nothing on the nodes either.
-            WriteVerbose("-WhatIf with -DryActivate: running deploy-rs's dry activation, which changes nothing.");
-            approved = [.. request.Nodes];
-        }
-
-        if (approved.Count == 0)
-        {
-            return;
-        }
-
-        InfraDeployRun run;
-        try
-        {
-            run = Run(async (channel, cancellation) =>
-            {
-                var deployer = new InfraDeployer(
-                    new DeployRsRunner(channel.Reporter, Text),
-                    (node, token) => Hosts.GetAsync(connections[node.Name], token),
-                    channel.Reporter,
-                    CommandOptionsFor(channel, "[generation]"),
-                    Text);
-                return await deployer.DeployAsync(request with { Nodes = approved }, cancellation).ConfigureAwait(false);
-            });
-        }
-        catch (Exception ex) when (ex is not PipelineStoppedException)
-        {
-            WriteError(ErrorFor(ex, string.Join(", ", approved.Select(n => n.Name))));
-            return;
-        }
-
-        if (InfraGitHubActions.FromEnvironment() is { } actions)
-        {
-            // Workflow commands must reach the runner's log, which is the process's standard output; deploy-rs's output
-            // in it is fenced, so no line of it acts as one.
-            foreach (var line in InfraGitHubActions.LogLines(run, Text))
-            {
-                Host.UI.WriteLine(line);
-            }
-
-            actions.WriteFiles(run);
-        }
-
-        foreach (var result in run.Results)
-        {
-            WriteObject(result);
-        }
-
-        foreach (var result in run.Results.Where(r => !r.Succeeded))
-        {
-            WriteError(Errors.ForResult(result));
-        }
-    }
-
     /// <summary>
-    /// deploy-rs's flags for one node: its own parameters, plus the connection parameters given explicitly, so deploy-rs
-    /// reaches the host (and as the account) Atelier reads the generations on.
+    /// deploy-rs's flags from this cmdlet's parameters; how to reach each node (--ssh-user, --hostname, the connection's
+    /// part of --ssh-opts) is added per node from its connection (<see cref="InfraNode.Reached"/>).
     /// </summary>
-    private DeployRsOptions OptionsFor(string? computerName, string? user, HostConnectionRequest connection)
+    private DeployRsOptions Flags() => new()
     {
-        return new DeployRsOptions
-        {
-            SshUser = user,
-            ProfileUser = ProfileUser,
-            SshOpts = DeployRsOptions.SshOptionsFor(IsBound(nameof(Port)) ? Port : null, connection.IdentityFile, connection.KnownHostsFile, AcceptNewHostKey, SshOpts),
-            Hostname = Local ? null : computerName,
-            FastConnection = Tri(nameof(FastConnection), FastConnection),
-            SkipChecks = SkipChecks,
-            RemoteBuild = RemoteBuild,
-            AutoRollback = Tri(nameof(AutoRollback), AutoRollback),
-            MagicRollback = Tri(nameof(MagicRollback), MagicRollback),
-            ConfirmTimeout = IsBound(nameof(ConfirmTimeout)) ? ConfirmTimeout : null,
-            ActivationTimeout = IsBound(nameof(ActivationTimeout)) ? ActivationTimeout : null,
-            TempPath = TempPath,
-            Boot = Boot,
-            DryActivate = DryActivate,
-            RollbackSucceeded = Tri(nameof(RollbackSucceeded), RollbackSucceeded),
-            InteractiveSudo = Tri(nameof(InteractiveSudo), InteractiveSudo),
-            SudoCommand = SudoCommand,
-            CheckSigs = CheckSigs,
-            KeepResult = KeepResult,
-            ResultPath = ResultPath,
-            DebugLogs = DebugLogs,
-            LogDir = LogDir,
-            ExtraBuildArgs = ExtraBuildArgs,
-        };
-    }
-
-    private bool? Tri(string parameter, SwitchParameter value) => IsBound(parameter) ? value.IsPresent : null;
+        ProfileUser = ProfileUser,
+        SshOpts = SshOpts,
+        FastConnection = Given(nameof(FastConnection), FastConnection),
+        SkipChecks = SkipChecks,
+        RemoteBuild = RemoteBuild,
+        AutoRollback = Given(nameof(AutoRollback), AutoRollback),
+        MagicRollback = Given(nameof(MagicRollback), MagicRollback),
+        ConfirmTimeout = Given(nameof(ConfirmTimeout), ConfirmTimeout),
+        ActivationTimeout = Given(nameof(ActivationTimeout), ActivationTimeout),
+        TempPath = TempPath,
+        Boot = Boot,
+        DryActivate = DryActivate,
+        RollbackSucceeded = Given(nameof(RollbackSucceeded), RollbackSucceeded),
+        InteractiveSudo = Given(nameof(InteractiveSudo), InteractiveSudo),
+        SudoCommand = SudoCommand,
+        CheckSigs = CheckSigs,
+        KeepResult = KeepResult,
+        ResultPath = ResultPath,
+        DebugLogs = DebugLogs,
+        LogDir = LogDir,
+        ExtraBuildArgs = ExtraBuildArgs,
+    };
 }

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Globalization;
 using System.Management.Automation;
 using Atelier.Commands.Completion;
 using Atelier.Commands.Infrastructure;
@@ -16,7 +15,7 @@ namespace Atelier.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "ServiceModule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(PlannedFile))]
-public sealed class NewServiceModuleCommand : AtelierCmdlet
+public sealed class NewServiceModuleCommand : ScaffoldCmdlet
 {
     /// <summary>The service's name: module file, options, system user and unit.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -132,6 +131,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Plans every file (nothing is written when the plan is refused), then writes each one (see <see cref="ScaffoldCmdlet"/>).</summary>
     protected override void EndProcessing()
     {
         IReadOnlyList<PlannedFile> files;
@@ -145,75 +145,35 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
             return;
         }
 
-        var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
-        foreach (var file in files)
-        {
-            if (file.Action == FileAction.Unchanged)
-            {
-                WriteVerbose($"{file.DisplayPath} is already as it should be.");
-                if (!whatIf)
-                {
-                    WriteObject(file);
-                }
-
-                continue;
-            }
-
-            var verb = file.Action == FileAction.Created ? "Create" : "Change";
-            if (!ShouldChange($"{verb} {file.Path}:\n{file.Diff}", $"{verb} {file.Path}?", $"New-ServiceModule {Name}"))
-            {
-                continue;
-            }
-
-            try
-            {
-                file.Write();
-                WriteObject(file);
-            }
-            catch (Exception ex) when (ex is AtelierException or IOException or UnauthorizedAccessException)
-            {
-                ThrowTerminatingError(ErrorFor(ex, file.Path));
-            }
-        }
+        WritePlan(files, $"New-ServiceModule {Name}");
     }
 
+    /// <summary>The engine's request from the parameters (the plan derives the rest, such as the app workflow's host and database).</summary>
     private NewServiceRequest Request()
     {
         var infra = Resolve(InfraPath) ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath;
         var machine = Machine ?? Settings.Machine
             ?? throw new AtelierException("MachineRequired", FailureKind.InvalidArgument, "Give -Machine, or set 'machine:' in atelier.yaml (see Get-AtelierSetting).");
-        var auto = string.Equals(Port, "auto", StringComparison.OrdinalIgnoreCase);
-        var runtime = Enum.Parse<AppRuntime>(Runtime, ignoreCase: true);
         var app = Resolve(AppPath);
-        AppDeployWorkflowSpec? workflow = null;
-        if (app is not null)
+        var workflow = app is null ? null : new AppDeployWorkflowSpec
         {
-            workflow = new AppDeployWorkflowSpec
-            {
-                Service = Name,
-                Host = machine,
-                HealthUrl = HealthUrl,
-                DbPath = Sqlite is null ? null : ServiceModuleWriter.HostPath(Name, Sqlite),
-                Branch = Branch,
-                WorkDir = WorkDir,
-                BuildCommand = BuildCommand,
-                Runtime = runtime == AppRuntime.Bun ? null : Runtime.ToLowerInvariant(),
-                // Atelier's reusable workflow (written now, or already in the repository) deploys the push's exact commit.
-                PassCommit = IncludeReusableWorkflow || ReusableDeployWorkflow.IsAtelierWorkflow(Path.Join(infra, ReusableDeployWorkflow.RelativePath)),
-                WorkflowReference = WorkflowReference ?? ServiceScaffold.WorkflowReferenceFor(infra)
-                    ?? throw new AtelierException("WorkflowReferenceRequired", FailureKind.InvalidArgument,
-                        $"{infra} has no GitHub origin to call the reusable workflow from: give -WorkflowReference owner/repo/.github/workflows/deploy-service.yml@main."),
-            };
-        }
-
+            Service = Name,
+            Branch = Branch,
+            WorkDir = WorkDir,
+            BuildCommand = BuildCommand,
+            WorkflowReference = WorkflowReference ?? ServiceScaffold.WorkflowReferenceFor(infra)
+                ?? throw new AtelierException("WorkflowReferenceRequired", FailureKind.InvalidArgument,
+                    $"{infra} has no GitHub origin to call the reusable workflow from: give -WorkflowReference owner/repo/.github/workflows/deploy-service.yml@main."),
+        };
+        var port = PortRegistry.ParsePort(Port);
         return new NewServiceRequest
         {
             Module = new ServiceModuleSpec
             {
                 Name = Name,
                 Description = Description,
-                DefaultPort = auto ? PortRegistry.DefaultFirstPort : PortNumber(),
-                Runtime = runtime,
+                DefaultPort = port ?? PortRegistry.DefaultFirstPort,
+                Runtime = Enum.Parse<AppRuntime>(Runtime, ignoreCase: true),
                 EntryPoint = EntryPoint,
                 StartCommand = StartCommand,
                 Sqlite = Sqlite,
@@ -221,14 +181,14 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
                 Files = DataFiles ?? [],
                 StopForBackup = StopForBackup,
             },
-            AutoPort = auto,
+            AutoPort = port is null,
             Block = new MachineServiceSpec
             {
                 Name = Name,
                 Domain = Domain,
                 Repository = RepositoryFor(app),
                 HealthUrl = HealthUrl,
-                Environment = EnvironmentVariables(),
+                Environment = Strings(Environment),
                 Secret = Secret,
                 CaddyEnable = NoCaddy ? false : null,
                 RateLimit = IsBound(nameof(RateLimit)) ? new RateLimit(RateLimit, RateLimitWindow) : null,
@@ -261,27 +221,6 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
 
         WriteWarning($"{Name} gets no repository (give -Repository, or -AppPath of a git checkout with an origin): mkService clones ~/app from it on the first start, so without one ~/app must be cloned on the host by hand before the first deploy.");
         return null;
-    }
-
-    private int PortNumber()
-    {
-        var port = int.Parse(Port, CultureInfo.InvariantCulture);
-        return port is >= 1 and <= 65535
-            ? port
-            : throw new AtelierException("InvalidPort", FailureKind.InvalidArgument, $"The port {port} is not between 1 and 65535.");
-    }
-
-    private Dictionary<string, string> EnvironmentVariables()
-    {
-        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in Environment ?? [])
-        {
-            var key = (entry.Key is PSObject k ? k.BaseObject : entry.Key)?.ToString() ?? string.Empty;
-            var value = (entry.Value is PSObject v ? v.BaseObject : entry.Value)?.ToString() ?? string.Empty;
-            variables[key] = value;
-        }
-
-        return variables;
     }
 
     private string? Resolve(string? path) => path is null ? null : LocalPath(path);

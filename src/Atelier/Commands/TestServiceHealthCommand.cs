@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Text.RegularExpressions;
 using Atelier.Commands.Infrastructure;
 using Atelier.Health;
 using Atelier.Transport;
@@ -18,7 +17,7 @@ namespace Atelier.Commands;
 [OutputType(typeof(bool))]
 public sealed class TestServiceHealthCommand : ServiceCmdlet
 {
-    private readonly List<PendingCheck> _checks = [];
+    private readonly List<HealthCheck> _checks = [];
     private HealthOptions? _options;
     private int _failures;
 
@@ -78,35 +77,27 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
+    /// <summary>The options, the same for every check: an -ExpectContent that is not a regular expression stops the cmdlet before any check.</summary>
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        Regex? pattern = null;
-        if (ExpectContent is not null)
+        try
         {
-            try
+            _options = new HealthOptions
             {
-                pattern = new Regex(ExpectContent, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(2));
-            }
-            catch (ArgumentException ex)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new PSArgumentException($"-ExpectContent '{ExpectContent}' is not a valid regular expression: {ex.Message}", ex),
-                    "InvalidExpectContent",
-                    ErrorCategory.InvalidArgument,
-                    ExpectContent));
-            }
+                ExpectedStatus = ExpectedStatus,
+                ExpectContent = ExpectContent is null ? null : HealthOptions.ContentPattern(ExpectContent),
+                RequestTimeout = TimeSpan.FromSeconds(RequestTimeout),
+                Timeout = TimeSpan.FromSeconds(Timeout),
+                DegradedThreshold = TimeSpan.FromMilliseconds(DegradedThreshold),
+                Settle = TimeSpan.FromSeconds(SettleSeconds),
+            };
         }
-
-        _options = new HealthOptions
+        catch (ArgumentException ex)
         {
-            ExpectedStatus = ExpectedStatus,
-            ExpectContent = pattern,
-            RequestTimeout = TimeSpan.FromSeconds(RequestTimeout),
-            Timeout = TimeSpan.FromSeconds(Timeout),
-            DegradedThreshold = TimeSpan.FromMilliseconds(DegradedThreshold),
-            Settle = TimeSpan.FromSeconds(SettleSeconds),
-        };
+            var invalid = new AtelierException("InvalidExpectContent", FailureKind.InvalidArgument, $"-ExpectContent '{ExpectContent}' is not a valid regular expression: {ex.Message}", ex);
+            ThrowTerminatingError(ErrorFor(invalid, ExpectContent));
+        }
     }
 
     protected override void ProcessRecord()
@@ -133,32 +124,20 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
         }
     }
 
+    /// <summary>Queues the check of one service (or URL), with the connection to its host when it needs one; a check that cannot be made is an error.</summary>
     private void Queue(string? name, string? healthUrl, string? computerName)
     {
         var url = string.IsNullOrEmpty(healthUrl) ? null : new Uri(healthUrl, UriKind.Absolute);
-        if (string.IsNullOrEmpty(name) && url is null)
-        {
-            Fail(new PSArgumentException("Give -Name (a systemd check over SSH) or -HealthUrl (an HTTP check), or pipe objects with Name and HealthUrl properties."),
-                "NameOrHealthUrlRequired", ErrorCategory.InvalidArgument, null);
-            return;
-        }
-
-        var service = string.IsNullOrEmpty(name) ? url!.Host : name;
-        var hasHost = Local || !string.IsNullOrEmpty(computerName);
-        if (url is null && !hasHost)
-        {
-            Fail(HealthChecker.NeedsHost(service), "SystemdCheckNeedsHost", ErrorCategory.InvalidArgument, service);
-            return;
-        }
-
+        var service = string.IsNullOrEmpty(name) ? url?.Host : name;
         try
         {
+            var check = service is null
+                ? throw new AtelierException("NameOrHealthUrlRequired", FailureKind.InvalidArgument, "Give -Name (a systemd check over SSH) or -HealthUrl (an HTTP check), or pipe objects with Name and HealthUrl properties.")
+                : HealthCheck.For(name, url, Local ? "localhost" : computerName);
+
             // A systemd check runs on the host; an HTTP check with a host and a service name reads the unit's journal
             // there if it ends unhealthy.
-            var connection = hasHost && !string.IsNullOrEmpty(name) ? ConnectionFor(computerName, name) : null;
-            _checks.Add(new PendingCheck(
-                new HealthCheck { Service = service, ComputerName = Local ? "localhost" : computerName, HealthUrl = url },
-                connection));
+            _checks.Add(check with { Connection = !string.IsNullOrEmpty(check.ComputerName) && !string.IsNullOrEmpty(name) ? ConnectionFor(computerName, name) : null });
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -167,42 +146,34 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
         }
     }
 
+    /// <summary>Every check at once, up to -ThrottleLimit (each host reached once); with -Quiet, one $true or $false at the end.</summary>
     protected override void EndProcessing()
     {
         var options = _options!;
-        var hosts = Hosts;
         var commandOptions = new CommandOptions { Timeout = TimeSpan.FromSeconds(CommandTimeout) };
         var quiet = Quiet.IsPresent;
-        var text = Text;
         try
         {
             if (_checks.Count > 0)
             {
                 Run(async (channel, cancellation) =>
                 {
-                    var checker = new HealthChecker(options, channel.Reporter, text: text);
-                    await HealthRunner.RunAsync(
+                    var checker = new HealthChecker(options, channel.Reporter, text: Text);
+                    var failed = await checker.CheckAllAsync(
                         _checks,
+                        Hosts,
                         ThrottleLimit,
-                        (item, token) => checker.CheckAsync(item.Check, item.Connection is null ? null : t => hosts.GetAsync(item.Connection, t), commandOptions, token),
-                        (_, result) =>
+                        commandOptions,
+                        result =>
                         {
-                            if (!result.Healthy)
-                            {
-                                Interlocked.Increment(ref _failures);
-                            }
-
                             if (!quiet)
                             {
                                 channel.Output(result);
                             }
                         },
-                        (item, ex) =>
-                        {
-                            Interlocked.Increment(ref _failures);
-                            channel.Error(ErrorFor(ex, item.Check.Service));
-                        },
+                        (check, ex) => channel.Error(ErrorFor(ex, check.Service)),
                         cancellation).ConfigureAwait(false);
+                    Interlocked.Add(ref _failures, failed);
                 });
             }
 
@@ -220,13 +191,4 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
             base.EndProcessing();
         }
     }
-
-    private void Fail(Exception exception, string errorId, ErrorCategory category, object? target)
-    {
-        Interlocked.Increment(ref _failures);
-        WriteError(new ErrorRecord(exception, errorId, category, target));
-    }
-
-    /// <summary>One service to check, with the connection to its host captured from its own pipeline object.</summary>
-    private sealed record PendingCheck(HealthCheck Check, HostConnectionRequest? Connection);
 }

@@ -197,6 +197,9 @@ public abstract class AtelierCmdlet : PSCmdlet, IDisposable
     /// <summary>Whether the user gave <paramref name="parameter"/> (so it overrides the settings file).</summary>
     protected bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
 
+    /// <summary>Whether this invocation only shows what it would do (<c>-WhatIf</c>).</summary>
+    protected bool IsWhatIf => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true };
+
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
     protected CancellationToken Cancellation => _stopping.Token;
 

@@ -10,16 +10,11 @@ namespace Atelier.Commands.Infrastructure;
 
 /// <summary>
 /// Base of the cmdlets that put code on a host (Invoke-ServiceDeploy, Restore-ServiceDeploy): how the app is checked,
-/// installed and built, the lock, and the local history — the same parameters for both.
+/// installed and built, the lock, and the local history — the same parameters for both (and, from
+/// <see cref="DeployedServiceCmdlet"/>, the health URL and where a branch comes from).
 /// </summary>
-public abstract class DeployCmdlet : ServiceCmdlet
+public abstract class DeployCmdlet : DeployedServiceCmdlet
 {
-    /// <summary>The HTTP health URL; without one the systemd unit is checked.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("health_url")]
-    [ValidateHealthUrl]
-    public string? HealthUrl { get; set; }
-
     /// <summary>Where to install and build, relative to ~/app.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("work_dir")]
@@ -112,7 +107,6 @@ public abstract class DeployCmdlet : ServiceCmdlet
     /// </summary>
     private protected DeployRequest RequestFor(string service, string branch, string? dbPath, AtelierService? entry, ServiceSettings? defaults)
     {
-        var healthUrl = Pick(nameof(HealthUrl), HealthUrl, null, entry?.HealthUrl);
         return new DeployRequest
         {
             Service = service,
@@ -124,7 +118,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
             InstallCommand = Pick(nameof(InstallCommand), InstallCommand, defaults?.InstallCommand, entry?.InstallCommand),
             PreRestartCommand = Hooks ? Pick("PreRestartCommand", PreRestartHook, defaults?.PreRestartCommand, entry?.PreRestartCommand) : null,
             PostDeployCommand = Hooks ? Pick("PostDeployCommand", PostDeployHook, defaults?.PostDeployCommand, entry?.PostDeployCommand) : null,
-            HealthUrl = string.IsNullOrEmpty(healthUrl) ? null : new Uri(healthUrl, UriKind.Absolute),
+            HealthUrl = HealthUrlFor(entry),
             Health = new HealthOptions { Timeout = TimeSpan.FromSeconds(Pick(nameof(HealthTimeout), HealthTimeout, defaults?.HealthTimeout, entry?.HealthTimeout, (int)HealthOptions.DefaultTimeout.TotalSeconds)) },
             LockWait = TimeSpan.FromSeconds(LockWait),
             BreakLock = BreakLock,
@@ -143,7 +137,7 @@ public abstract class DeployCmdlet : ServiceCmdlet
         var entry = ManifestEntry(service, required: NeedsHost);
         var defaults = SettingsFor(service);
         var computer = HostFor(service, entry);
-        var request = RequestFor(service, Pick("Branch", branch, defaults?.Branch, entry?.Branch, "main")!, dbPath ?? entry?.DbPath, entry, defaults);
+        var request = RequestFor(service, BranchFor(branch, defaults, entry), dbPath ?? entry?.DbPath, entry, defaults);
         return (request, ConnectionFor(computer, service), WhereFor(computer));
     }
 

@@ -112,4 +112,64 @@ public sealed class HealthRunnerTests
         Assert.NotNull(lines);
         Assert.True(lines.Length <= 20);
     }
+
+    [Fact]
+    public async Task Checking_all_opens_each_checks_connection_through_the_pool_and_counts_what_was_not_healthy()
+    {
+        await using var server = new TestHttpServer((path, _) => path == "/down" ? new TestResponse(503) : TestResponse.Ok());
+        var unreachable = new HostConnectionRequest { ComputerName = "unreachable.invalid", User = "unit" };
+        var local = new HostConnectionRequest { ComputerName = "localhost", User = "down", Local = true };
+        var checks = new[]
+        {
+            new HealthCheck { Service = "web", HealthUrl = server.Url("/health") },
+            new HealthCheck { Service = "down", ComputerName = "localhost", HealthUrl = server.Url("/down"), Connection = local },
+            new HealthCheck { Service = "unit", ComputerName = "unreachable.invalid", Connection = unreachable },
+        };
+        var asked = new ConcurrentQueue<HostConnectionRequest>();
+        using var hosts = new HostPool((request, _) =>
+        {
+            asked.Enqueue(request);
+            return request.Local
+                ? Task.FromResult<IRemoteHost>(new LocalHost())
+                : Task.FromException<IRemoteHost>(new HostConnectionException($"{request.ComputerName}: no such host"));
+        });
+        var results = new ConcurrentQueue<ServiceHealth>();
+        var errors = new ConcurrentQueue<(HealthCheck Check, Exception Error)>();
+        var checker = new HealthChecker(new HealthOptions { Timeout = TimeSpan.Zero });
+
+        var failed = await checker.CheckAllAsync(checks, hosts, 3, new CommandOptions { Timeout = TimeSpan.FromSeconds(10) }, results.Enqueue, (c, ex) => errors.Enqueue((c, ex)), CancellationToken.None);
+
+        Assert.Equal(2, failed);
+        Assert.Equal(["down", "web"], results.Select(r => r.Service).Order());
+        Assert.False(results.Single(r => r.Service == "down").Healthy);
+        var (check, error) = Assert.Single(errors);
+        Assert.Equal("unit", check.Service);
+        Assert.IsType<HostConnectionException>(error);
+        // The unhealthy HTTP check reached its host for the journal; the healthy one without a connection never asked.
+        Assert.Equal([local, unreachable], asked.Distinct().OrderBy(r => r.ComputerName == "localhost" ? 0 : 1));
+    }
+
+    [Fact]
+    public void A_check_is_by_http_with_a_url_named_after_its_host_without_a_service_and_else_of_the_unit_on_its_host()
+    {
+        var url = new Uri("https://cachet.example.org/health");
+
+        Assert.Equal(("cachet.example.org", "http", null), Shape(HealthCheck.For(null, url, null)));
+        Assert.Equal(("cachet", "http", "web1"), Shape(HealthCheck.For("cachet", url, "web1")));
+        Assert.Equal(("cachet", "systemd", "web1"), Shape(HealthCheck.For("cachet", null, "web1")));
+        Assert.Equal("SystemdCheckNeedsHost", Assert.Throws<AtelierException>(() => HealthCheck.For("cachet", null, null)).ErrorId);
+        Assert.Throws<ArgumentException>(() => HealthCheck.For(null, null, "web1"));
+
+        static (string, string, string?) Shape(HealthCheck check) => (check.Service, check.Method, check.ComputerName);
+    }
+
+    [Fact]
+    public void Expected_content_is_matched_case_insensitively_with_a_match_timeout_and_a_broken_pattern_is_refused()
+    {
+        var pattern = HealthOptions.ContentPattern("status.*OK");
+
+        Assert.Matches(pattern, "{\"Status\": \"ok\"}");
+        Assert.Equal(TimeSpan.FromSeconds(2), pattern.MatchTimeout);
+        Assert.Throws<System.Text.RegularExpressions.RegexParseException>(() => HealthOptions.ContentPattern("("));
+    }
 }

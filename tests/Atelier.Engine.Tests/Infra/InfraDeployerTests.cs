@@ -61,7 +61,7 @@ public sealed class InfraDeployerTests : IDisposable
 
         return new InfraDeployRequest
         {
-            Nodes = nodes.Select(n => new InfraNode(n, "host-" + n, options ?? new DeployRsOptions { SkipChecks = true })).ToList(),
+            Nodes = nodes.Select(n => new InfraNode(n, Host(n), options ?? new DeployRsOptions { SkipChecks = true })).ToList(),
             Command = [_script],
             Environment = environment,
             RollbackOnFailure = rollback,
@@ -73,30 +73,18 @@ public sealed class InfraDeployerTests : IDisposable
     private async Task<InfraDeployRun> DeployAsync(InfraDeployRequest request, RecordingReporter? reporter = null, CancellationToken cancellationToken = default)
     {
         reporter ??= new RecordingReporter();
-        var hosts = new List<IRemoteHost>();
-        var deployer = new InfraDeployer(
-            new DeployRsRunner(reporter),
-            (node, _) =>
-            {
-                IRemoteHost host = new HomeHost(_trees.TryGetValue(node.Name, out var tree) ? tree.Home : _folder.Combine("nowhere"));
-                lock (hosts)
-                {
-                    hosts.Add(host);
-                }
 
-                return Task.FromResult(host);
-            },
-            reporter,
-            new CommandOptions());
-        try
+        // The real pool, opening each node's connection request once: host-<node> is that node's profile tree.
+        using var hosts = new HostPool((connection, _) =>
         {
-            return await deployer.DeployAsync(request, cancellationToken);
-        }
-        finally
-        {
-            hosts.ForEach(h => h.Dispose());
-        }
+            var node = connection.ComputerName["host-".Length..];
+            return Task.FromResult<IRemoteHost>(new HomeHost(_trees.TryGetValue(node, out var tree) ? tree.Home : _folder.Combine("nowhere")));
+        });
+        var deployer = new InfraDeployer(new DeployRsRunner(reporter), hosts, reporter, new CommandOptions());
+        return await deployer.DeployAsync(request, cancellationToken);
     }
+
+    private static HostConnectionRequest Host(string node) => new() { ComputerName = "host-" + node };
 
     private string[] RunNodes() => File.Exists(Runs) ? File.ReadAllLines(Runs) : [];
 
@@ -224,7 +212,7 @@ public sealed class InfraDeployerTests : IDisposable
     public async Task A_node_whose_generation_cannot_be_recorded_stops_the_run_before_anything_is_deployed()
     {
         var request = Request(["a"]);
-        request = request with { Nodes = [.. request.Nodes, new InfraNode("ghost", "host-ghost", new DeployRsOptions())] };
+        request = request with { Nodes = [.. request.Nodes, new InfraNode("ghost", Host("ghost"), new DeployRsOptions())] };
 
         var run = await DeployAsync(request);
 
@@ -239,7 +227,7 @@ public sealed class InfraDeployerTests : IDisposable
     public async Task Without_rollback_an_unrecordable_node_does_not_stop_the_others()
     {
         var request = Request(["a"], rollback: false);
-        request = request with { Nodes = [.. request.Nodes, new InfraNode("ghost", "host-ghost", new DeployRsOptions())] };
+        request = request with { Nodes = [.. request.Nodes, new InfraNode("ghost", Host("ghost"), new DeployRsOptions())] };
 
         var run = await DeployAsync(request);
 
@@ -253,7 +241,7 @@ public sealed class InfraDeployerTests : IDisposable
     [InlineData(2, "NodeGivenTwice")]
     public void A_request_without_nodes_or_with_a_node_twice_is_refused(int copies, string errorId)
     {
-        var request = new InfraDeployRequest { Nodes = Enumerable.Repeat(new InfraNode("a", "a", new DeployRsOptions()), copies).ToList(), Command = ["deploy"] };
+        var request = new InfraDeployRequest { Nodes = Enumerable.Repeat(new InfraNode("a", Host("a"), new DeployRsOptions()), copies).ToList(), Command = ["deploy"] };
 
         Assert.Equal(errorId, Assert.Throws<AtelierException>(() => request.Validate()).ErrorId);
     }

@@ -3,6 +3,7 @@ using Atelier.Deploy;
 using Atelier.History;
 using Atelier.Infra;
 using Atelier.Shell;
+using Atelier.Transport;
 
 namespace Atelier.Tests.Shell;
 
@@ -210,7 +211,7 @@ public sealed class RemoteValueLimitsTests
             "Hostname" => new DeployRsOptions { Hostname = value },
             _ => new DeployRsOptions { SshUser = value },
         };
-        var request = new InfraDeployRequest { Nodes = [new InfraNode("web", "web", options)], Command = ["deploy"] };
+        var request = new InfraDeployRequest { Nodes = [new InfraNode("web", new HostConnectionRequest { ComputerName = "web" }, options)], Command = ["deploy"] };
 
         Assert.Throws<RemoteValueException>(() => request.Validate());
     }
@@ -218,7 +219,7 @@ public sealed class RemoteValueLimitsTests
     [Fact]
     public void An_infra_deploy_refuses_a_node_name_longer_than_a_host_name()
     {
-        var request = new InfraDeployRequest { Nodes = [new InfraNode(new string('n', 254), "localhost", new DeployRsOptions())], Command = ["deploy"] };
+        var request = new InfraDeployRequest { Nodes = [new InfraNode(new string('n', 254), new HostConnectionRequest { ComputerName = "localhost", Local = true }, new DeployRsOptions())], Command = ["deploy"] };
 
         Assert.Equal("it is 254 characters long; at most 253", Assert.Throws<RemoteValueException>(() => request.Validate()).Reason);
     }
