@@ -71,7 +71,10 @@ public static partial class ServiceScaffold
         if (holder is not null)
         {
             throw new AtelierException("PortTaken", FailureKind.ResourceBusy,
-                $"Port {port} is taken by the service '{holder.Service}' ({holder.File}:{holder.Line}, {holder.Setting}); the lowest free port is {registry.NextFree()}. Give another -Port, or -Port Auto.");
+                $"Port {port} is taken by the service '{holder.Service}' ({holder.File}:{holder.Line}, {holder.Setting}); the lowest free port is {registry.NextFree()}.")
+            {
+                Hints = [Hint.PortTaken],
+            };
         }
 
         var files = new List<PlannedFile>();
@@ -86,7 +89,10 @@ public static partial class ServiceScaffold
         if (edit.Kind == MachineEditKind.Conflict)
         {
             throw new AtelierException("MachineServiceExists", FailureKind.ResourceBusy,
-                $"{machinePath}:{edit.Line} already enables '{name}' with different settings; -Force replaces that block.");
+                $"{machinePath}:{edit.Line} already enables '{name}' with different settings.")
+            {
+                Hints = [Hint.MachineBlockReplaced],
+            };
         }
 
         files.Add(PlannedFile.For(machineFile, machinePath, MachineKind, edit.Text));
@@ -139,5 +145,5 @@ public static partial class ServiceScaffold
     private static PlannedFile Checked(PlannedFile file, bool force, string errorId, string what) =>
         file.Action != FileAction.Changed || force
             ? file
-            : throw new AtelierException(errorId, FailureKind.ResourceBusy, $"{what}; -Force replaces it. The change would be:\n{file.Diff}");
+            : throw new AtelierException(errorId, FailureKind.ResourceBusy, $"{what}. The change would be:\n{file.Diff}") { Hints = [Hint.FileReplaced] };
 }

@@ -224,7 +224,7 @@ public sealed class TestServiceHealthCommand : ServiceCmdlet
     private void Fail(Exception exception, string errorId, ErrorCategory category, object? target)
     {
         Interlocked.Increment(ref _failures);
-        WriteError(new ErrorRecord(exception, errorId, category, target));
+        WriteError(Errors.Recommending(new ErrorRecord(exception, errorId, category, target), FailureHints.Of(exception)));
     }
 
     /// <summary>One service to check, with the connection to its host captured from its own pipeline object.</summary>
