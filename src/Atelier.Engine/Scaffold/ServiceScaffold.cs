@@ -117,22 +117,24 @@ public static partial class ServiceScaffold
     /// The reusable workflow of the repository in <paramref name="infraRoot"/>: <c>owner/repo/.github/workflows/deploy-service.yml@main</c>
     /// from its GitHub origin, or null when it has no GitHub origin.
     /// </summary>
-    public static string? WorkflowReferenceFor(string infraRoot, string gitRef = "main")
+    public static async Task<string?> WorkflowReferenceForAsync(string infraRoot, CancellationToken cancellationToken, string gitRef = "main")
     {
-        var match = OriginUrl(infraRoot) is { } url ? GitHubRemote().Match(url) : null;
+        var match = await OriginUrlAsync(infraRoot, cancellationToken).ConfigureAwait(false) is { } url ? GitHubRemote().Match(url) : null;
         return match is { Success: true } ? $"{match.Groups["owner"].Value}/{match.Groups["repo"].Value}/{ReusableDeployWorkflow.RelativePath}@{gitRef}" : null;
     }
 
-    /// <summary>The URL of the <c>origin</c> remote of the git checkout at <paramref name="root"/>, or null when it has none.</summary>
-    public static string? OriginUrl(string root)
+    /// <summary>
+    /// The URL of the <c>origin</c> remote of the git checkout at <paramref name="root"/> (<c>git remote get-url origin</c>,
+    /// at most 30 s), or null when it has none, is no checkout or there is no git.
+    /// </summary>
+    public static async Task<string?> OriginUrlAsync(string root, CancellationToken cancellationToken)
     {
         if (LocalProgram.FindOnPath("git") is not { } git || !Directory.Exists(root))
         {
             return null;
         }
 
-        var result = LocalProgram.RunAsync(git, ["-C", root, "remote", "get-url", "origin"], root, TimeSpan.FromSeconds(30), CancellationToken.None)
-            .GetAwaiter().GetResult();
+        var result = await LocalProgram.RunAsync(git, ["-C", root, "remote", "get-url", "origin"], root, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         return result.TimedOut || result.ExitCode != 0 || result.Output.Trim() is not { Length: > 0 } url ? null : url;
     }
 

@@ -200,7 +200,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
                 Runtime = runtime == AppRuntime.Bun ? null : Runtime.ToLowerInvariant(),
                 // Atelier's reusable workflow (written now, or already in the repository) deploys the push's exact commit.
                 PassCommit = IncludeReusableWorkflow || ReusableDeployWorkflow.IsAtelierWorkflow(Path.Join(infra, ReusableDeployWorkflow.RelativePath)),
-                WorkflowReference = WorkflowReference ?? ServiceScaffold.WorkflowReferenceFor(infra)
+                WorkflowReference = WorkflowReference ?? Run((_, token) => ServiceScaffold.WorkflowReferenceForAsync(infra, token))
                     ?? throw new AtelierException("WorkflowReferenceRequired", FailureKind.InvalidArgument,
                         $"{infra} has no GitHub origin to call the reusable workflow from: give -WorkflowReference owner/repo/.github/workflows/deploy-service.yml@main."),
             };
@@ -253,7 +253,7 @@ public sealed class NewServiceModuleCommand : AtelierCmdlet
             return Repository;
         }
 
-        if (app is not null && ServiceScaffold.OriginUrl(app) is { } origin)
+        if (app is not null && Run((_, token) => ServiceScaffold.OriginUrlAsync(app, token)) is { } origin)
         {
             WriteVerbose($"{Name}: the machine block's repository is the app's origin, {origin}");
             return origin;
