@@ -529,7 +529,7 @@ Describe 'An exact commit or tag (-Commit)' {
         $side = Invoke-AsDemo 'git -C /srv/git/demo.git rev-parse side'
         $refused = Invoke-ServiceDeploy @Deploy -Commit $side -ErrorAction SilentlyContinue
         $refused.Status | Should -Be 'Failed'
-        $refused.Error | Should -Match "is not on origin/main; give -Force"
+        $refused.Error | Should -Match "is not on origin/main\. Give -Force"
         (Get-TestDeployState -Service demo).Commit | Should -Not -Be $side
         $forced = Invoke-ServiceDeploy @Deploy -Commit $side -Force -ErrorAction Stop
         $forced.NewCommit | Should -Be $side

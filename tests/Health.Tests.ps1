@@ -137,6 +137,7 @@ Describe 'Test-ServiceHealth of a systemd unit over SSH' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'SystemdCheckNeedsHost,*'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err[0].TargetObject | Should -Be 'demo'
+        "$($err[0])" | Should -Match 'and no host was given\. Give -ComputerName \(or -Local on the host itself\)\.'
     }
 
     It 'writes HostConnectionFailed, not a result, when the host refuses SSH' {

@@ -111,7 +111,8 @@ Describe 'The deploy lock as a thing you can see and hold' {
         $failed[0].FullyQualifiedErrorId | Should -Match '^DeployLockLive'
         $failed[0].CategoryInfo.Category | Should -Be 'ResourceBusy'
         $failed[0].Exception.Message | Should -Match 'their maintenance'
-        $failed[0].Exception.Message | Should -Match '-Force'
+        "$($failed[0])" | Should -Match '-Force' -Because 'the cmdlet adds the hint to the message it shows'
+        $failed[0].ErrorDetails.RecommendedAction | Should -Match 'only with -Force'
         (Get-ServiceDeployLock demo @Demo).Message | Should -Be 'their maintenance'
 
         $removed = Unlock-ServiceDeploy demo @Demo -Force -Confirm:$false -ErrorAction Stop
@@ -144,7 +145,7 @@ Describe 'The deploy lock as a thing you can see and hold' {
         ) -join '; ') | Out-Null
         Unlock-ServiceDeploy demo @Demo -Confirm:$false -ErrorVariable failed -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $failed[0].FullyQualifiedErrorId | Should -Match '^DeployLockMoved'
-        $failed[0].Exception.Message | Should -Match 'Restore-ServiceDeploy -BreakLock'
+        "$($failed[0])" | Should -Match 'Restore-ServiceDeploy -BreakLock'
         Unlock-ServiceDeploy demo @Demo -Force -Confirm:$false -ErrorAction Stop | Should -Not -BeNullOrEmpty
         Get-ServiceDeployLock demo @Demo | Should -BeNullOrEmpty
     }

@@ -285,6 +285,7 @@ Describe 'Get-ServiceLog for a user who may not read the journal' {
         $lines[0].Message | Should -Match "$marker status line$"
         "$warned" | Should -Match 'may not read the system journal'
         "$warned" | Should -Match 'systemd-journal'
+        "$warned" | Should -Match '-Since, -Until and -Priority do not apply to those lines' -Because 'the cmdlet''s reporter adds the warning''s hint'
     }
 
     It 'a user who may read neither gets JournalAccessDenied saying what to grant' {

@@ -89,7 +89,7 @@ Describe 'A bare service name' {
     It 'on two machines needs -Machine, which picks one' {
         Test-ServiceHealth twin -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ServiceAmbiguous*'
-        $err[0].Exception.Message | Should -Match 'runs on sandbox and mirror .*give -Machine'
+        "$($err[0])" | Should -Match 'runs on sandbox and mirror .*give -Machine'
         (Test-ServiceHealth twin -Machine mirror -ErrorAction Stop).HealthUrl | Should -Be $TestHost.services.notes.healthUrl
     }
 }

@@ -206,7 +206,7 @@ finally { $results | Select-Object Service, ComputerName, Status, FailedStep | C
         $results = @(Get-Services | Invoke-ServiceDeploy @Common -ThrottleLimit 1 -StopOnFailure -ErrorVariable failed -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
 
         $results.Status | Should -Be @('RolledBack', 'Skipped', 'Skipped', 'Skipped')
-        $results[1].Error | Should -Be 'Not started: demo did not succeed, and the run stops at the first failure (-StopOnFailure).'
+        $results[1].Error | Should -Be 'Not started: demo did not succeed, and the run stops at the first failure. That is -StopOnFailure: without it, the others go on.'
         @($failed) | Should -HaveCount 4 -Because 'every service that did not succeed has its error record'
         $failed[0].FullyQualifiedErrorId | Should -BeLike 'DeployRolledBack,*'
         $failed[1..3].FullyQualifiedErrorId | ForEach-Object { $_ | Should -BeLike 'DeploySkipped,*' }

@@ -142,7 +142,7 @@ Describe 'New-ServiceModule' {
 
         $err = { New-ServiceModule @Cachet2 -Description 'Pastes, kept a month' -Domain paste2.example.org -InfraPath $infra } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -Be 'ServiceModuleExists,Atelier.Commands.NewServiceModuleCommand'
-        $err.Exception.Message | Should -Match '-Force replaces it'
+        "$err" | Should -Match '-Force replaces it'
         $err.Exception.Message | Should -Match '\+  description = "Pastes, kept a month";'
         Get-Content -Raw $machineFile | Should -Be $machineBefore
 

@@ -147,7 +147,8 @@ Describe 'Backup-ServiceDb -Destination on this machine' {
         Backup-ServiceDb demo $DbPath @Demo -Keep 10 -Destination $file -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'DestinationExists,Atelier.Commands.BackupServiceDbCommand'
         $err[0].CategoryInfo.Category | Should -Be 'ResourceExists'
-        $err[0].Exception.Message | Should -Match '-Force'
+        "$($err[0])" | Should -Match '-Force' -Because 'the cmdlet adds the hint to the message it shows'
+        $err[0].ErrorDetails.RecommendedAction | Should -Be 'Give -Force to replace it, or give a folder or a new file name.'
         (Get-FileHash $file).Hash | Should -Be $firstHash
 
         # The app writes all the time: a later snapshot holds more rows.

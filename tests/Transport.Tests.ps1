@@ -20,6 +20,7 @@ Describe 'Host keys' {
         $err[0].CategoryInfo.Category | Should -Be 'SecurityError'
         $err[0].Exception.Message | Should -Match 'not known'
         $err[0].Exception.Message | Should -Match 'SHA256:'
+        "$($err[0])" | Should -Match 'connect once with -AcceptNewHostKey' -Because 'the cmdlet adds the hint to the message it shows'
         $empty | Should -Not -Exist
     }
 
@@ -67,6 +68,7 @@ Describe 'Authentication' {
         Get-ServiceDbSnapshot demo @connection -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
         $err[0].FullyQualifiedErrorId | Should -BeLike 'HostConnectionFailed*'
         $err[0].Exception.Message | Should -Match 'Passphrase'
+        $err[0].ErrorDetails.RecommendedAction | Should -Be 'Give its passphrase with -Passphrase.'
     }
 
     It 'never shows the passphrase, even when it is wrong' {

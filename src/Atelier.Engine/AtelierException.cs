@@ -16,6 +16,9 @@ public class AtelierException : Exception
     public string ErrorId { get; }
 
     public FailureKind Kind { get; }
+
+    /// <summary>What the user can do about it, when that is a parameter or a command: the cmdlets put it into words.</summary>
+    public IReadOnlyList<Hint> Hints { get; init; } = [];
 }
 
 /// <summary>What sort of failure an <see cref="AtelierException"/> is.</summary>

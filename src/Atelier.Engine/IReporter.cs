@@ -12,6 +12,12 @@ public interface IReporter
     /// <summary>Something the user should notice that does not stop the operation.</summary>
     void Warning(string message);
 
+    /// <summary>
+    /// A warning with what the user can do about it, when that is a parameter or a command (<paramref name="hints"/>):
+    /// a cmdlet's reporter puts the hints into words after the message; one that knows no hints gives the message alone.
+    /// </summary>
+    void Warning(string message, IReadOnlyList<Hint> hints) => Warning(message);
+
     /// <summary>Progress of one activity; <paramref name="percent"/> is -1 when unknown, 100 when complete.</summary>
     void Progress(int activityId, string activity, string status, int percent);
 

@@ -164,10 +164,14 @@ public sealed class DeployLock : IAsyncDisposable
             var holder = LockHolder.FromFields(service, held);
             var head = $"The deploy lock of {service} on {host.ComputerName} ({LockPath(service)}) is held by {holder.Describe()}";
             throw output.ContainsKey("moved")
-                ? new AtelierException("DeployLockMoved", FailureKind.ResourceBusy,
-                    $"{head}, which is dead ({holder.Why}) but had moved the code: Restore-ServiceDeploy -BreakLock puts it back; -Force removes the lock without putting anything back.")
-                : new AtelierException("DeployLockLive", FailureKind.ResourceBusy,
-                    $"{head}, which is alive: {holder.Why}. Unlock-ServiceDeploy removes a live holder's lock only with -Force{(holder.IsMaintenance ? string.Empty : " (that deploy then fails at its next step, and its guard is stopped)")}.");
+                ? new AtelierException("DeployLockMoved", FailureKind.ResourceBusy, $"{head}, which is dead ({holder.Why}) but had moved the code.")
+                {
+                    Hints = [Hint.UnlockPutsNothingBack],
+                }
+                : new AtelierException("DeployLockLive", FailureKind.ResourceBusy, $"{head}, which is alive: {holder.Why}.")
+                {
+                    Hints = [holder.IsMaintenance ? Hint.UnlockLiveMaintenance : Hint.UnlockLiveDeploy],
+                };
         }
 
         throw Failure(result, $"Unlocking the deploy lock of {service} on {host.ComputerName}");
@@ -609,8 +613,17 @@ public sealed record PutBackStep(string Name, ShellCommand? Command);
 public sealed class DeployLockHeldException : AtelierException
 {
     public DeployLockHeldException(string computerName, LockHolder holder, TimeSpan waited, bool refusedBreak = false)
-        : base("DeployLockHeld", FailureKind.ResourceBusy, Describe(computerName, holder, waited, refusedBreak))
+        : base("DeployLockHeld", FailureKind.ResourceBusy, Describe(computerName, holder, waited))
     {
+        ArgumentNullException.ThrowIfNull(holder);
+        var wait = waited > TimeSpan.Zero ? [] : new[] { Hint.WaitForLock };
+        Hints = holder.Alive switch
+        {
+            true when refusedBreak => [Hint.BreakOnlyDead, .. wait],
+            true => wait,
+            false => [Hint.BreakDead],
+            _ => [.. wait, Hint.BreakIfDead],
+        };
         ComputerName = computerName;
         Holder = holder;
         Waited = waited;
@@ -626,17 +639,17 @@ public sealed class DeployLockHeldException : AtelierException
     /// <summary>True when -BreakLock was asked for and refused because the holder lives.</summary>
     public bool RefusedBreak { get; }
 
-    private static string Describe(string computerName, LockHolder holder, TimeSpan waited, bool refusedBreak)
+    /// <summary>What holds the lock; what the user can do about it is in <see cref="AtelierException.Hints"/>.</summary>
+    private static string Describe(string computerName, LockHolder holder, TimeSpan waited)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        var wait = waited > TimeSpan.Zero ? $" Waited {DeployLock.Seconds(waited)} s for it." : " Use -LockWait to wait for it.";
+        var wait = waited > TimeSpan.Zero ? $" Waited {DeployLock.Seconds(waited)} s for it." : string.Empty;
         var head = $"The deploy lock of {holder.Service} on {computerName} ({DeployLock.LockPath(holder.Service)}) is held by {holder.Describe()}";
         return holder.Alive switch
         {
-            true when refusedBreak => $"{head}, which is alive: {holder.Why}. -BreakLock breaks only a dead holder's lock.{wait}",
             true => $"{head}, which is alive: {holder.Why}.{wait}",
-            false => $"{head}, which is dead ({holder.Why}). Run again with -BreakLock to break it.",
-            _ => $"{head}.{wait} If that deploy is dead, run again with -BreakLock.",
+            false => $"{head}, which is dead ({holder.Why}).",
+            _ => $"{head}.{wait}",
         };
     }
 }

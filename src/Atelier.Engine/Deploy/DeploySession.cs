@@ -207,7 +207,8 @@ internal sealed class DeploySession
                 Result.Status = Result.Operation == DeployOperation.Restore ? DeployStatus.Failed : DeployStatus.RollbackFailed;
                 Result.FailedStep ??= "finish";
                 Result.Error = (Result.Error is null ? string.Empty : Result.Error + "\n")
-                    + $"The outcome could not be confirmed to {Result.ComputerName} ({ex.Message}): its guard puts back {Result.PreviousCommit} once it has heard nothing for {DeployLock.Seconds(Lease.GuardTimeout)} s. See Get-ServiceDeployHistory -FromHost.";
+                    + $"The outcome could not be confirmed to {Result.ComputerName} ({ex.Message}): its guard puts back {Result.PreviousCommit} once it has heard nothing for {DeployLock.Seconds(Lease.GuardTimeout)} s.";
+                Result.Hints = [.. Result.Hints, Hint.HostHistoryLater];
                 return;
             }
         }
@@ -311,11 +312,17 @@ internal sealed class DeploySession
 }
 
 /// <summary>The connection to a host was lost in the middle of an operation and could not be opened again in time.</summary>
-public sealed class HostUnreachableException(string computerName, string step, TimeSpan waited, TimeSpan guardTimeout)
-    : AtelierException(
-        "HostUnreachable",
-        FailureKind.Connection,
-        $"The connection to {computerName} was lost during the {step} step and could not be opened again within {DeployLock.Seconds(waited)} s. The host's guard puts the service back once it has heard nothing for {DeployLock.Seconds(guardTimeout)} s; see Get-ServiceDeployHistory -FromHost when the host answers again.")
+public sealed class HostUnreachableException : AtelierException
 {
-    public string Step { get; } = step;
+    public HostUnreachableException(string computerName, string step, TimeSpan waited, TimeSpan guardTimeout)
+        : base(
+            "HostUnreachable",
+            FailureKind.Connection,
+            $"The connection to {computerName} was lost during the {step} step and could not be opened again within {DeployLock.Seconds(waited)} s. The host's guard puts the service back once it has heard nothing for {DeployLock.Seconds(guardTimeout)} s.")
+    {
+        Step = step;
+        Hints = [Hint.HostHistoryLater];
+    }
+
+    public string Step { get; }
 }

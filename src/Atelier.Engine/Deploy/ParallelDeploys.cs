@@ -200,7 +200,8 @@ public static class ParallelDeploys
         HealthUrl = deploy.Request.HealthUrl?.AbsoluteUri,
         DbPath = deploy.Request.DbPath,
         Status = DeployStatus.Skipped,
-        Error = $"Not started: {string.Join(", ", stoppedBy)} did not succeed, and the run stops at the first failure (-StopOnFailure).",
+        Error = $"Not started: {string.Join(", ", stoppedBy)} did not succeed, and the run stops at the first failure.",
+        Hints = [Hint.StoppedOnFailure],
     };
 
     /// <summary>One service's reports: its progress under the run's record, as its own activity; its finishing on the board.</summary>

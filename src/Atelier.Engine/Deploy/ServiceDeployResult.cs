@@ -53,6 +53,12 @@ public sealed class ServiceDeployResult
     /// <summary>Why it failed: the step's output tail and, for the app, its last journal lines.</summary>
     public string? Error { get; set; }
 
+    /// <summary>
+    /// What the user can do about the failure, when that is a parameter or a command: the cmdlets put it into words after
+    /// <see cref="Error"/> (the histories keep the engine's words only).
+    /// </summary>
+    public IReadOnlyList<Hint> Hints { get; set; } = [];
+
     /// <summary>What the guard of an earlier deploy did, when one took over since the last deploy (else null).</summary>
     public string? Notice { get; set; }
 

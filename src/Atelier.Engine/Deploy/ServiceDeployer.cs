@@ -137,7 +137,11 @@ public sealed class ServiceDeployer
         {
             result.Status = DeployStatus.Failed;
             result.FailedStep ??= ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name ?? "connect";
-            result.Error ??= ex.Message;
+            if (result.Error is null)
+            {
+                result.Error = ex.Message;
+                result.Hints = FailureHints.Of(ex);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -203,7 +207,10 @@ public sealed class ServiceDeployer
             result.NewCommit = lines[^2];
             if (lines[^1] != "reachable" && !request.Force)
             {
-                throw new AtelierException("CommitNotOnBranch", FailureKind.InvalidArgument, $"{request.Service}: {request.Commit} ({result.NewCommit}) is not on origin/{request.Branch}; give -Force to deploy it anyway, or the -Branch it is on.");
+                throw new AtelierException("CommitNotOnBranch", FailureKind.InvalidArgument, $"{request.Service}: {request.Commit} ({result.NewCommit}) is not on origin/{request.Branch}.")
+                {
+                    Hints = [Hint.CommitOffBranch],
+                };
             }
         }
 
@@ -298,6 +305,7 @@ public sealed class ServiceDeployer
         {
             result.FailedStep = ex is DeployStepException step ? step.Step : result.Steps.LastOrDefault()?.Name;
             result.Error = ex.Message;
+            result.Hints = FailureHints.Of(ex);
             if (!codeMoved || session.Unreachable)
             {
                 // Nothing changed on the host (a failed snapshot, fetch...), or it cannot be reached: its guard acts.
@@ -368,6 +376,7 @@ public sealed class ServiceDeployer
         {
             result.Status = DeployStatus.RollbackFailed;
             result.Error += $"\nThe rollback failed too: {ex.Message}";
+            result.Hints = [.. result.Hints, .. FailureHints.Of(ex)];
         }
     }
 
@@ -436,7 +445,7 @@ public sealed class ServiceDeployer
         if (commit is null)
         {
             var last = DeployHistory.LastRestorable(history)
-                ?? throw new AtelierException("NothingToRestore", FailureKind.NotFound, $"{request.Service} on {_host.ComputerName} has no successful or unfinished deploy in its history to restore from: give -Commit.");
+                ?? throw new AtelierException("NothingToRestore", FailureKind.NotFound, $"{request.Service} on {_host.ComputerName} has no successful or unfinished deploy in its history to restore from.") { Hints = [Hint.RestoreCommit] };
             commit = last.PreviousCommit!;
             snapshotPath ??= last.SnapshotPath;
             dbPath ??= last.DbPath;
@@ -450,7 +459,10 @@ public sealed class ServiceDeployer
         result.DbPath = skipDatabase ? null : dbPath;
         if (result.SnapshotPath is not null && result.DbPath is null)
         {
-            throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: give -DbPath, the database the snapshot {result.SnapshotPath} goes back to (or -SkipDatabase).");
+            throw new AtelierException("RestoreNeedsDbPath", FailureKind.InvalidArgument, $"{request.Service}: the database the snapshot {result.SnapshotPath} goes back to is not known.")
+            {
+                Hints = [Hint.RestoreDatabase],
+            };
         }
 
         var restore = request with { DbPath = result.DbPath };
@@ -658,7 +670,11 @@ public sealed class ServiceDeployer
 public sealed class DeployStepException : AtelierException
 {
     public DeployStepException(string step, string detail, Exception? inner = null)
-        : base("DeployStepFailed", FailureKind.OperationFailed, $"The {step} step failed: {detail}", inner) => Step = step;
+        : base("DeployStepFailed", FailureKind.OperationFailed, $"The {step} step failed: {detail}", inner)
+    {
+        Step = step;
+        Hints = FailureHints.Of(inner);
+    }
 
     public string Step { get; }
 }

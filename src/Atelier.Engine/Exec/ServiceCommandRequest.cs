@@ -34,7 +34,7 @@ public sealed record ServiceCommandRequest
         DeployCommands.WorkFolder(WorkDir);
         if ((Command is null) == (ArgumentList is null))
         {
-            throw new ArgumentException("Give either a command line (-Command) or a program and its arguments (-ArgumentList).");
+            throw new ArgumentException("A service command is either a command line or a program and its arguments, not both and not neither.");
         }
 
         if (Command is not null)

@@ -147,5 +147,8 @@ public sealed class HealthChecker
 
     /// <summary>The error for a systemd check that has no host to run on.</summary>
     public static AtelierException NeedsHost(string service) =>
-        new("SystemdCheckNeedsHost", FailureKind.InvalidArgument, $"{service}: a check without -HealthUrl reads the systemd unit on its host: give -ComputerName (or -Local on the host itself).");
+        new("SystemdCheckNeedsHost", FailureKind.InvalidArgument, $"{service}: a check without a health URL reads the systemd unit on its host, and no host was given.")
+        {
+            Hints = [Hint.HealthHost],
+        };
 }

@@ -81,7 +81,7 @@ public sealed class LocalHistory
         }
 
         return required
-            ? throw new AtelierException("HistoryNotFound", FailureKind.NotFound, $"There is no deploy history database at {full} (a deploy creates it): check -HistoryPath.")
+            ? throw new AtelierException("HistoryNotFound", FailureKind.NotFound, $"There is no deploy history database at {full} (a deploy creates it).") { Hints = [Hint.HistoryPath] }
             : null;
     }
 
@@ -252,7 +252,10 @@ public sealed class LocalHistory
     }
 
     private static AtelierException Invalid(string path, string why) =>
-        new("HistoryPathInvalid", FailureKind.InvalidArgument, $"{path} is not a deploy history database: {why}. Nothing was written to it; check -HistoryPath (or the settings' historyPath), which takes a history database, a new file name or an empty file.");
+        new("HistoryPathInvalid", FailureKind.InvalidArgument, $"{path} is not a deploy history database: {why}. Nothing was written to it; a history's path takes a history database, a new file name or an empty file.")
+        {
+            Hints = [Hint.HistoryPath],
+        };
 
     /// <summary>Start times as text that sorts as time does: UTC, fixed width, 100 ns precision.</summary>
     private static string SortableTime(DateTimeOffset time) =>

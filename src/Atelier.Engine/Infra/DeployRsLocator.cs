@@ -63,8 +63,10 @@ public sealed class DeployRsLocator
         throw new AtelierException(
             "DeployRsNotFound",
             FailureKind.NotInstalled,
-            "deploy-rs was not found: there is no 'deploy' and no 'nix' on PATH. Install deploy-rs (nix profile install github:serokell/deploy-rs), "
-            + "or give its command with -DeployCommand or the settings file's deployCommand.");
+            "deploy-rs was not found: there is no 'deploy' and no 'nix' on PATH. Install deploy-rs (nix profile install github:serokell/deploy-rs).")
+        {
+            Hints = [Hint.DeployCommand],
+        };
     }
 
     /// <summary>The full path of <paramref name="program"/>: itself when it holds a '/', else the first executable match on PATH.</summary>

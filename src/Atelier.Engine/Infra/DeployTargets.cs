@@ -128,7 +128,10 @@ public sealed class DeployTargets
         if (!Directory.Exists(Repository))
         {
             throw new AtelierException("RepositoryNotFound", FailureKind.NotFound,
-                $"There is no folder {Repository}: give -Path the infrastructure repository's work tree.");
+                $"There is no folder {Repository}.")
+            {
+                Hints = [Hint.RepositoryPath],
+            };
         }
 
         if (IsNoCommit(from))
@@ -234,7 +237,10 @@ public sealed class DeployTargets
 
         var nix = LocalProgram.FindOnPath("nix", SearchPath)
             ?? throw new AtelierException("NixNotInstalled", FailureKind.NotInstalled,
-                $"Reading the node names from the deploy.nodes of {flake} needs nix, which is not on PATH. Install nix, or give every node name with -Node.");
+                $"Reading the node names from the deploy.nodes of {flake} needs nix, which is not on PATH.")
+            {
+                Hints = [Hint.NodesWithoutNix],
+            };
         var isFolder = Directory.Exists(flake);
         var installable = isFolder ? ".#deploy.nodes" : $"{flake}#deploy.nodes";
         var workingDirectory = isFolder ? Path.GetFullPath(flake) : Repository;
@@ -245,7 +251,10 @@ public sealed class DeployTargets
         if (eval.ExitCode != 0)
         {
             throw new AtelierException("NodeListFailed", FailureKind.OperationFailed,
-                $"nix eval of {flake}#deploy.nodes failed with exit code {eval.ExitCode}; give the node names with -Node, or fix the flake:\n{Tail(eval.Error)}");
+                $"nix eval of {flake}#deploy.nodes failed with exit code {eval.ExitCode}:\n{Tail(eval.Error)}")
+            {
+                Hints = [Hint.NodesWithoutFlake],
+            };
         }
 
         string[]? names;

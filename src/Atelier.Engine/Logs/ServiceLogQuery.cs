@@ -54,27 +54,27 @@ public sealed record ServiceLogQuery
         RemoteValue.ServiceName(Service);
         if (Since is not null)
         {
-            JournalTime.Parse(Since, "-Since time");
+            JournalTime.Parse(Since, "start time");
         }
 
         if (Until is not null)
         {
-            JournalTime.Parse(Until, "-Until time");
+            JournalTime.Parse(Until, "end time");
         }
 
         if (Follow && Until is not null)
         {
-            throw new ArgumentException("-Follow reads new lines until it is stopped: it takes no -Until.");
+            throw new ArgumentException("A read that follows new lines goes on until it is stopped: it takes no end time.");
         }
 
         if (Last is { } last && last is < 1 or > MaxLast)
         {
-            throw new ArgumentOutOfRangeException(nameof(Last), last, $"-Last is 1 to {MaxLast}.");
+            throw new ArgumentOutOfRangeException(nameof(Last), last, $"The number of lines is 1 to {MaxLast}.");
         }
 
         if (Grep is not null)
         {
-            RemoteValue.OneLineText(Grep, "-Grep pattern", MaxGrepLength);
+            RemoteValue.OneLineText(Grep, "pattern", MaxGrepLength);
         }
 
         return this;

@@ -35,7 +35,7 @@ public sealed class ServiceLogReader(IRemoteHost host, HostText text, IReporter 
         var read = await RunJournalAsync(query, withGrep: true, options, onEntry, cancellationToken).ConfigureAwait(false);
         if (read.Result is { } done && JournalCommands.LacksPatterns(done.Error) && read.Count == 0 && query.Grep is not null)
         {
-            reporter.Verbose($"journalctl on {host.ComputerName} has no pattern matching (no PCRE2): matching -Grep here.");
+            reporter.Verbose($"journalctl on {host.ComputerName} has no pattern matching (no PCRE2): matching the pattern here.");
             read = await RunJournalAsync(query, withGrep: false, options, onEntry, cancellationToken).ConfigureAwait(false);
         }
 
@@ -120,7 +120,7 @@ public sealed class ServiceLogReader(IRemoteHost host, HostText text, IReporter 
         var who = $"{host.User} on {host.ComputerName}";
         if (query.Follow)
         {
-            throw AccessDenied(query, $"{who} may not read the system journal, so -Follow cannot follow {query.Unit}");
+            throw AccessDenied(query, $"{who} may not read the system journal, so {query.Unit} cannot be followed");
         }
 
         var command = JournalCommands.Status(query);
@@ -143,7 +143,8 @@ public sealed class ServiceLogReader(IRemoteHost host, HostText text, IReporter 
 
         reporter.Warning(
             $"{who} may not read the system journal: showing the last lines of `systemctl status {query.Unit}` (its sudo rule) instead, " +
-            $"the current run's only; -Since, -Until and -Priority do not apply to them. {Grant(host.User)} for the whole journal.");
+            $"the current run's only, whatever their time or priority. {Grant(host.User)} for the whole journal.",
+            [Hint.StatusLinesUnfiltered]);
         var match = query.Grep is null ? null : Pattern(query.Grep);
         var lines = text.Lines(JournalReader.AfterFirstBlankLine(status.Output)).Where(l => match is null || match.IsMatch(l));
         var count = 0;
@@ -173,7 +174,7 @@ public sealed class ServiceLogReader(IRemoteHost host, HostText text, IReporter 
         }
         catch (ArgumentException ex)
         {
-            throw new AtelierException("InvalidGrepPattern", FailureKind.InvalidArgument, $"-Grep '{grep}' is not a valid regular expression: {ex.Message}", ex);
+            throw new AtelierException("InvalidGrepPattern", FailureKind.InvalidArgument, $"The pattern '{grep}' is not a valid regular expression: {ex.Message}", ex);
         }
     }
 }

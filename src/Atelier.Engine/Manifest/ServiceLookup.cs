@@ -25,7 +25,10 @@ public static class ServiceLookup
                 $"The services manifest ({manifest.Source}) has no service '{name}'{(machine is null ? string.Empty : $" on {machine}")}"
                 + Near(Suggestions.Closest(name, manifest.Services.Where(s => machine is null || s.Machine == machine).Select(s => s.Name))) + "."),
             _ => throw new AtelierException("ServiceAmbiguous", FailureKind.InvalidArgument,
-                $"The service '{name}' runs on {string.Join(" and ", found.Select(s => s.Machine))} ({manifest.Source}): give -Machine to say which."),
+                $"The service '{name}' runs on {string.Join(" and ", found.Select(s => s.Machine))} ({manifest.Source}).")
+            {
+                Hints = [Hint.Machine],
+            },
         };
     }
 

@@ -74,7 +74,10 @@ public static partial class ServiceScaffold
         if (holder is not null)
         {
             throw new AtelierException("PortTaken", FailureKind.ResourceBusy,
-                $"Port {port} is taken by the service '{holder.Service}' ({holder.File}:{holder.Line}, {holder.Setting}); the lowest free port is {registry.NextFree()}. Give another -Port, or -Port Auto.");
+                $"Port {port} is taken by the service '{holder.Service}' ({holder.File}:{holder.Line}, {holder.Setting}); the lowest free port is {registry.NextFree()}.")
+            {
+                Hints = [Hint.PortTaken],
+            };
         }
 
         var files = new List<PlannedFile>();
@@ -89,7 +92,10 @@ public static partial class ServiceScaffold
         if (edit.Kind == MachineEditKind.Conflict)
         {
             throw new AtelierException("MachineServiceExists", FailureKind.ResourceBusy,
-                $"{machinePath}:{edit.Line} already enables '{name}' with different settings; -Force replaces that block.");
+                $"{machinePath}:{edit.Line} already enables '{name}' with different settings.")
+            {
+                Hints = [Hint.MachineBlockReplaced],
+            };
         }
 
         files.Add(PlannedFile.For(machineFile, machinePath, MachineKind, edit.Text));
@@ -108,6 +114,32 @@ public static partial class ServiceScaffold
         }
 
         return files;
+    }
+
+    /// <summary>
+    /// <see cref="Plan"/>, after taking what the request leaves out from the app's checkout: without a repository for the
+    /// machine block, the app's origin, since mkService clones <c>~/app</c> from it on the first start. With neither,
+    /// the plan goes on and a warning says the first deploy finds no <c>~/app</c> unless it is cloned by hand.
+    /// </summary>
+    public static async Task<IReadOnlyList<PlannedFile>> PlanAsync(NewServiceRequest request, IReporter reporter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(reporter);
+        if (request.Block.Repository is null)
+        {
+            var origin = request.AppRoot is null ? null : await OriginUrlAsync(request.AppRoot, cancellationToken).ConfigureAwait(false);
+            if (origin is not null)
+            {
+                reporter.Verbose($"{request.Module.Name}: the machine block's repository is the app's origin, {origin}");
+                request = request with { Block = request.Block with { Repository = origin } };
+            }
+            else
+            {
+                reporter.Warning($"{request.Module.Name} gets no repository: mkService clones ~/app from it on the first start, so without one ~/app must be cloned on the host by hand before the first deploy.", [Hint.ServiceRepository]);
+            }
+        }
+
+        return Plan(request);
     }
 
     /// <summary>
@@ -130,22 +162,24 @@ public static partial class ServiceScaffold
     /// The reusable workflow of the repository in <paramref name="infraRoot"/>: <c>owner/repo/.github/workflows/deploy-service.yml@main</c>
     /// from its GitHub origin, or null when it has no GitHub origin.
     /// </summary>
-    public static string? WorkflowReferenceFor(string infraRoot, string gitRef = "main")
+    public static async Task<string?> WorkflowReferenceForAsync(string infraRoot, CancellationToken cancellationToken, string gitRef = "main")
     {
-        var match = OriginUrl(infraRoot) is { } url ? GitHubRemote().Match(url) : null;
+        var match = await OriginUrlAsync(infraRoot, cancellationToken).ConfigureAwait(false) is { } url ? GitHubRemote().Match(url) : null;
         return match is { Success: true } ? $"{match.Groups["owner"].Value}/{match.Groups["repo"].Value}/{ReusableDeployWorkflow.RelativePath}@{gitRef}" : null;
     }
 
-    /// <summary>The URL of the <c>origin</c> remote of the git checkout at <paramref name="root"/>, or null when it has none.</summary>
-    public static string? OriginUrl(string root)
+    /// <summary>
+    /// The URL of the <c>origin</c> remote of the git checkout at <paramref name="root"/> (<c>git remote get-url origin</c>,
+    /// at most 30 s), or null when it has none, is no checkout or there is no git.
+    /// </summary>
+    public static async Task<string?> OriginUrlAsync(string root, CancellationToken cancellationToken)
     {
         if (LocalProgram.FindOnPath("git") is not { } git || !Directory.Exists(root))
         {
             return null;
         }
 
-        var result = LocalProgram.RunAsync(git, ["-C", root, "remote", "get-url", "origin"], root, TimeSpan.FromSeconds(30), CancellationToken.None)
-            .GetAwaiter().GetResult();
+        var result = await LocalProgram.RunAsync(git, ["-C", root, "remote", "get-url", "origin"], root, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         return result.TimedOut || result.ExitCode != 0 || result.Output.Trim() is not { Length: > 0 } url ? null : url;
     }
 
@@ -158,5 +192,5 @@ public static partial class ServiceScaffold
     private static PlannedFile Checked(PlannedFile file, bool force, string errorId, string what) =>
         file.Action != FileAction.Changed || force
             ? file
-            : throw new AtelierException(errorId, FailureKind.ResourceBusy, $"{what}; -Force replaces it. The change would be:\n{file.Diff}");
+            : throw new AtelierException(errorId, FailureKind.ResourceBusy, $"{what}. The change would be:\n{file.Diff}") { Hints = [Hint.FileReplaced] };
 }

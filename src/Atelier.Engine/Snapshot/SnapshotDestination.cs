@@ -113,7 +113,10 @@ public static class SnapshotDestination
             throw new AtelierException(
                 "DestinationNotDatabase",
                 FailureKind.InvalidArgument,
-                $"The destination {target} exists and is not a SQLite database: a snapshot never replaces it, even with -Force. Give a folder, or a new file name.");
+                $"The destination {target} exists and is not a SQLite database: a snapshot never replaces it. Give a folder, or a new file name.")
+            {
+                Hints = [Hint.DestinationNeverReplaced],
+            };
         }
 
         if (!force)
@@ -123,7 +126,7 @@ public static class SnapshotDestination
     }
 
     private static AtelierException Exists(string target) =>
-        new("DestinationExists", FailureKind.AlreadyExists, $"The destination {target} already exists (a SQLite database): give -Force to replace it, or give a folder or a new file name.");
+        new("DestinationExists", FailureKind.AlreadyExists, $"The destination {target} already exists (a SQLite database).") { Hints = [Hint.DestinationReplaced] };
 
     private static AtelierException FolderMissing(string folder) =>
         new("DestinationFolderMissing", FailureKind.NotFound, $"The destination's folder {folder} does not exist: create it first, or give a folder that exists.");

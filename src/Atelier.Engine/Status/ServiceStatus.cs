@@ -110,6 +110,12 @@ public sealed class ServiceStatus
     public string[] Problems { get; init; } = [];
 #pragma warning restore CA1819
 
+    /// <summary>
+    /// For each of <see cref="Problems"/>, what the user can do about it when that is a parameter or a command (else
+    /// null): the cmdlets put it into words after the problem.
+    /// </summary>
+    public IReadOnlyList<Hint?> ProblemHints { get; init; } = [];
+
     public override string ToString() => $"{Service}@{ComputerName} {ShortCommit ?? "?"} behind {Behind?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} {ActiveState ?? "?"} {Health.Status}";
 }
 

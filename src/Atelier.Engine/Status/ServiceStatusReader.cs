@@ -207,6 +207,13 @@ public sealed class ServiceStatusReader
         IReadOnlyList<string> All(string key) => values.TryGetValue(key, out var list) ? list : [];
 
         var problems = new List<string>();
+        var hints = new Dictionary<int, Hint>();
+        void Problem(string problem, Hint hint)
+        {
+            hints[problems.Count] = hint;
+            problems.Add(problem);
+        }
+
         var now = long.TryParse(One("now"), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : localNow;
@@ -291,7 +298,7 @@ public sealed class ServiceStatusReader
 
         if (skipped > 0)
         {
-            problems.Add($"{skipped} of the newest lines of {HostHistory.FilePath} are not deploy records (see Get-ServiceDeployHistory -FromHost)");
+            Problem($"{skipped} of the newest lines of {HostHistory.FilePath} are not deploy records", Hint.HostHistory);
         }
 
         var merged = DeployHistory.Merge(records);
@@ -321,12 +328,12 @@ public sealed class ServiceStatusReader
             };
             if (holder.Alive == false)
             {
-                problems.Add($"the deploy lock is held by {holder.Describe()}, which is dead ({holder.Why}): a deploy or restore with -BreakLock puts back what it had moved and breaks it");
+                Problem($"the deploy lock is held by {holder.Describe()}, which is dead ({holder.Why})", Hint.BreakPutsBack);
             }
         }
         else if (last is { IsUnfinished: true } && DeployHistory.Unfinished(merged) is not null)
         {
-            problems.Add($"the {last.Operation.ToLowerInvariant()} started {Stamp(last.StartedAt)} by {last.By} never finished and no one holds the lock: Restore-ServiceDeploy {request.Service} puts it back");
+            Problem($"the {last.Operation.ToLowerInvariant()} started {Stamp(last.StartedAt)} by {last.By} never finished and no one holds the lock", Hint.RestoreUnfinished);
         }
 
         // The newest snapshot.
@@ -363,6 +370,7 @@ public sealed class ServiceStatusReader
             SnapshotAge = latest is null ? null : now - latest.CreatedAt,
             CheckedAt = now,
             Problems = [.. problems.Select(text.Clean)],
+            ProblemHints = [.. problems.Select((_, i) => hints.TryGetValue(i, out var hint) ? hint : (Hint?)null)],
         };
     }
 

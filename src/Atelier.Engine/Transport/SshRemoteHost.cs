@@ -72,9 +72,11 @@ public sealed class SshRemoteHost : IRemoteHost
                     return;
                 case HostKeyVerdict.Unknown:
                     refused = new HostKeyException(
-                        $"The host {where} is not known, and its key was not accepted. It offered {KnownHosts.KeyType(e.HostKey)} {offered}. " +
-                        "Check the fingerprint, then connect once with -AcceptNewHostKey to record it.",
-                        check.Verdict, offered, check.ExpectedFingerprints);
+                        $"The host {where} is not known, and its key was not accepted. It offered {KnownHosts.KeyType(e.HostKey)} {offered}.",
+                        check.Verdict, offered, check.ExpectedFingerprints)
+                    {
+                        Hints = [Hint.AcceptNewHostKey],
+                    };
                     break;
                 case HostKeyVerdict.Revoked:
                     refused = new HostKeyException($"The host key {offered} offered by {where} is marked @revoked.", check.Verdict, offered, check.ExpectedFingerprints);
@@ -104,7 +106,10 @@ public sealed class SshRemoteHost : IRemoteHost
 
             throw ex switch
             {
-                SshPassPhraseNullOrEmptyException => new HostConnectionException($"The identity file for {target.User}@{target.HostName} is encrypted: give its passphrase with -Passphrase.", ex),
+                SshPassPhraseNullOrEmptyException => new HostConnectionException($"The identity file for {target.User}@{target.HostName} is encrypted, and no passphrase was given.", ex)
+                {
+                    Hints = [Hint.Passphrase],
+                },
                 SshAuthenticationException => new HostConnectionException(
                     $"{target.User}@{target.HostName}:{target.Port} refused authentication ({ex.Message}). Tried: " +
                     (target.IdentityFiles.Count == 0 ? "the \"none\" method only (no identity file found)" : $"the \"none\" method and {string.Join(", ", target.IdentityFiles)}") + ".", ex),
@@ -282,7 +287,7 @@ public sealed class SshRemoteHost : IRemoteHost
             }
             catch (SshPassPhraseNullOrEmptyException ex)
             {
-                throw new HostConnectionException($"The identity file '{file}' is encrypted: give its passphrase with -Passphrase.", ex);
+                throw new HostConnectionException($"The identity file '{file}' is encrypted, and no passphrase was given.", ex) { Hints = [Hint.Passphrase] };
             }
             catch (Exception ex) when (ex is SshException or InvalidOperationException or ArgumentException or NotSupportedException or FormatException)
             {

@@ -40,6 +40,9 @@ public class HostConnectionException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>What the user can do about it, when that is a parameter or a command: the cmdlets put it into words.</summary>
+    public IReadOnlyList<Hint> Hints { get; init; } = [];
 }
 
 /// <summary>

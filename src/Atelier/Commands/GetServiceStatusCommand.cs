@@ -167,7 +167,7 @@ public sealed class GetServiceStatusCommand : DeployedServiceCmdlet
                             channel.Verbose(string.Create(CultureInfo.InvariantCulture, $"[{item.Request.Service}@{item.Request.ComputerName}] read in {stopwatch.Elapsed.TotalMilliseconds:0} ms (origin: {status.Origin ?? "not read"})"));
                             return status;
                         },
-                        (_, status) => channel.Output(status),
+                        (_, status) => channel.Output(Errors.WithHints(status)),
                         (item, ex) => channel.Error(ErrorOf(ex, item.Request)),
                         cancellation).ConfigureAwait(false);
                 });

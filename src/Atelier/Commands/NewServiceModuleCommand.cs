@@ -132,21 +132,7 @@ public sealed class NewServiceModuleCommand : ScaffoldCmdlet
     public SwitchParameter Force { get; set; }
 
     /// <summary>Plans every file (nothing is written when the plan is refused), then writes each one (see <see cref="ScaffoldCmdlet"/>).</summary>
-    protected override void EndProcessing()
-    {
-        IReadOnlyList<PlannedFile> files;
-        try
-        {
-            files = ServiceScaffold.Plan(Request());
-        }
-        catch (Exception ex) when (ex is AtelierException or ArgumentException)
-        {
-            ThrowTerminatingError(ErrorFor(ex, Name));
-            return;
-        }
-
-        WritePlan(files, $"New-ServiceModule {Name}");
-    }
+    protected override void EndProcessing() => PlanAndWrite(Request, ServiceScaffold.PlanAsync, $"New-ServiceModule {Name}", Name);
 
     /// <summary>The engine's request from the parameters (the plan derives the rest, such as the app workflow's host and database).</summary>
     private NewServiceRequest Request()
@@ -161,7 +147,7 @@ public sealed class NewServiceModuleCommand : ScaffoldCmdlet
             Branch = Branch,
             WorkDir = WorkDir,
             BuildCommand = BuildCommand,
-            WorkflowReference = WorkflowReference ?? ServiceScaffold.WorkflowReferenceFor(infra)
+            WorkflowReference = WorkflowReference ?? Run((_, token) => ServiceScaffold.WorkflowReferenceForAsync(infra, token))
                 ?? throw new AtelierException("WorkflowReferenceRequired", FailureKind.InvalidArgument,
                     $"{infra} has no GitHub origin to call the reusable workflow from: give -WorkflowReference owner/repo/.github/workflows/deploy-service.yml@main."),
         };
@@ -186,7 +172,7 @@ public sealed class NewServiceModuleCommand : ScaffoldCmdlet
             {
                 Name = Name,
                 Domain = Domain,
-                Repository = RepositoryFor(app),
+                Repository = Repository,
                 HealthUrl = HealthUrl,
                 Environment = Strings(Environment),
                 Secret = Secret,
@@ -200,27 +186,6 @@ public sealed class NewServiceModuleCommand : ScaffoldCmdlet
             ReusableWorkflow = IncludeReusableWorkflow ? new ReusableDeployWorkflowOptions() : null,
             Force = Force,
         };
-    }
-
-    /// <summary>
-    /// -Repository, else the app's own origin: mkService clones <c>~/app</c> from it on the first start, and without one
-    /// the first deploy finds no <c>~/app</c>.
-    /// </summary>
-    private string? RepositoryFor(string? app)
-    {
-        if (Repository is not null)
-        {
-            return Repository;
-        }
-
-        if (app is not null && ServiceScaffold.OriginUrl(app) is { } origin)
-        {
-            WriteVerbose($"{Name}: the machine block's repository is the app's origin, {origin}");
-            return origin;
-        }
-
-        WriteWarning($"{Name} gets no repository (give -Repository, or -AppPath of a git checkout with an origin): mkService clones ~/app from it on the first start, so without one ~/app must be cloned on the host by hand before the first deploy.");
-        return null;
     }
 
     private string? Resolve(string? path) => path is null ? null : LocalPath(path);

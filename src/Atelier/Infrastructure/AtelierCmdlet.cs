@@ -11,6 +11,7 @@ using Atelier.Manifest;
 using Atelier.Output;
 using Atelier.Settings;
 using Atelier.Shell;
+using Atelier.Status;
 using Atelier.Transport;
 
 namespace Atelier.Commands.Infrastructure;
@@ -456,6 +457,8 @@ public sealed class CmdletChannel : IDisposable
 
         public void Warning(string message) => channel.Warning(message);
 
+        public void Warning(string message, IReadOnlyList<Hint> hints) => channel.Warning(Errors.Hinted(message, hints));
+
         public void Progress(int activityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent);
 
         public void Progress(int activityId, int parentActivityId, string activity, string status, int percent) => channel.Progress(activityId, activity, status, percent, parentActivityId);
@@ -464,10 +467,100 @@ public sealed class CmdletChannel : IDisposable
     }
 }
 
-/// <summary>Stable error ids and categories for the failures the engine raises.</summary>
+/// <summary>
+/// Stable error ids and categories for the failures the engine raises, and the words for what the user can do about
+/// them (<see cref="Hint"/>): the engine names what went wrong, this table the parameters and commands that help.
+/// </summary>
 internal static class Errors
 {
-    /// <summary>The record for <paramref name="exception"/>; when its message quotes host text, the message shown is that text cleaned.</summary>
+    /// <summary>The words for <paramref name="hint"/>: one sentence naming the parameter or command that helps.</summary>
+    public static string Text(Hint hint) => hint switch
+    {
+        Hint.DeployCommand => "Or give its command with -DeployCommand or the settings file's deployCommand.",
+        Hint.RepositoryPath => "Give -Path the infrastructure repository's work tree.",
+        Hint.NodesWithoutNix => "Install nix, or give every node name with -Node.",
+        Hint.NodesWithoutFlake => "Fix the flake, or give the node names with -Node.",
+        Hint.HistoryPath => "Check -HistoryPath (or the settings' historyPath).",
+        Hint.DestinationNeverReplaced => "-Force does not replace it either.",
+        Hint.DestinationReplaced => "Give -Force to replace it, or give a folder or a new file name.",
+        Hint.PortTaken => "Give another -Port, or -Port Auto.",
+        Hint.MachineBlockReplaced => "-Force replaces that block.",
+        Hint.FileReplaced => "-Force replaces it.",
+        Hint.CommitOffBranch => "Give -Force to deploy it anyway, or the -Branch it is on.",
+        Hint.RestoreCommit => "Give the commit to restore with -Commit.",
+        Hint.RestoreDatabase => "Give it with -DbPath (or -SkipDatabase).",
+        Hint.StoppedOnFailure => "That is -StopOnFailure: without it, the others go on.",
+        Hint.HostHistoryLater => "See Get-ServiceDeployHistory -FromHost when the host answers again.",
+        Hint.HostHistory => "See Get-ServiceDeployHistory -FromHost.",
+        Hint.UnlockPutsNothingBack => "Restore-ServiceDeploy -BreakLock puts it back; -Force removes the lock without putting anything back.",
+        Hint.UnlockLiveDeploy => "Unlock-ServiceDeploy removes a live holder's lock only with -Force (that deploy then fails at its next step, and its guard is stopped).",
+        Hint.UnlockLiveMaintenance => "Unlock-ServiceDeploy removes a live holder's lock only with -Force.",
+        Hint.BreakOnlyDead => "-BreakLock breaks only a dead holder's lock.",
+        Hint.WaitForLock => "Use -LockWait to wait for it.",
+        Hint.BreakDead => "Run again with -BreakLock to break it.",
+        Hint.BreakIfDead => "If that deploy is dead, run again with -BreakLock.",
+        Hint.BreakPutsBack => "A deploy or restore with -BreakLock puts back what it had moved and breaks it.",
+        Hint.RestoreUnfinished => "Restore-ServiceDeploy puts it back.",
+        Hint.StatusLinesUnfiltered => "-Since, -Until and -Priority do not apply to those lines.",
+        Hint.AcceptNewHostKey => "Check the fingerprint, then connect once with -AcceptNewHostKey to record it.",
+        Hint.Passphrase => "Give its passphrase with -Passphrase.",
+        Hint.HealthHost => "Give -ComputerName (or -Local on the host itself).",
+        Hint.Machine => "Give -Machine to say which.",
+        Hint.ServiceRepository => "Give -Repository, or -AppPath of a git checkout with an origin.",
+        _ => throw new ArgumentOutOfRangeException(nameof(hint), hint, "A hint without words."),
+    };
+
+    /// <summary>
+    /// <paramref name="message"/> followed by the words for <paramref name="hints"/>: on a line of their own after a message
+    /// of several lines (a diff, a command's output), else as the sentences after it.
+    /// </summary>
+    public static string Hinted(string message, IReadOnlyList<Hint> hints)
+    {
+        if (hints.Count == 0)
+        {
+            return message;
+        }
+
+        var advice = string.Join(" ", hints.Select(Text));
+        var end = message.TrimEnd();
+        return end.Contains('\n', StringComparison.Ordinal) ? $"{end}\n{advice}"
+            : end.Length == 0 ? advice
+            : end[^1] is '.' or '!' or '?' ? $"{end} {advice}"
+            : $"{end}. {advice}";
+    }
+
+    /// <summary>
+    /// A deploy or restore result as a cmdlet writes it: its <see cref="ServiceDeployResult.Error"/> followed by the words
+    /// for its hints (the histories keep the engine's words). Called once, as the result is written.
+    /// </summary>
+    public static ServiceDeployResult WithHints(ServiceDeployResult result)
+    {
+        if (result.Error is not null)
+        {
+            result.Error = Hinted(result.Error, result.Hints);
+        }
+
+        return result;
+    }
+
+    /// <summary>A status as a cmdlet writes it: each of its problems followed by the words for its hint.</summary>
+    public static ServiceStatus WithHints(ServiceStatus status)
+    {
+        for (var i = 0; i < status.Problems.Length && i < status.ProblemHints.Count; i++)
+        {
+            if (status.ProblemHints[i] is { } hint)
+            {
+                status.Problems[i] = Hinted(status.Problems[i], [hint]);
+            }
+        }
+
+        return status;
+    }
+
+    /// <summary>
+    /// The record for <paramref name="exception"/>; when its message quotes host text, the message shown is that text
+    /// cleaned. A failure with hints shows their words after its message, and they are its recommended action.
+    /// </summary>
     public static ErrorRecord For(Exception exception, object? target, HostText text)
     {
         var inner = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception;
@@ -490,6 +583,23 @@ internal static class Errors
         if (!string.Equals(shown, inner.Message, StringComparison.Ordinal))
         {
             record.ErrorDetails = new ErrorDetails(shown);
+        }
+
+        return Recommending(record, FailureHints.Of(inner));
+    }
+
+    /// <summary>
+    /// <paramref name="record"/> with the words for <paramref name="hints"/> after its message (as shown) and as its
+    /// recommended action; as it was without hints.
+    /// </summary>
+    public static ErrorRecord Recommending(ErrorRecord record, IReadOnlyList<Hint> hints)
+    {
+        if (hints.Count > 0)
+        {
+            record.ErrorDetails = new ErrorDetails(Hinted(record.ErrorDetails?.Message ?? record.Exception.Message, hints))
+            {
+                RecommendedAction = string.Join(" ", hints.Select(Text)),
+            };
         }
 
         return record;

@@ -251,7 +251,7 @@ public abstract class DeployCmdlet : DeployedServiceCmdlet
     /// <summary>A service just finished: its log lines in GitHub Actions, then its result.</summary>
     private void Finished(ParallelOutcome outcome, GitHubActions? actions, bool many)
     {
-        var result = outcome.Result;
+        var result = outcome.Result is null ? null : Errors.WithHints(outcome.Result);
         if (actions is not null)
         {
             // Workflow commands must reach the runner's log, which is the process's standard output; the host's output
@@ -282,6 +282,6 @@ public abstract class DeployCmdlet : DeployedServiceCmdlet
         Operation = outcome.Deploy.Operation,
         Branch = outcome.Deploy.Request.Branch,
         Status = DeployStatus.Failed,
-        Error = Text.Clean(outcome.Error?.Message ?? string.Empty),
+        Error = Text.Clean(Errors.Hinted(outcome.Error?.Message ?? string.Empty, FailureHints.Of(outcome.Error))),
     };
 }

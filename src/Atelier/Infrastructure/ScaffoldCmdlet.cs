@@ -12,11 +12,37 @@ namespace Atelier.Commands.Infrastructure;
 public abstract class ScaffoldCmdlet : AtelierCmdlet
 {
     /// <summary>
+    /// Builds the engine's request (<paramref name="request"/>, on the pipeline thread) and plans its files with the engine
+    /// (<paramref name="plan"/>); a refused request or plan stops the cmdlet, naming <paramref name="target"/>, and writes
+    /// nothing. Then writes the files (<see cref="WritePlan"/>).
+    /// </summary>
+    private protected void PlanAndWrite<TRequest>(
+        Func<TRequest> request,
+        Func<TRequest, IReporter, CancellationToken, Task<IReadOnlyList<PlannedFile>>> plan,
+        string caption,
+        object target)
+    {
+        IReadOnlyList<PlannedFile> files;
+        try
+        {
+            var built = request();
+            files = Run((channel, token) => plan(built, channel.Reporter, token));
+        }
+        catch (Exception ex) when (ex is AtelierException or ArgumentException)
+        {
+            ThrowTerminatingError(ErrorFor(ex, target));
+            return;
+        }
+
+        WritePlan(files, caption);
+    }
+
+    /// <summary>
     /// Writes <paramref name="files"/> in their order: a file already as it should be is said so (verbose) and passed on
     /// (not with -WhatIf); any other asks <c>ShouldProcess</c> with its diff under <paramref name="caption"/>, then is
     /// written and passed on. A file that cannot be written stops the cmdlet; those before it stay written.
     /// </summary>
-    private protected void WritePlan(IReadOnlyList<PlannedFile> files, string caption)
+    private void WritePlan(IReadOnlyList<PlannedFile> files, string caption)
     {
         var whatIf = IsWhatIf;
         foreach (var file in files)

@@ -96,8 +96,9 @@ public sealed class DeployLockTests : IDisposable
         Assert.Equal("localhost", ex.ComputerName);
         var since = first.Holder.Since!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         Assert.Matches(
-            $@"^The deploy lock of web on localhost \(~/\.atelier/deploy-web\.lock\) is held by alice@laptop \(deploy of commit abc123, at the lock step, since {since}\), which is alive: its client's last heartbeat was [0-9]+ s ago\. Use -LockWait to wait for it\.$",
+            $@"^The deploy lock of web on localhost \(~/\.atelier/deploy-web\.lock\) is held by alice@laptop \(deploy of commit abc123, at the lock step, since {since}\), which is alive: its client's last heartbeat was [0-9]+ s ago\.$",
             ex.Message);
+        Assert.Equal([Hint.WaitForLock], ex.Hints);
         Assert.Equal(first.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
     }
 
@@ -175,7 +176,9 @@ public sealed class DeployLockTests : IDisposable
         var ex = await Assert.ThrowsAsync<DeployLockHeldException>(() => AcquireAsync(new LockRequest(Service, LockOperation.Restore, "bob@ci") { Break = true }));
 
         Assert.True(ex.RefusedBreak);
-        Assert.Matches(@"which is alive: its client's last heartbeat was [0-9]+ s ago\. -BreakLock breaks only a dead holder's lock\.", ex.Message);
+        Assert.Matches(@"which is alive: its client's last heartbeat was [0-9]+ s ago\.$", ex.Message);
+        Assert.Equal([Hint.BreakOnlyDead, Hint.WaitForLock], ex.Hints);
+        EngineWords.AssertNoCmdletWords(ex.Message);
         Assert.Equal(first.Holder.Token, (await DeployLock.ReadAsync(_host, Service, CancellationToken.None))?.Token);
 
         // Silent, no guard, but its step still runs (a build the dead client left behind): still alive.

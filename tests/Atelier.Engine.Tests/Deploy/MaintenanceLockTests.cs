@@ -62,7 +62,7 @@ public sealed class MaintenanceLockTests : IDisposable
 
         Assert.True(held.RefusedBreak);
         Assert.Contains("alice@laptop (maintenance: 'db maintenance'", held.Message, StringComparison.Ordinal);
-        Assert.Contains("-BreakLock breaks only a dead holder's lock", held.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.BreakOnlyDead, Hint.WaitForLock], held.Hints);
         Assert.True(Directory.Exists(LockFolder));
     }
 
@@ -103,7 +103,8 @@ public sealed class MaintenanceLockTests : IDisposable
 
         var refused = await Assert.ThrowsAsync<AtelierException>(() => DeployLock.UnlockAsync(_host, Service, "bob@ci", force: false, CancellationToken.None));
         Assert.Equal("DeployLockLive", refused.ErrorId);
-        Assert.Contains("-Force", refused.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.UnlockLiveDeploy], refused.Hints);
+        EngineWords.AssertNoCmdletWords(refused.Message);
 
         var removed = await DeployLock.UnlockAsync(_host, Service, "alice@laptop", force: true, CancellationToken.None);
         Assert.Equal("bob@ci", removed!.By);

@@ -70,6 +70,8 @@ public sealed class HealthRunnerTests
         var atelier = Assert.IsType<AtelierException>(error);
         Assert.Equal("SystemdCheckNeedsHost", atelier.ErrorId);
         Assert.Equal(FailureKind.InvalidArgument, atelier.Kind);
+        Assert.Equal([Hint.HealthHost], atelier.Hints);
+        EngineWords.AssertNoCmdletWords(atelier.Message);
     }
 
     [Fact]

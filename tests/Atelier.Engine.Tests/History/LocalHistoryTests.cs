@@ -38,6 +38,8 @@ public sealed class LocalHistoryTests : IDisposable
         Assert.Equal("HistoryNotFound", missing.ErrorId);
         Assert.Equal(FailureKind.NotFound, missing.Kind);
         Assert.Contains(DbPath, missing.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.HistoryPath], missing.Hints);
+        EngineWords.AssertNoCmdletWords(missing.Message);
         Assert.False(Directory.Exists(Path.GetDirectoryName(DbPath)), "a read must not create the folder");
     }
 
@@ -189,6 +191,8 @@ public sealed class LocalHistoryTests : IDisposable
         Assert.Equal(FailureKind.InvalidArgument, opened.Kind);
         Assert.Contains(path, opened.Message, StringComparison.Ordinal);
         Assert.Contains("not a SQLite database", opened.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.HistoryPath], opened.Hints);
+        EngineWords.AssertNoCmdletWords(opened.Message);
         Assert.Equal(Text, File.ReadAllText(path));
         Assert.Equal(["notes.txt"], Directory.GetFiles(_folder.Path).Select(Path.GetFileName));
     }

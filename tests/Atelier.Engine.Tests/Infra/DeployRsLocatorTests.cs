@@ -79,7 +79,8 @@ public sealed class DeployRsLocatorTests : IDisposable
 
         Assert.Equal("DeployRsNotFound", error.ErrorId);
         Assert.Equal(FailureKind.NotInstalled, error.Kind);
-        Assert.Contains("-DeployCommand", error.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.DeployCommand], error.Hints);
+        EngineWords.AssertNoCmdletWords(error.Message);
         Assert.Throws<AtelierException>(() => new DeployRsLocator(null, _folder.Path).Locate(null, null));
     }
 

@@ -91,6 +91,8 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
 
         Assert.Equal("RepositoryNotFound", error.ErrorId);
         Assert.Contains(missing, error.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.RepositoryPath], error.Hints);
+        EngineWords.AssertNoCmdletWords(error.Message.Replace(missing, "<folder>", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -238,7 +240,8 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
 
         Assert.Equal("NixNotInstalled", ex.ErrorId);
         Assert.Equal(FailureKind.NotInstalled, ex.Kind);
-        Assert.Contains("-Node", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.NodesWithoutNix], ex.Hints);
+        EngineWords.AssertNoCmdletWords(ex.Message);
 
         // Nothing the rule cares about changed: no node, and no need for nix.
         Assert.Empty(await targets.FindAsync(_repo.Before("readme"), _repo.Commits["readme"], null, null, CancellationToken.None));
@@ -271,6 +274,8 @@ public sealed class DeployTargetTests : IClassFixture<DeployTargetTests.History>
         var ex = await Assert.ThrowsAsync<AtelierException>(() => finder.NodeNamesAsync(other.Path, CancellationToken.None));
         Assert.Equal("NodeListFailed", ex.ErrorId);
         Assert.Contains("deploy", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.NodesWithoutFlake], ex.Hints);
+        EngineWords.AssertNoCmdletWords(ex.Message.Split('\n')[0]);
     }
 
     [Theory]

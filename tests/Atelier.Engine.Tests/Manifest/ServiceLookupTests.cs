@@ -70,7 +70,8 @@ public sealed class ServiceLookupTests : IDisposable
         var ex = Assert.Throws<AtelierException>(() => ServiceLookup.Find(_manifest, "twin"));
 
         Assert.Equal("ServiceAmbiguous", ex.ErrorId);
-        Assert.Equal("The service 'twin' runs on terebithia and moonlark (services.json): give -Machine to say which.", ex.Message);
+        Assert.Equal("The service 'twin' runs on terebithia and moonlark (services.json).", ex.Message);
+        Assert.Equal([Hint.Machine], ex.Hints);
         Assert.Throws<AtelierException>(() => ServiceLookup.TryFind(_manifest, "twin"));
         Assert.Equal("node", ServiceLookup.Find(_manifest, "twin", "moonlark").Runtime);
         Assert.Equal("terebithia", ServiceLookup.Find(_manifest, "twin", "terebithia").Machine);

@@ -51,7 +51,9 @@ public sealed class SnapshotDestinationTests : IDisposable
         Assert.Equal("DestinationNotDatabase", checkedFirst.ErrorId);
         Assert.Equal(FailureKind.InvalidArgument, resolved.Kind);
         Assert.Contains(target, resolved.Message, StringComparison.Ordinal);
-        Assert.Contains("even with -Force", resolved.Message, StringComparison.Ordinal);
+        Assert.Contains("a snapshot never replaces it", resolved.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.DestinationNeverReplaced], resolved.Hints);
+        EngineWords.AssertNoCmdletWords(resolved.Message);
     }
 
     [Theory]
@@ -85,7 +87,8 @@ public sealed class SnapshotDestinationTests : IDisposable
 
         Assert.Equal("DestinationExists", ex.ErrorId);
         Assert.Equal(FailureKind.AlreadyExists, ex.Kind);
-        Assert.Contains("-Force", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([Hint.DestinationReplaced], ex.Hints);
+        EngineWords.AssertNoCmdletWords(ex.Message);
         Assert.Equal(target, SnapshotDestination.Resolve(target, Name, force: true));
         SnapshotDestination.Check(target, force: true);
     }

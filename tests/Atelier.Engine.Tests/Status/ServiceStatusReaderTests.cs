@@ -258,7 +258,10 @@ public sealed class ServiceStatusReaderTests : IDisposable, IClassFixture<Progra
         Assert.False(status.GuardAtWork);
         Assert.Equal(OriginRead.Locked, status.Origin);
         Assert.Equal(0, status.Behind);
-        Assert.Contains(status.Problems, p => p.StartsWith("the deploy lock is held by alice@laptop (deploy of commit abc123, at the lock step, since ", StringComparison.Ordinal) && p.Contains("which is dead (no heartbeat for ", StringComparison.Ordinal));
+        var dead = Array.FindIndex(status.Problems, p => p.StartsWith("the deploy lock is held by alice@laptop (deploy of commit abc123, at the lock step, since ", StringComparison.Ordinal) && p.Contains("which is dead (no heartbeat for ", StringComparison.Ordinal));
+        Assert.True(dead >= 0, string.Join("\n", status.Problems));
+        Assert.Equal(Hint.BreakPutsBack, status.ProblemHints[dead]);
+        EngineWords.AssertNoCmdletWords(status.Problems[dead]);
         Assert.True(Directory.Exists(lockFolder), "reading the lock leaves it as it was");
     }
 
@@ -343,8 +346,14 @@ public sealed class ServiceStatusReaderTests : IDisposable, IClassFixture<Progra
         var status = await ReadAsync(Request());
 
         Assert.Equal(DeployStatus.Started, status.LastDeploy?.Status);
-        Assert.Contains(status.Problems, p => p == "the deploy started 2025-03-01 12:05:00Z by kieran@laptop never finished and no one holds the lock: Restore-ServiceDeploy web puts it back");
-        Assert.Contains(status.Problems, p => p.StartsWith("1 of the newest lines of ~/.atelier/deploys.jsonl are not deploy records", StringComparison.Ordinal));
+        var unfinished = Array.IndexOf(status.Problems, "the deploy started 2025-03-01 12:05:00Z by kieran@laptop never finished and no one holds the lock");
+        Assert.True(unfinished >= 0, string.Join("\n", status.Problems));
+        Assert.Equal(Hint.RestoreUnfinished, status.ProblemHints[unfinished]);
+        var broken = Array.FindIndex(status.Problems, p => p.StartsWith("1 of the newest lines of ~/.atelier/deploys.jsonl are not deploy records", StringComparison.Ordinal));
+        Assert.True(broken >= 0, string.Join("\n", status.Problems));
+        Assert.Equal(Hint.HostHistory, status.ProblemHints[broken]);
+        Assert.Equal(status.Problems.Length, status.ProblemHints.Count);
+        Assert.All(status.Problems, EngineWords.AssertNoCmdletWords);
     }
 
     [Fact]
