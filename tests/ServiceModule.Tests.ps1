@@ -69,7 +69,7 @@ Describe 'New-ServiceModule' {
 
         $bare = New-Item -ItemType Directory (Join-Path $TestDrive "app-$([guid]::NewGuid())")
         New-ServiceModule @noRepository -InfraPath (New-InfraCopy) -AppPath $bare -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
-        ($warnings -join ' ') | Should -Match 'gets no repository .*~/app must be cloned on the host by hand'
+        ($warnings -join ' ') | Should -Match 'gets no repository\b.*~/app must be cloned on the host by hand.*Give -Repository, or -AppPath'
     }
 
     It 'writes the module, the machine block and the app workflow; the Nix parses and the machine file only gains the block' {
