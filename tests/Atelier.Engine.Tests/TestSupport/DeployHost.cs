@@ -1,6 +1,7 @@
 using System.Globalization;
 using Atelier.Deploy;
 using Atelier.History;
+using Atelier.Infra;
 using Atelier.Shell;
 using Atelier.Snapshot;
 using Atelier.Transport;
@@ -281,7 +282,7 @@ internal sealed class DeployHost : IRemoteHost
 
     public async Task<CommandResult> RunAsync(ShellCommand command, CommandOptions options, CancellationToken cancellationToken)
     {
-        var words = ShellWords.Split(command.Text);
+        var words = CommandWords.Split(command.Text);
         string? step = null;
         string[] inner = [.. words];
         HostOp op;
@@ -297,7 +298,7 @@ internal sealed class DeployHost : IRemoteHost
                     "beat" => HostOp.Beat,
                     "arm" => HostOp.Arm,
                     "finish" => HostOp.Finish,
-                    "step" => Classify(inner = [.. ShellWords.Split(args[^1])]),
+                    "step" => Classify(inner = [.. CommandWords.Split(args[^1])]),
                     _ => HostOp.OtherLock,
                 };
                 if (args[0] == "step")
@@ -350,7 +351,7 @@ internal sealed class DeployHost : IRemoteHost
     /// <summary>A commit id for tests: <paramref name="n"/> (below 256) as two hexadecimal digits, 20 times.</summary>
     public static string Sha(int n) => string.Concat(Enumerable.Repeat(n.ToString("x2", CultureInfo.InvariantCulture), 20));
 
-    private static string ScriptOf(ShellCommand command) => ShellWords.Split(command.Text)[2];
+    private static string ScriptOf(ShellCommand command) => CommandWords.Split(command.Text)[2];
 
     private static bool IsScript(IReadOnlyList<string> words, string script) =>
         words.Count >= 4 && words[0] == "sh" && words[1] == "-c" && words[2] == script && words[3] == "atelier";
