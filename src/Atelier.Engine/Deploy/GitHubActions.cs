@@ -172,7 +172,7 @@ public sealed class GitHubActions
     private static string StatusIcon(string status) => status switch
     {
         DeployStatus.Succeeded => "✅",
-        DeployStatus.NoChange => "➖",
+        DeployStatus.Unchanged => "➖",
         DeployStatus.RolledBack => "↩️",
         DeployStatus.Skipped => "⏭️",
         _ => "❌",
@@ -188,7 +188,7 @@ public sealed class GitHubActions
         var icon = result.Status switch
         {
             DeployStatus.Succeeded => "✅",
-            DeployStatus.NoChange => "➖",
+            DeployStatus.Unchanged => "➖",
             DeployStatus.RolledBack => "↩️",
             _ => "❌",
         };

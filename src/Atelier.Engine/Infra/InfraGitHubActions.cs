@@ -65,7 +65,7 @@ public sealed class InfraGitHubActions
     public static string Summary(InfraDeployRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var icon = run.Succeeded ? "✅" : run.Results.Any(r => r.Status is InfraDeployStatus.RollbackFailed or InfraDeployStatus.Failed) ? "❌" : "↩️";
+        var icon = run.Succeeded ? "✅" : run.Results.Any(r => r.Status is DeployStatus.RollbackFailed or DeployStatus.Failed) ? "❌" : "↩️";
         var text = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Infrastructure deploy: {run.Results.Count(r => r.Succeeded)} of {run.Results.Count} node(s) succeeded")
             .AppendLine()
