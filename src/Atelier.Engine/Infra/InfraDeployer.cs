@@ -88,7 +88,7 @@ public sealed class InfraDeployer
     /// <summary>Deploys every node of <paramref name="request"/>; a node's failure is in its result, not thrown.</summary>
     /// <exception cref="OperationCanceledException">
     /// Cancelled: running deploy-rs processes were killed and, with rollback on, every node whose generation had changed
-    /// was switched back first (within <see cref="StopRollbackLimit"/>).
+    /// was switched back first (within <see cref="RollbackLimits.StopRollbackLimit"/>).
     /// </exception>
     public async Task<InfraDeployRun> DeployAsync(InfraDeployRequest request, CancellationToken cancellationToken)
     {
@@ -167,18 +167,15 @@ public sealed class InfraDeployer
         return Finished(results, logs);
     }
 
-    /// <summary>How long putting the nodes back may take after a run is stopped (Ctrl+C).</summary>
-    public static readonly TimeSpan StopRollbackLimit = TimeSpan.FromMinutes(5);
-
     /// <summary>
     /// After a stop: reads where each deploying node is now and switches every one that moved back to its recorded
-    /// generation, within <see cref="StopRollbackLimit"/> of its own (the run's token is already cancelled).
+    /// generation, within <see cref="RollbackLimits.StopRollbackLimit"/> of its own (the run's token is already cancelled).
     /// </summary>
     private async Task RollBackStoppedAsync(InfraDeployRequest request, IReadOnlyList<int> deploying, InfraDeployResult[] results, Stopwatch stopwatch)
     {
         var nodes = request.Nodes;
         _reporter.Warning($"Stopped: switching every node that moved back to the generation recorded before the deploy first.");
-        using var limit = new CancellationTokenSource(StopRollbackLimit);
+        using var limit = new CancellationTokenSource(RollbackLimits.StopRollbackLimit);
         try
         {
             await ForEachAsync(deploying, request, async (i, token) =>
