@@ -37,7 +37,7 @@ foreach ($service in $services) {
     }
 
     $results.Add($result)
-    $stopped = $result.Status -notin 'Succeeded', 'NoChange'
+    $stopped = $result.Status -notin 'Succeeded', 'Unchanged'
 }
 
 $results | Format-Table Service, ComputerName, Status, NewCommit, FailedStep -AutoSize | Out-String -Width 200 | Write-Host

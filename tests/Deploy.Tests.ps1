@@ -1,5 +1,5 @@
 # Invoke-ServiceDeploy against the real test host: a good deploy, failures that roll back code and database,
-# NoChange, -WhatIf, and the deploy lock. Commits are published to the service's origin by the fixtures in
+# Unchanged, -WhatIf, and the deploy lock. Commits are published to the service's origin by the fixtures in
 # TestHelpers.psm1 (Publish-TestCommit), and origin is reset after each case.
 
 BeforeAll {
@@ -75,13 +75,13 @@ Describe 'A good deploy' {
         $results = $services | Invoke-ServiceDeploy -Port $Demo.Port -IdentityFile $Demo.IdentityFile -KnownHostsFile $Demo.KnownHostsFile -HistoryPath $History -ErrorAction Stop
         # Both deploy at once, and each result is written when its service finishes: in either order.
         $results.Service | Sort-Object | Should -Be @('demo', 'notes')
-        $results.Status | Should -Be @('NoChange', 'NoChange')
+        $results.Status | Should -Be @('Unchanged', 'Unchanged')
     }
 
     It 'changes nothing and restarts nothing when origin is already deployed and healthy' {
         $before = Get-TestDeployState -Service demo
         $result = Invoke-ServiceDeploy @Deploy -ErrorAction Stop
-        $result.Status | Should -Be 'NoChange'
+        $result.Status | Should -Be 'Unchanged'
         $result.Steps.Name | Should -Be @('lock', 'fetch')
         (Get-TestDeployState -Service demo).ActiveEnterTimestampMonotonic | Should -Be $before.ActiveEnterTimestampMonotonic
     }
@@ -502,7 +502,7 @@ Describe 'An exact commit or tag (-Commit)' {
     }
     AfterEach { Reset-TestOrigin -Service demo -To (Get-TestDeployState -Service demo).Commit }
 
-    It 'deploys exactly that commit while the branch has moved past it, then says NoChange for it' {
+    It 'deploys exactly that commit while the branch has moved past it, then says Unchanged for it' {
         $wanted = Publish-TestCommit -Service demo -Variant Good
         $later = Publish-TestCommit -Service demo -Variant Good
         $result = Invoke-ServiceDeploy @Deploy -Commit $wanted.Substring(0, 10) -ErrorAction Stop
@@ -512,7 +512,7 @@ Describe 'An exact commit or tag (-Commit)' {
         (Get-TestDeployState -Service demo).OriginMain | Should -Be $later -Because 'origin has moved past it'
         (Wait-TestHealth -Commit $wanted).Code | Should -Be 200
         (Get-TestHostRecord).requestedCommit | Should -Be $wanted.Substring(0, 10)
-        (Invoke-ServiceDeploy @Deploy -Commit $wanted -ErrorAction Stop).Status | Should -Be 'NoChange'
+        (Invoke-ServiceDeploy @Deploy -Commit $wanted -ErrorAction Stop).Status | Should -Be 'Unchanged'
     }
 
     It 'deploys a tag' {
@@ -605,7 +605,7 @@ Describe 'A -HistoryPath that is not a deploy history database' {
         $run = $Deploy.Clone()
         $run.HistoryPath = $empty
         $result = Invoke-ServiceDeploy @run -ErrorAction Stop
-        $result.Status | Should -BeIn 'Succeeded', 'NoChange'
+        $result.Status | Should -BeIn 'Succeeded', 'Unchanged'
         $record = Get-ServiceDeployHistory -Service demo -HistoryPath $empty -ErrorAction Stop
         $record | Should -HaveCount 1
         $record.Status | Should -Be $result.Status
@@ -629,7 +629,7 @@ Describe 'Get-ServiceDeployHistory' {
 
     It 'reads the same deploys from the host, where any admin machine sees them' {
         # A deploy whose connection was cut could only be recorded here.
-        $local = Get-ServiceDeployHistory -Service demo -HistoryPath $History | Where-Object Status -In 'Succeeded', 'NoChange', 'RolledBack'
+        $local = Get-ServiceDeployHistory -Service demo -HistoryPath $History | Where-Object Status -In 'Succeeded', 'Unchanged', 'RolledBack'
         $fromHost = Get-ServiceDeployHistory -Service demo @Demo -FromHost -ErrorAction Stop
         foreach ($id in $local.Id) { $fromHost.Id | Should -Contain $id }
         ($fromHost | Where-Object Id -EQ $local[0].Id).Status | Should -Be $local[0].Status

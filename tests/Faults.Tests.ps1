@@ -179,12 +179,12 @@ Describe 'A client killed while its guard is killed too' {
         (Invoke-ServiceDeploy @Base -ErrorAction Stop -WarningAction SilentlyContinue).Status | Should -Be 'Succeeded'
     }
 
-    It 'a deploy with -BreakLock puts the unfinished deploy back first, then deploys, and is never NoChange' {
+    It 'a deploy with -BreakLock puts the unfinished deploy back first, then deploys, and is never Unchanged' {
         $case = Start-FaultyDeploy 'install' @{}
         Stop-DeployClient $case.Client
         Stop-Guard
         $unfinished = Get-TestHostRecord
-        # ~/app is on the new commit, origin too: a deploy that trusted the checkout would say NoChange.
+        # ~/app is on the new commit, origin too: a deploy that trusted the checkout would say Unchanged.
         (Get-TestDeployState -Service demo).Commit | Should -Be $case.New
 
         $result = Invoke-ServiceDeploy @Base -BreakLock -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue

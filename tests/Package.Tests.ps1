@@ -239,7 +239,7 @@ Import-Module Atelier
 $module = Get-Module Atelier
 $http = Test-ServiceHealth -Name demo -HealthUrl $Data.HealthUrl
 $systemd = Test-ServiceHealth -Name demo @connection
-# A real deploy (NoChange when origin is what runs) writes this machine's history with the installed native SQLite.
+# A real deploy (Unchanged when origin is what runs) writes this machine's history with the installed native SQLite.
 $deploy = Invoke-ServiceDeploy demo -HealthUrl $Data.HealthUrl @connection
 $history = @(Get-ServiceDeployHistory demo)
 [pscustomobject]@{
@@ -285,7 +285,7 @@ $history = @(Get-ServiceDeployHistory demo)
         }
 
         It 'deploys, and writes and reads its local SQLite history with the installed native SQLite' {
-            $Run.Result.Deploy | Should -BeIn @('Succeeded', 'NoChange')
+            $Run.Result.Deploy | Should -BeIn @('Succeeded', 'Unchanged')
             $Run.Result.History | Should -Be 1
             $Run.Result.HistoryFile | Should -BeTrue
             $rid = 'linux-' + [Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()

@@ -90,7 +90,7 @@ AfterAll {
 Describe 'Four services on two hosts' {
     BeforeEach { $script:Before = Get-Deployed }
     AfterEach {
-        # Origin back to what each service runs, so the next case starts from NoChange.
+        # Origin back to what each service runs, so the next case starts from Unchanged.
         foreach ($alias in $Hosts.Keys) {
             foreach ($name in 'demo', 'notes') { Use-TestHost $alias { Reset-TestOrigin -Service $name -To (Get-TestDeployState -Service $name).Commit } }
         }

@@ -72,7 +72,7 @@ historyPath: $history
 
         # A real deploy (of what is live, or of origin's main): recorded in the configured history only.
         $result = Invoke-ServiceDeploy demo @Where -HealthUrl $TestHost.services.demo.healthUrl -ErrorAction Stop
-        $result.Status | Should -BeIn @('NoChange', 'Succeeded')
+        $result.Status | Should -BeIn @('Unchanged', 'Succeeded')
         $history | Should -Exist
         $record = Get-ServiceDeployHistory -Service demo -Last 1
         $record.Status | Should -Be $result.Status

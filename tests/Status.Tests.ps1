@@ -297,7 +297,7 @@ Describe 'Get-ServiceStatus of two hosts' {
             ($s | Format-Table | Out-String -Width 200) | Should -Match 'demo\s+st-beta\s'
             $deployed = $s[0] | Invoke-ServiceDeploy -HistoryPath (Join-Path $Fleet 'history.db') -ErrorAction Stop -WarningAction SilentlyContinue
             $deployed.ComputerName | Should -Be 'st-beta'
-            $deployed.Status | Should -Be 'NoChange' -Because 'origin has nothing new for it'
+            $deployed.Status | Should -Be 'Unchanged' -Because 'origin has nothing new for it'
         }
         finally { Pop-Location }
     }

@@ -137,10 +137,10 @@ Describe 'The generated workflows, run as Actions would' {
         Get-Content (Join-Path $run.Home '.ssh/known_hosts') | Should -Match '^\[127\.0\.0\.1\]:\d+ ssh-ed25519 ' -Because 'accept-new recorded the host key'
         $result.Steps[2].Output | Should -Match '::warning title=Host key trusted on first use::No SSH_KNOWN_HOSTS secret or known_hosts input'
 
-        # Run again: the module installed before is used (as from the cache), and the commit is NoChange.
+        # Run again: the module installed before is used (as from the cache), and the commit is Unchanged.
         $again = Invoke-ReusableWorkflow $run.Caller $run.Reusable $run.Secrets $run.Workspace -GitHub @{ sha = $commit }
         $again.Steps[1].Output | Should -Match "Atelier $([regex]::Escape($Version)) is installed"
-        $again.Outputs | Should -Contain 'status=NoChange'
+        $again.Outputs | Should -Contain 'status=Unchanged'
     }
 
     It 'checks the host key against the known_hosts given: the right key deploys without a warning, another is refused' {

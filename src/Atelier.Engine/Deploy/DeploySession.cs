@@ -256,7 +256,7 @@ internal sealed class DeploySession
         await Lease.StopHeartbeatAsync().ConfigureAwait(false);
         _reporter.Warning($"{Result.Service}: the host's guard took over this {Result.Operation.ToLowerInvariant()} (this client was silent for more than {DeployLock.Seconds(Lease.GuardTimeout)} s); waiting for it to finish.");
         var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < GuardWaitLimit)
+        while (waited.Elapsed < RollbackLimits.GuardWaitLimit)
         {
             try
             {
@@ -282,7 +282,7 @@ internal sealed class DeploySession
         }
 
         Result.Status = Result.Operation == DeployOperation.Restore ? DeployStatus.Failed : DeployStatus.RollbackFailed;
-        Result.Error += $"\nThe host's guard took over and had not recorded an outcome after {GuardWaitLimit.TotalMinutes:0} minutes (see ~/.atelier/guard-{Result.Service}.log on {Result.ComputerName}).";
+        Result.Error += $"\nThe host's guard took over and had not recorded an outcome after {RollbackLimits.GuardWaitLimit.TotalMinutes:0} minutes (see ~/.atelier/guard-{Result.Service}.log on {Result.ComputerName}).";
     }
 
     /// <summary>Takes the outcome the guard recorded for this operation into the result; false when there is none.</summary>
@@ -306,9 +306,6 @@ internal sealed class DeploySession
 
         return false;
     }
-
-    /// <summary>The longest wait for a guard that took over to finish its put-back.</summary>
-    public static readonly TimeSpan GuardWaitLimit = TimeSpan.FromMinutes(30);
 }
 
 /// <summary>The connection to a host was lost in the middle of an operation and could not be opened again in time.</summary>

@@ -1,51 +1,27 @@
 using System.Globalization;
-using System.Text;
-using Atelier.History;
 using Atelier.Output;
 
 namespace Atelier.Deploy;
 
 /// <summary>
-/// What a deploy shows when it runs in GitHub Actions (<c>GITHUB_ACTIONS=true</c>): a log group per step with its
-/// output fenced, an <c>::error::</c> annotation when it did not succeed, a Markdown summary appended to
-/// <c>$GITHUB_STEP_SUMMARY</c>, and its commits written to <c>$GITHUB_OUTPUT</c>. Host text in any of them is cleaned
-/// and redacted (<see cref="HostText"/>) and escaped for where it goes (<see cref="WorkflowCommands"/>, <see cref="Markdown"/>).
+/// The service deploys' part of the GitHub Actions renderer (<see cref="GitHubActionsRenderer"/>, which reads the
+/// environment, writes the files and gives every piece its shape): what a deploy shows when it runs in GitHub Actions.
+/// A log group per step (one per service in a run of many) with its output fenced, an <c>::error::</c> annotation
+/// when it did not succeed, a Markdown summary appended to <c>$GITHUB_STEP_SUMMARY</c> (one table for a run of many),
+/// and its status and commits written to <c>$GITHUB_OUTPUT</c>.
 /// </summary>
 public sealed class GitHubActions
 {
-    private readonly string? _summaryFile;
-    private readonly string? _outputFile;
-    private readonly string? _repositoryUrl;
-    private readonly HostText _text;
+    private readonly GitHubActionsRenderer _actions;
 
-    private GitHubActions(string? summaryFile, string? outputFile, string? repositoryUrl, HostText text)
-    {
-        _summaryFile = summaryFile;
-        _outputFile = outputFile;
-        _repositoryUrl = repositoryUrl;
-        _text = text;
-    }
+    private GitHubActions(GitHubActionsRenderer actions) => _actions = actions;
 
     /// <summary>
     /// The Actions context from the environment, or null outside GitHub Actions. <paramref name="text"/> cleans the host
     /// text it writes (default: the built-in redaction only).
     /// </summary>
-    public static GitHubActions? FromEnvironment(Func<string, string?>? environment = null, HostText? text = null)
-    {
-        environment ??= Environment.GetEnvironmentVariable;
-        if (!string.Equals(environment("GITHUB_ACTIONS"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        var server = environment("GITHUB_SERVER_URL") ?? "https://github.com";
-        var repository = environment("GITHUB_REPOSITORY");
-        return new GitHubActions(
-            NullIfEmpty(environment("GITHUB_STEP_SUMMARY")),
-            NullIfEmpty(environment("GITHUB_OUTPUT")),
-            string.IsNullOrEmpty(repository) ? null : $"{server.TrimEnd('/')}/{repository}",
-            text ?? HostText.Default);
-    }
+    public static GitHubActions? FromEnvironment(Func<string, string?>? environment = null, HostText? text = null) =>
+        GitHubActionsRenderer.FromEnvironment(environment, text) is { } actions ? new GitHubActions(actions) : null;
 
     /// <summary>
     /// The workflow log lines for a finished deploy: one group per step holding its output tail, fenced (see
@@ -58,19 +34,15 @@ public sealed class GitHubActions
         text ??= HostText.Default;
         foreach (var step in result.Steps)
         {
-            var exit = step.ExitCode is { } code ? $", exit {code}" : string.Empty;
-            yield return string.Create(CultureInfo.InvariantCulture, $"::group::{WorkflowCommands.EscapeData($"{result.Service}: {step.Name} ({step.Duration.TotalMilliseconds:0} ms{exit})")}");
-            foreach (var line in WorkflowCommands.Fenced(step.OutputTail.Split('\n', StringSplitOptions.RemoveEmptyEntries), text))
+            foreach (var line in GitHubActionsRenderer.Group($"{result.Service}: {StepTitle(step)}", step.OutputTail.Split('\n', StringSplitOptions.RemoveEmptyEntries), text))
             {
                 yield return line;
             }
-
-            yield return "::endgroup::";
         }
 
         if (!result.Succeeded)
         {
-            yield return WorkflowCommands.Error($"Deploy of {result.Service} {result.Status}", text.Clean($"{result.FailedStep} step failed: {result.Error}"));
+            yield return GitHubActionsRenderer.Annotation($"Deploy of {result.Service} {result.Status}", $"{result.FailedStep} step failed: {result.Error}", text);
         }
     }
 
@@ -84,12 +56,10 @@ public sealed class GitHubActions
     {
         ArgumentNullException.ThrowIfNull(result);
         text ??= HostText.Default;
-        yield return string.Create(CultureInfo.InvariantCulture, $"::group::{WorkflowCommands.EscapeData($"{result.Service} on {result.ComputerName}: {result.Status} ({result.Duration.TotalSeconds:0.0} s)")}");
         var body = new List<string>();
         foreach (var step in result.Steps)
         {
-            var exit = step.ExitCode is { } code ? $", exit {code}" : string.Empty;
-            body.Add(string.Create(CultureInfo.InvariantCulture, $"--- {step.Name} ({step.Duration.TotalMilliseconds:0} ms{exit})"));
+            body.Add("--- " + StepTitle(step));
             body.AddRange(step.OutputTail.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         }
 
@@ -98,15 +68,15 @@ public sealed class GitHubActions
             body.Add(result.Error);
         }
 
-        foreach (var line in WorkflowCommands.Fenced(body, text))
+        var title = string.Create(CultureInfo.InvariantCulture, $"{result.Service} on {result.ComputerName}: {result.Status} ({result.Duration.TotalSeconds:0.0} s)");
+        foreach (var line in GitHubActionsRenderer.Group(title, body, text))
         {
             yield return line;
         }
 
-        yield return "::endgroup::";
         if (!result.Succeeded)
         {
-            yield return WorkflowCommands.Error($"{result.Operation} of {result.Service} {result.Status}", text.Clean(result.FailedStep is null ? result.Error ?? result.Status : $"{result.FailedStep} step failed: {result.Error}"));
+            yield return GitHubActionsRenderer.Annotation($"{result.Operation} of {result.Service} {result.Status}", result.FailedStep is null ? result.Error ?? result.Status : $"{result.FailedStep} step failed: {result.Error}", text);
         }
     }
 
@@ -118,24 +88,21 @@ public sealed class GitHubActions
     public string Summary(IReadOnlyList<ServiceDeployResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        string Cell(string? value) => value is null ? string.Empty : Markdown.Code(_text.Clean(value), inTable: true);
-        var succeeded = results.Count(r => r.Succeeded);
-        var icon = succeeded == results.Count ? "✅" : results.Any(r => r.Status is DeployStatus.RollbackFailed or DeployStatus.Failed) ? "❌" : "↩️";
+        string Cell(string? value) => value is null ? string.Empty : _actions.CodeCell(value);
         var operation = results.Count > 0 && results.All(r => r.Operation == DeployOperation.Restore) ? "Restores" : "Deploys";
-        var text = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"### {icon} {operation}: {succeeded} of {results.Count} service(s) succeeded")
-            .AppendLine()
-            .AppendLine("| Service | Host | Status | Previous | New | Health | Duration | Failed step |")
-            .AppendLine("|---|---|---|---|---|---|---|---|");
-        foreach (var r in results)
-        {
-            var health = r.Health is null ? string.Empty : Markdown.Text(r.Health.Status.ToString());
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {Markdown.Code(r.Service, inTable: true)} | {Cell(r.ComputerName)} | {StatusIcon(r.Status)} {Markdown.Text(r.Status)} | {Cell(ShortOrNull(r.PreviousCommit))} | {Cell(ShortOrNull(r.NewCommit))} | {health} | {r.Duration.TotalSeconds:0.0} s | {(r.FailedStep is null ? string.Empty : Markdown.Text(_text.Clean(r.FailedStep)))} |");
-        }
-
+        var text = GitHubActionsRenderer.RunTable(operation, "service", results, r => r.Status, r => r.Succeeded, [
+            new("Service", r => Markdown.Code(r.Service, inTable: true)),
+            new("Host", r => Cell(r.ComputerName)),
+            new("Status", r => $"{GitHubActionsRenderer.StatusIcon(r.Status)} {Markdown.Text(r.Status)}"),
+            new("Previous", r => Cell(ShortOrNull(r.PreviousCommit))),
+            new("New", r => Cell(ShortOrNull(r.NewCommit))),
+            new("Health", r => r.Health is null ? string.Empty : Markdown.Text(r.Health.Status.ToString())),
+            new("Duration", r => string.Create(CultureInfo.InvariantCulture, $"{r.Duration.TotalSeconds:0.0} s")),
+            new("Failed step", r => r.FailedStep is null ? string.Empty : Markdown.Text(_actions.Text.Clean(r.FailedStep))),
+        ]);
         foreach (var r in results.Where(r => r.Error is not null && !r.Succeeded))
         {
-            text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"<details><summary>Why {Markdown.Text(r.Service)} ended {Markdown.Text(r.Status)}</summary>").AppendLine().Append(Markdown.CodeBlock(_text.Clean(r.Error))).AppendLine().AppendLine("</details>");
+            _actions.AppendDetails(text, $"Why {Markdown.Text(r.Service)} ended {Markdown.Text(r.Status)}", r.Error!);
         }
 
         return text.AppendLine().ToString();
@@ -149,34 +116,17 @@ public sealed class GitHubActions
     public void WriteFiles(IReadOnlyList<ServiceDeployResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        if (_summaryFile is not null)
-        {
-            File.AppendAllText(_summaryFile, Summary(results));
-        }
-
-        if (_outputFile is not null)
-        {
-            var output = new StringBuilder()
-                .AppendLine(CultureInfo.InvariantCulture, $"status={(results.All(r => r.Succeeded) ? DeployStatus.Succeeded : DeployStatus.Failed)}");
-            foreach (var r in results)
+        _actions.AppendSummary(Summary(results));
+        _actions.AppendOutputs([
+            new("status", results.All(r => r.Succeeded) ? DeployStatus.Succeeded : DeployStatus.Failed),
+            .. results.SelectMany(r => new GitHubActionsOutput[]
             {
-                output.AppendLine(CultureInfo.InvariantCulture, $"{r.Service}_status={r.Status}")
-                    .AppendLine(CultureInfo.InvariantCulture, $"{r.Service}_previous_commit={r.PreviousCommit}")
-                    .AppendLine(CultureInfo.InvariantCulture, $"{r.Service}_new_commit={r.NewCommit}");
-            }
-
-            File.AppendAllText(_outputFile, output.ToString());
-        }
+                new($"{r.Service}_status", r.Status),
+                new($"{r.Service}_previous_commit", r.PreviousCommit),
+                new($"{r.Service}_new_commit", r.NewCommit),
+            }),
+        ]);
     }
-
-    private static string StatusIcon(string status) => status switch
-    {
-        DeployStatus.Succeeded => "✅",
-        DeployStatus.NoChange => "➖",
-        DeployStatus.RolledBack => "↩️",
-        DeployStatus.Skipped => "⏭️",
-        _ => "❌",
-    };
 
     /// <summary>
     /// The Markdown summary: status, duration, host, commits (with the compare link), health, and why it failed. Host
@@ -185,81 +135,58 @@ public sealed class GitHubActions
     public string Summary(ServiceDeployResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var icon = result.Status switch
-        {
-            DeployStatus.Succeeded => "✅",
-            DeployStatus.NoChange => "➖",
-            DeployStatus.RolledBack => "↩️",
-            _ => "❌",
-        };
-        string Cell(string? value) => Markdown.Code(_text.Clean(value), inTable: true);
-        var text = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"### {icon} Deploy of {Markdown.Code(result.Service)}: {Markdown.Text(result.Status)}")
+        var repository = _actions.RepositoryUrl;
+        var text = new System.Text.StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"### {GitHubActionsRenderer.StatusIcon(result.Status)} Deploy of {Markdown.Code(result.Service)}: {Markdown.Text(result.Status)}")
             .AppendLine()
-            .AppendLine("| | |")
-            .AppendLine("|---|---|")
-            .AppendLine(CultureInfo.InvariantCulture, $"| Host | {Cell(result.ComputerName)} |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| Duration | {result.Duration.TotalSeconds:0.0} s |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| Previous commit | {Cell(result.PreviousCommit)} |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| New commit | {Cell(result.NewCommit)} |");
-        if (_repositoryUrl is not null && IsCommitId(result.PreviousCommit) && IsCommitId(result.NewCommit) && result.PreviousCommit != result.NewCommit)
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| Changes | [{Short(result.PreviousCommit!)}...{Short(result.NewCommit!)}]({_repositoryUrl}/compare/{result.PreviousCommit}...{result.NewCommit}) |");
-        }
-
-        text.AppendLine(CultureInfo.InvariantCulture, $"| Health | {(result.Health is null ? "not checked" : $"{Markdown.Text(result.Health.Status.ToString())} {Cell(result.Health.Detail)}")} |");
-        if (result.FailedStep is not null)
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| Failed step | {Markdown.Text(_text.Clean(result.FailedStep))} |");
-        }
-
+            .Append(GitHubActionsRenderer.FieldTable([
+                ("Host", _actions.CodeCell(result.ComputerName)),
+                ("Duration", string.Create(CultureInfo.InvariantCulture, $"{result.Duration.TotalSeconds:0.0} s")),
+                ("Previous commit", _actions.CodeCell(result.PreviousCommit)),
+                ("New commit", _actions.CodeCell(result.NewCommit)),
+                .. repository is not null && IsCommitId(result.PreviousCommit) && IsCommitId(result.NewCommit) && result.PreviousCommit != result.NewCommit
+                    ? [("Changes", $"[{Short(result.PreviousCommit!)}...{Short(result.NewCommit!)}]({repository}/compare/{result.PreviousCommit}...{result.NewCommit})")]
+                    : Array.Empty<(string, string)>(),
+                ("Health", result.Health is null ? "not checked" : $"{Markdown.Text(result.Health.Status.ToString())} {_actions.CodeCell(result.Health.Detail)}"),
+                .. result.FailedStep is null ? [] : new[] { ("Failed step", Markdown.Text(_actions.Text.Clean(result.FailedStep))) },
+            ]));
         if (result.Commits.Length > 0)
         {
             text.AppendLine().AppendLine("Commits:").AppendLine();
             foreach (var commit in result.Commits)
             {
-                text.AppendLine(CultureInfo.InvariantCulture, $"- {Markdown.Code(_text.Clean(commit))}");
+                text.AppendLine(CultureInfo.InvariantCulture, $"- {Markdown.Code(_actions.Text.Clean(commit))}");
             }
         }
 
         if (result.Error is not null)
         {
-            text.AppendLine().AppendLine("<details><summary>Why it failed</summary>").AppendLine().Append(Markdown.CodeBlock(_text.Clean(result.Error))).AppendLine().AppendLine("</details>");
+            _actions.AppendDetails(text, "Why it failed", result.Error);
         }
 
         return text.AppendLine().ToString();
     }
 
-    /// <summary>Appends the summary and the step outputs to the files Actions gave.</summary>
+    /// <summary>Appends the summary and the step outputs (<c>status</c>, <c>previous_commit</c>, <c>new_commit</c> and the list <c>commits</c>) to the files Actions gave.</summary>
     public void WriteFiles(ServiceDeployResult result)
     {
-        if (_summaryFile is not null)
-        {
-            File.AppendAllText(_summaryFile, Summary(result));
-        }
-
-        if (_outputFile is not null)
-        {
-            var delimiter = "ATELIER_" + Guid.NewGuid().ToString("N");
-            var output = new StringBuilder()
-                .AppendLine(CultureInfo.InvariantCulture, $"status={result.Status}")
-                .AppendLine(CultureInfo.InvariantCulture, $"previous_commit={result.PreviousCommit}")
-                .AppendLine(CultureInfo.InvariantCulture, $"new_commit={result.NewCommit}")
-                .AppendLine(CultureInfo.InvariantCulture, $"commits<<{delimiter}");
-            foreach (var commit in result.Commits)
-            {
-                output.AppendLine(_text.Clean(commit).Replace('\n', ' '));
-            }
-
-            File.AppendAllText(_outputFile, output.AppendLine(delimiter).ToString());
-        }
+        ArgumentNullException.ThrowIfNull(result);
+        _actions.AppendSummary(Summary(result));
+        _actions.AppendOutputs([
+            new("status", result.Status),
+            new("previous_commit", result.PreviousCommit),
+            new("new_commit", result.NewCommit),
+            new("commits", null, result.Commits),
+        ]);
     }
+
+    /// <summary>A step's name, duration and exit code, as its group (or its heading in a service's group) shows them.</summary>
+    private static string StepTitle(DeployStep step) =>
+        string.Create(CultureInfo.InvariantCulture, $"{step.Name} ({step.Duration.TotalMilliseconds:0} ms{(step.ExitCode is { } code ? $", exit {code}" : string.Empty)})");
 
     private static string Short(string commit) => commit.Length > 8 ? commit[..8] : commit;
 
     private static string? ShortOrNull(string? commit) => commit is null ? null : Short(commit);
-
-    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     /// <summary>A full commit id (hex), as a compare link takes it.</summary>
     private static bool IsCommitId(string? commit) => commit is { Length: >= 7 and <= 64 } && commit.All(char.IsAsciiHexDigit);

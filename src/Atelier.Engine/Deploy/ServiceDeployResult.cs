@@ -12,11 +12,21 @@ public sealed record DeployStep(string Name, TimeSpan Duration, int? ExitCode, s
 /// <summary>The result of one service's deploy. Its properties bind by name into Restore-ServiceDeploy.</summary>
 public sealed class ServiceDeployResult
 {
+    private string _status = DeployStatus.Failed;
+
     public required string Service { get; init; }
 
     public required string ComputerName { get; init; }
 
-    public string Status { get; set; } = DeployStatus.Failed;
+    /// <summary>
+    /// One of <see cref="DeployStatus"/>'s. A former name given to it (a runbook test's fake result with
+    /// <see cref="DeployStatus.NoChange"/>) is kept as today's (<see cref="DeployStatus.Parse"/>).
+    /// </summary>
+    public string Status
+    {
+        get => _status;
+        set => _status = DeployStatus.Parse(value);
+    }
 
     public string Branch { get; init; } = "main";
 
@@ -39,7 +49,7 @@ public sealed class ServiceDeployResult
     /// <summary>The database the snapshot is of.</summary>
     public string? DbPath { get; set; }
 
-    /// <summary><c>Deploy</c> or <c>Restore</c>.</summary>
+    /// <summary><see cref="DeployOperation.Deploy"/> or <see cref="DeployOperation.Restore"/>.</summary>
     public string Operation { get; init; } = DeployOperation.Deploy;
 
     /// <summary>The last health check (after the rollback, when there was one).</summary>
@@ -70,5 +80,5 @@ public sealed class ServiceDeployResult
     public DateTimeOffset FinishedAt => StartedAt + Duration;
 
     /// <summary>True when the deploy left the new commit live and healthy, or changed nothing.</summary>
-    public bool Succeeded => Status is DeployStatus.Succeeded or DeployStatus.NoChange;
+    public bool Succeeded => Status is DeployStatus.Succeeded or DeployStatus.Unchanged;
 }

@@ -232,12 +232,12 @@ public sealed class ServiceDeployer
         if (result.PreviousCommit == result.NewCommit && !request.Force)
         {
             var last = DeployHistory.LastFinishedOf(history, result.NewCommit);
-            if (last is null || last.Status is DeployStatus.Succeeded or DeployStatus.NoChange)
+            if (last is null || last.Status is DeployStatus.Succeeded or DeployStatus.Unchanged)
             {
                 result.Health = await CheckHealthAsync(request, null, cancellationToken).ConfigureAwait(false);
                 if (result.Health.Healthy)
                 {
-                    result.Status = DeployStatus.NoChange;
+                    result.Status = DeployStatus.Unchanged;
                     return;
                 }
 

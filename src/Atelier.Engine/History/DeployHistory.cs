@@ -28,7 +28,10 @@ public static class DeployHistory
         return JsonSerializer.Serialize(record, Json);
     }
 
-    /// <summary>Reads one line of JSON; false (with the reason) when it is not a whole, valid record.</summary>
+    /// <summary>
+    /// Reads one line of JSON; false (with the reason) when it is not a whole, valid record. A former status name is read
+    /// as today's (<see cref="DeployStatus.Parse"/>: a <see cref="DeployStatus.NoChange"/> record is <see cref="DeployStatus.Unchanged"/>).
+    /// </summary>
     public static bool TryParseLine(string line, out DeployRecord? record, out string? problem)
     {
         ArgumentNullException.ThrowIfNull(line);
@@ -48,7 +51,8 @@ public static class DeployHistory
                 return false;
             }
 
-            record = parsed;
+            // A record written before Unchanged was the one name for it says NoChange: read as today's.
+            record = parsed with { Status = DeployStatus.Parse(parsed.Status) };
             return true;
         }
         catch (JsonException ex)
@@ -60,7 +64,8 @@ public static class DeployHistory
 
     /// <summary>
     /// Filters records and orders them newest first (by start time; among equal times, the later in
-    /// <paramref name="records"/> first), keeping at most <paramref name="last"/>.
+    /// <paramref name="records"/> first), keeping at most <paramref name="last"/>. <paramref name="status"/> matches in
+    /// any case, a former name as today's (<see cref="DeployStatus.Same"/>).
     /// </summary>
     public static IReadOnlyList<DeployRecord> Filter(IEnumerable<DeployRecord> records, string? service = null, string? computerName = null, string? status = null, int? last = null)
     {
@@ -70,7 +75,7 @@ public static class DeployHistory
             .Select((record, index) => (record, index))
             .Where(r => service is null || string.Equals(r.record.Service, service, StringComparison.Ordinal))
             .Where(r => computerName is null || string.Equals(r.record.ComputerName, computerName, StringComparison.OrdinalIgnoreCase))
-            .Where(r => status is null || string.Equals(r.record.Status, status, StringComparison.OrdinalIgnoreCase))
+            .Where(r => status is null || DeployStatus.Same(r.record.Status, status))
             .OrderByDescending(r => r.record.StartedAt)
             .ThenByDescending(r => r.index)
             .Select(r => r.record);

@@ -110,10 +110,3 @@ public sealed record DeployRecordStep
     /// <summary>The last lines of its output, redacted and short (at most <see cref="DeployHistory.TailLines"/> lines and <see cref="DeployHistory.TailChars"/> characters); null when it wrote nothing.</summary>
     public string? OutputTail { get; init; }
 }
-
-/// <summary>The values of <see cref="DeployRecord.Operation"/>.</summary>
-public static class DeployOperation
-{
-    public const string Deploy = "Deploy";
-    public const string Restore = "Restore";
-}

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Atelier.Deploy;
 using Atelier.Snapshot;
 using Microsoft.Data.Sqlite;
 
@@ -214,7 +215,7 @@ public sealed class LocalHistory
     /// <summary>
     /// Records newest first (by start time, then by the order they were first added), keeping those of
     /// <paramref name="service"/> (exact), on <paramref name="computerName"/> and with <paramref name="status"/> (both
-    /// in any case), at most <paramref name="last"/>.
+    /// in any case; a status also under its former name, see <see cref="DeployStatus.FormerName"/>), at most <paramref name="last"/>.
     /// </summary>
     public IReadOnlyList<DeployRecord> Query(string? service = null, string? computerName = null, string? status = null, int? last = null)
     {
@@ -226,13 +227,15 @@ public sealed class LocalHistory
                 SELECT id, json FROM deploys
                 WHERE ($service IS NULL OR service = $service)
                   AND ($computer IS NULL OR computer_name = $computer COLLATE NOCASE)
-                  AND ($status IS NULL OR status = $status COLLATE NOCASE)
+                  AND ($status IS NULL OR status = $status COLLATE NOCASE OR status = $former COLLATE NOCASE)
                 ORDER BY started_at DESC, rowid DESC
                 LIMIT $limit;
                 """;
             command.Parameters.AddWithValue("$service", (object?)service ?? DBNull.Value);
             command.Parameters.AddWithValue("$computer", (object?)computerName ?? DBNull.Value);
-            command.Parameters.AddWithValue("$status", (object?)status ?? DBNull.Value);
+            // Rows written before a status was renamed hold its former name in the column (their JSON is read as today's).
+            command.Parameters.AddWithValue("$status", status is null ? DBNull.Value : DeployStatus.Parse(status));
+            command.Parameters.AddWithValue("$former", (status is null ? null : DeployStatus.FormerName(status)) ?? (object)DBNull.Value);
             command.Parameters.AddWithValue("$limit", last ?? -1);
             using var reader = command.ExecuteReader();
             var records = new List<DeployRecord>();

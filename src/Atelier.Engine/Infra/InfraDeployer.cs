@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Atelier.Deploy;
 using Atelier.Output;
 using Atelier.Transport;
 
@@ -36,7 +37,7 @@ public sealed class InfraDeployer
     /// <summary>
     /// Switches <paramref name="node"/> on <paramref name="remote"/> back to <paramref name="generation"/>, by default the
     /// newest one before the current (<c>nix-env --switch-generation</c>, then <c>switch-to-configuration switch</c>),
-    /// and reads the profile link afterwards. A failed switch is in the result (<see cref="InfraDeployStatus.Failed"/>,
+    /// and reads the profile link afterwards. A failed switch is in the result (<see cref="DeployStatus.Failed"/>,
     /// its <c>CurrentGeneration</c> read again), not thrown.
     /// </summary>
     /// <exception cref="AtelierException">
@@ -62,7 +63,7 @@ public sealed class InfraDeployer
         {
             Node = node,
             ComputerName = remote.ComputerName,
-            Operation = InfraOperation.Restore,
+            Operation = DeployOperation.Restore,
             StartedAt = started,
             PreviousGeneration = current,
             NewGeneration = to,
@@ -71,11 +72,11 @@ public sealed class InfraDeployer
         try
         {
             restored.CurrentGeneration = await generations.SwitchAsync(to, cancellationToken).ConfigureAwait(false);
-            restored.Status = InfraDeployStatus.Succeeded;
+            restored.Status = DeployStatus.Succeeded;
         }
         catch (AtelierException ex)
         {
-            restored.Status = InfraDeployStatus.Failed;
+            restored.Status = DeployStatus.Failed;
             restored.Error = ex.Message;
             restored.CurrentGeneration = await generations.CurrentAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -87,7 +88,7 @@ public sealed class InfraDeployer
     /// <summary>Deploys every node of <paramref name="request"/>; a node's failure is in its result, not thrown.</summary>
     /// <exception cref="OperationCanceledException">
     /// Cancelled: running deploy-rs processes were killed and, with rollback on, every node whose generation had changed
-    /// was switched back first (within <see cref="StopRollbackLimit"/>).
+    /// was switched back first (within <see cref="RollbackLimits.StopRollbackLimit"/>).
     /// </exception>
     public async Task<InfraDeployRun> DeployAsync(InfraDeployRequest request, CancellationToken cancellationToken)
     {
@@ -145,7 +146,7 @@ public sealed class InfraDeployer
         }
 
         // 4. A failed node: every node that changed goes back to its recorded generation.
-        var failed = deploying.Where(i => results[i].Status == InfraDeployStatus.Failed).Select(i => nodes[i].Name).ToList();
+        var failed = deploying.Where(i => results[i].Status == DeployStatus.Failed).Select(i => nodes[i].Name).ToList();
         var changed = deploying.Where(i => results[i].NewGeneration != results[i].PreviousGeneration).ToList();
         if (failed.Count > 0 && changed.Count > 0)
         {
@@ -166,23 +167,20 @@ public sealed class InfraDeployer
         return Finished(results, logs);
     }
 
-    /// <summary>How long putting the nodes back may take after a run is stopped (Ctrl+C).</summary>
-    public static readonly TimeSpan StopRollbackLimit = TimeSpan.FromMinutes(5);
-
     /// <summary>
     /// After a stop: reads where each deploying node is now and switches every one that moved back to its recorded
-    /// generation, within <see cref="StopRollbackLimit"/> of its own (the run's token is already cancelled).
+    /// generation, within <see cref="RollbackLimits.StopRollbackLimit"/> of its own (the run's token is already cancelled).
     /// </summary>
     private async Task RollBackStoppedAsync(InfraDeployRequest request, IReadOnlyList<int> deploying, InfraDeployResult[] results, Stopwatch stopwatch)
     {
         var nodes = request.Nodes;
         _reporter.Warning($"Stopped: switching every node that moved back to the generation recorded before the deploy first.");
-        using var limit = new CancellationTokenSource(StopRollbackLimit);
+        using var limit = new CancellationTokenSource(RollbackLimits.StopRollbackLimit);
         try
         {
             await ForEachAsync(deploying, request, async (i, token) =>
             {
-                results[i].Status = InfraDeployStatus.Failed;
+                results[i].Status = DeployStatus.Failed;
                 results[i].Error = Join(results[i].Error, "Stopped while deploy-rs ran.");
                 results[i].CurrentGeneration = await (await GenerationsAsync(request, nodes[i], token).ConfigureAwait(false)).CurrentAsync(token).ConfigureAwait(false);
                 if (results[i].CurrentGeneration != results[i].PreviousGeneration)
@@ -247,13 +245,13 @@ public sealed class InfraDeployer
             }
 
             var status = !outcome.Succeeded || results[i].NewGeneration is null
-                ? InfraDeployStatus.Failed
+                ? DeployStatus.Failed
                 : nodes[i].Options.DryActivate
-                    ? InfraDeployStatus.DryRun
-                    : results[i].NewGeneration == results[i].PreviousGeneration ? InfraDeployStatus.Unchanged : InfraDeployStatus.Succeeded;
-            if (status == InfraDeployStatus.DryRun && results[i].NewGeneration != results[i].PreviousGeneration)
+                    ? DeployStatus.DryRun
+                    : results[i].NewGeneration == results[i].PreviousGeneration ? DeployStatus.Unchanged : DeployStatus.Succeeded;
+            if (status == DeployStatus.DryRun && results[i].NewGeneration != results[i].PreviousGeneration)
             {
-                status = InfraDeployStatus.Failed;
+                status = DeployStatus.Failed;
                 results[i].Error = $"A dry activation moved the profile from generation {results[i].PreviousGeneration} to {results[i].NewGeneration}.";
             }
 
@@ -271,12 +269,12 @@ public sealed class InfraDeployer
             _reporter.Verbose($"[{node.Name}] rolling back to generation {previous} ({why})");
             var generations = await GenerationsAsync(request, node, cancellationToken).ConfigureAwait(false);
             result.CurrentGeneration = await generations.SwitchAsync(previous, cancellationToken).ConfigureAwait(false);
-            result.Status = InfraDeployStatus.RolledBack;
+            result.Status = DeployStatus.RolledBack;
             result.Error = Join(result.Error, $"Rolled back to generation {previous} because {why}.");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            result.Status = InfraDeployStatus.RollbackFailed;
+            result.Status = DeployStatus.RollbackFailed;
             result.Error = Join(result.Error, $"The rollback to generation {previous} (because {why}) failed: {ex.Message}");
             try
             {

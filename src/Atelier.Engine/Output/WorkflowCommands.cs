@@ -5,8 +5,7 @@ namespace Atelier.Output;
 /// properties escaped as the runner unescapes them, and every stretch of host output fenced between
 /// <c>::stop-commands::&lt;token&gt;</c> and <c>::&lt;token&gt;::</c> (a fresh random token each time), inside which the
 /// runner obeys no command, so no line of it can set an output, add a mask, end the fence, or annotate the run.
-/// Both the service deploy (<c>Deploy/GitHubActions</c>) and the infrastructure deploy (<c>Infra/InfraGitHubActions</c>)
-/// write through this class.
+/// Both deploy families write through this class, by way of their one renderer (<see cref="GitHubActionsRenderer"/>).
 /// </summary>
 public static class WorkflowCommands
 {

@@ -25,9 +25,9 @@ public sealed class GetServiceDeployHistoryCommand : ServiceCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int Last { get; set; }
 
-    /// <summary>Only records with this status.</summary>
+    /// <summary>Only records with this status. NoChange, Unchanged's former name, is accepted for one more version.</summary>
     [Parameter]
-    [ValidateSet(DeployStatus.Succeeded, DeployStatus.NoChange, DeployStatus.RolledBack, DeployStatus.RollbackFailed, DeployStatus.Failed, IgnoreCase = true)]
+    [ValidateSet(DeployStatus.Succeeded, DeployStatus.Unchanged, DeployStatus.RolledBack, DeployStatus.RollbackFailed, DeployStatus.Failed, DeployStatus.NoChange, IgnoreCase = true)]
     public string? Status { get; set; }
 
     /// <summary>Reads the history kept on the service's host instead of this machine's.</summary>

@@ -636,21 +636,21 @@ internal static class Errors
     /// <summary>The error record of a node's deploy or restore result that did not succeed, so a CI step fails.</summary>
     public static ErrorRecord ForResult(InfraDeployResult result)
     {
-        if (result.Operation == InfraOperation.Restore)
+        if (result.Operation == DeployOperation.Restore)
         {
             return new ErrorRecord(new InvalidOperationException($"The restore of {result.Node} to generation {result.NewGeneration} failed: {result.Error}"), "InfraRestoreFailed", ErrorCategory.InvalidResult, result);
         }
 
         var (id, outcome) = result.Status switch
         {
-            InfraDeployStatus.RolledBack => ("InfraDeployRolledBack", $"was rolled back to generation {result.CurrentGeneration}"),
-            InfraDeployStatus.RollbackFailed => ("InfraRollbackFailed", "could NOT be rolled back"),
+            DeployStatus.RolledBack => ("InfraDeployRolledBack", $"was rolled back to generation {result.CurrentGeneration}"),
+            DeployStatus.RollbackFailed => ("InfraRollbackFailed", "could NOT be rolled back"),
             _ => ("InfraDeployFailed", "failed"),
         };
         return new ErrorRecord(
             new InvalidOperationException($"The deploy of {result.Node} to {result.ComputerName} {outcome}: {result.Error}"),
             id,
-            result.Status == InfraDeployStatus.Failed ? ErrorCategory.InvalidOperation : ErrorCategory.InvalidResult,
+            result.Status == DeployStatus.Failed ? ErrorCategory.InvalidOperation : ErrorCategory.InvalidResult,
             result);
     }
 

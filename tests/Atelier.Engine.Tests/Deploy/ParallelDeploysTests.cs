@@ -90,7 +90,7 @@ public sealed class ParallelDeploysTests
         gates[1].Throw(new AtelierException("HostConnectionFailed", FailureKind.Connection, "no route to web"));
         await Task.Delay(100);
         gates[2].Succeed();
-        gates[3].Succeed(DeployStatus.NoChange);
+        gates[3].Succeed(DeployStatus.Unchanged);
         var outcomes = await run.WaitAsync(Limit);
 
         Assert.Equal([false, false, true, true], outcomes.Select(o => o.Succeeded));

@@ -100,7 +100,7 @@ public sealed class ServiceDeployerTests
 
         var result = await Deployer(host).DeployAsync(Request(), CancellationToken.None);
 
-        Assert.Equal(DeployStatus.NoChange, result.Status);
+        Assert.Equal(DeployStatus.Unchanged, result.Status);
         Assert.True(result.Succeeded);
         Assert.Equal(["lock", "fetch", "finish"], host.Sequence);
         Assert.Single(host.CallsOf(HostOp.ReadHistory));
@@ -113,7 +113,7 @@ public sealed class ServiceDeployerTests
         Assert.Equal((Old, pid, OldSchema), (host.RunningCommit, host.MainPid, host.Database));
 
         // No "started" record: only the outcome.
-        Assert.Equal([DeployStatus.NoChange], host.History.Select(r => r.Status));
+        Assert.Equal([DeployStatus.Unchanged], host.History.Select(r => r.Status));
         Assert.False(host.LockHeld);
         Assert.Empty(host.Violations);
     }

@@ -85,7 +85,7 @@ public sealed class DeployHistoryTests
             Records.Deploy(status: DeployStatus.Failed, minutes: 3),
             Records.Deploy(status: DeployStatus.RolledBack, minutes: 4),
             Records.Deploy(status: DeployStatus.RollbackFailed, minutes: 5),
-            Records.Deploy(status: DeployStatus.NoChange, minutes: 6),
+            Records.Deploy(status: DeployStatus.Unchanged, minutes: 6),
             Records.Deploy(operation: DeployOperation.Restore, minutes: 7),
             Records.Deploy(minutes: 8, previous: null),
             Records.Deploy(minutes: 9, previous: " "),

@@ -115,6 +115,31 @@ public sealed class HostHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_line_written_with_the_former_status_NoChange_reads_back_Unchanged_and_either_name_finds_it()
+    {
+        using var host = new HomeHost(Home);
+        var history = new HostHistory(host, _reporter, Options);
+        var succeeded = Records.Deploy("web", DeployStatus.Succeeded, minutes: 10);
+        var unchanged = Records.Deploy("web", DeployStatus.Unchanged, minutes: 20);
+        await history.AppendAsync(succeeded);
+        File.AppendAllText(FilePath, Records.OldNoChangeLine + "\n");
+        await history.AppendAsync(unchanged);
+
+        var read = await history.ReadAsync();
+
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id, succeeded.Id], read.Select(r => r.Id));
+        Assert.Equal(DeployStatus.Unchanged, read[0].Status);
+        Assert.True(DeployHistory.TryParseLine(Records.OldNoChangeLine, out var parsed, out _));
+        Assert.Equal(DeployStatus.Unchanged, parsed!.Status);
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], (await history.ReadAsync(status: DeployStatus.Unchanged)).Select(r => r.Id));
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], (await history.ReadAsync(status: DeployStatus.NoChange)).Select(r => r.Id));
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], (await history.ReadAsync(status: "nochange")).Select(r => r.Id));
+        Assert.Equal([succeeded.Id], (await history.ReadAsync(status: DeployStatus.Succeeded)).Select(r => r.Id));
+        Assert.Empty(_reporter.Warnings);
+        Assert.Contains("\"status\":\"NoChange\"", File.ReadAllText(FilePath), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Records_started_at_the_same_time_read_back_latest_written_first()
     {
         using var host = new HomeHost(Home);

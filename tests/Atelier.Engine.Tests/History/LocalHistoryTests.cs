@@ -97,6 +97,36 @@ public sealed class LocalHistoryTests : IDisposable
     }
 
     [Fact]
+    public void A_row_written_with_the_former_status_NoChange_reads_back_Unchanged_and_either_name_finds_it()
+    {
+        var history = new LocalHistory(DbPath);
+        var succeeded = Records.Deploy("web", DeployStatus.Succeeded, minutes: 10);
+        var unchanged = Records.Deploy("web", DeployStatus.Unchanged, minutes: 20);
+        history.Add(succeeded);
+        history.Add(unchanged);
+        using (var connection = Open(DbPath))
+        {
+            // The row as 0.1.0's LocalHistory.Add wrote it: the former name in the status column and in the JSON.
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO deploys(id, service, computer_name, operation, status, started_at, json) VALUES ($id, 'web', 'terebithia', 'Deploy', 'NoChange', '2025-03-01T12:50:00.0000000Z', $json);";
+            command.Parameters.AddWithValue("$id", Records.OldNoChangeId);
+            command.Parameters.AddWithValue("$json", Records.OldNoChangeLine);
+            command.ExecuteNonQuery();
+        }
+
+        var old = history.Query()[0];
+
+        Assert.Equal((Records.OldNoChangeId, DeployStatus.Unchanged, "2222222"), (old.Id, old.Status, old.NewCommit));
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], history.Query(status: DeployStatus.Unchanged).Select(r => r.Id));
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], history.Query(status: "unchanged").Select(r => r.Id));
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], history.Query(status: DeployStatus.NoChange).Select(r => r.Id));
+        Assert.Equal([Records.OldNoChangeId, unchanged.Id], history.Query(status: "nochange").Select(r => r.Id));
+        Assert.Equal([succeeded.Id], history.Query(status: DeployStatus.Succeeded).Select(r => r.Id));
+        Assert.Equal([Records.OldNoChangeId], history.Query(status: DeployStatus.NoChange, last: 1).Select(r => r.Id));
+        Assert.Equal("NoChange", Scalar($"SELECT status FROM deploys WHERE id = '{Records.OldNoChangeId}';"));
+    }
+
+    [Fact]
     public void Records_started_at_the_same_time_come_back_latest_added_first()
     {
         var history = new LocalHistory(DbPath);

@@ -74,6 +74,16 @@ internal static class Records
         };
     }
 
+    /// <summary>
+    /// A record as version 0.1.0 wrote it, to the host's <c>deploys.jsonl</c> and to the local database's <c>json</c>
+    /// column: a deploy that found origin already deployed, with its former status name <c>NoChange</c>.
+    /// </summary>
+    public const string OldNoChangeLine =
+        """{"id":"0d6c2a52-7b1e-4c55-9f43-5a1e8d2c9b70","service":"web","computerName":"terebithia","operation":"Deploy","status":"NoChange","branch":"main","previousCommit":"2222222","newCommit":"2222222","commits":[],"startedAt":"2025-03-01T12:50:00+00:00","finishedAt":"2025-03-01T12:50:03+00:00","durationMs":3000,"by":"kieran@laptop","healthy":true,"steps":[{"name":"lock","durationMs":40},{"name":"fetch","exitCode":0,"durationMs":310},{"name":"health","durationMs":2400}]}""";
+
+    /// <summary>The id of <see cref="OldNoChangeLine"/>.</summary>
+    public const string OldNoChangeId = "0d6c2a52-7b1e-4c55-9f43-5a1e8d2c9b70";
+
     /// <summary>Every property, for comparing a record read back with the one written.</summary>
     public static void AssertSame(DeployRecord expected, DeployRecord actual)
     {

@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using Atelier.Deploy;
 using Atelier.Infra;
 using Atelier.Transport;
 using Atelier.Tests.Transport;
@@ -97,7 +98,7 @@ public sealed class InfraDeployerTests : IDisposable
         Assert.True(run.Succeeded);
         Assert.All(run.Results, r =>
         {
-            Assert.Equal(InfraDeployStatus.Succeeded, r.Status);
+            Assert.Equal(DeployStatus.Succeeded, r.Status);
             Assert.Equal((3, 4, 4), (r.PreviousGeneration, r.NewGeneration, r.CurrentGeneration));
             Assert.Equal(0, r.ExitCode);
             Assert.Null(r.Error);
@@ -131,8 +132,8 @@ public sealed class InfraDeployerTests : IDisposable
         var unchanged = await DeployAsync(Request(["a"], same: "a"));
         var dry = await DeployAsync(Request(["b"], options: new DeployRsOptions { DryActivate = true }));
 
-        Assert.Equal((InfraDeployStatus.Unchanged, 3, 3), (unchanged.Results[0].Status, unchanged.Results[0].PreviousGeneration, unchanged.Results[0].NewGeneration));
-        Assert.Equal((InfraDeployStatus.DryRun, 3, 3), (dry.Results[0].Status, dry.Results[0].PreviousGeneration, dry.Results[0].NewGeneration));
+        Assert.Equal((DeployStatus.Unchanged, 3, 3), (unchanged.Results[0].Status, unchanged.Results[0].PreviousGeneration, unchanged.Results[0].NewGeneration));
+        Assert.Equal((DeployStatus.DryRun, 3, 3), (dry.Results[0].Status, dry.Results[0].PreviousGeneration, dry.Results[0].NewGeneration));
         Assert.True(unchanged.Succeeded && dry.Succeeded);
     }
 
@@ -146,15 +147,15 @@ public sealed class InfraDeployerTests : IDisposable
         Assert.False(run.Succeeded);
 
         // a succeeded and b failed after moving its link: both changed, both must go back; no nix-env/sudo here, so the switch fails.
-        Assert.Equal(InfraDeployStatus.RollbackFailed, a.Status);
-        Assert.Equal(InfraDeployStatus.RollbackFailed, b.Status);
+        Assert.Equal(DeployStatus.RollbackFailed, a.Status);
+        Assert.Equal(DeployStatus.RollbackFailed, b.Status);
         Assert.Contains("The rollback to generation 3 (because b failed) failed", a.Error, StringComparison.Ordinal);
         Assert.Contains("The rollback to generation 3 (because it failed) failed", b.Error, StringComparison.Ordinal);
         Assert.StartsWith("deploy-rs exited with code 1: [activate] Activation failed", b.Error, StringComparison.Ordinal);
         Assert.Equal((4, 4), (a.NewGeneration, a.CurrentGeneration));
 
         // c changed nothing: it is left alone.
-        Assert.Equal(InfraDeployStatus.Unchanged, c.Status);
+        Assert.Equal(DeployStatus.Unchanged, c.Status);
         Assert.Null(c.Error);
         Assert.Contains(reporter.Warnings, w => w == "b failed: switching a, b back to the generation recorded before the deploy.");
     }
@@ -190,8 +191,8 @@ public sealed class InfraDeployerTests : IDisposable
     {
         var run = await DeployAsync(Request(["a", "b"], fail: "b:build"));
 
-        Assert.Equal(InfraDeployStatus.RollbackFailed, run.Results[0].Status);
-        Assert.Equal(InfraDeployStatus.Failed, run.Results[1].Status);
+        Assert.Equal(DeployStatus.RollbackFailed, run.Results[0].Status);
+        Assert.Equal(DeployStatus.Failed, run.Results[1].Status);
         Assert.Equal((3, 3, 3), (run.Results[1].PreviousGeneration, run.Results[1].NewGeneration, run.Results[1].CurrentGeneration));
         Assert.Equal("deploy-rs exited with code 1: [deploy] Failed to push profile", run.Results[1].Error);
     }
@@ -202,8 +203,8 @@ public sealed class InfraDeployerTests : IDisposable
         var reporter = new RecordingReporter();
         var run = await DeployAsync(Request(["a", "b"], fail: "b:activate", rollback: false), reporter);
 
-        Assert.Equal(InfraDeployStatus.Succeeded, run.Results[0].Status);
-        Assert.Equal(InfraDeployStatus.Failed, run.Results[1].Status);
+        Assert.Equal(DeployStatus.Succeeded, run.Results[0].Status);
+        Assert.Equal(DeployStatus.Failed, run.Results[1].Status);
         Assert.Equal((4, 4), (_trees["a"].Current, _trees["b"].Current));
         Assert.Contains(reporter.Warnings, w => w.StartsWith("b failed; rollback is off, so a (generation 4), b (generation 4) stay", StringComparison.Ordinal));
     }
@@ -217,7 +218,7 @@ public sealed class InfraDeployerTests : IDisposable
         var run = await DeployAsync(request);
 
         Assert.Empty(RunNodes());
-        Assert.All(run.Results, r => Assert.Equal(InfraDeployStatus.Failed, r.Status));
+        Assert.All(run.Results, r => Assert.Equal(DeployStatus.Failed, r.Status));
         Assert.StartsWith("Not deployed: the generation of ghost could not be recorded", run.Results[0].Error, StringComparison.Ordinal);
         Assert.StartsWith("Not deployed: its system generation could not be recorded: ghost: cannot read the system profile", run.Results[1].Error, StringComparison.Ordinal);
         Assert.Equal(3, _trees["a"].Current);
@@ -232,8 +233,8 @@ public sealed class InfraDeployerTests : IDisposable
         var run = await DeployAsync(request);
 
         Assert.Equal(["a"], RunNodes());
-        Assert.Equal(InfraDeployStatus.Succeeded, run.Results[0].Status);
-        Assert.Equal(InfraDeployStatus.Failed, run.Results[1].Status);
+        Assert.Equal(DeployStatus.Succeeded, run.Results[0].Status);
+        Assert.Equal(DeployStatus.Failed, run.Results[1].Status);
     }
 
     [Theory]

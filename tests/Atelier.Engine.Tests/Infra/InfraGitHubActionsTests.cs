@@ -1,3 +1,4 @@
+using Atelier.Deploy;
 using Atelier.Infra;
 using Atelier.Output;
 using Atelier.Tests.Transport;
@@ -14,9 +15,9 @@ public sealed class InfraGitHubActionsTests : IDisposable
 
     private static InfraDeployRun Run() => new(
         [
-            new InfraDeployResult { Node = "a", ComputerName = "10.0.0.1", Status = InfraDeployStatus.RolledBack, PreviousGeneration = 3, NewGeneration = 4, CurrentGeneration = 3, CommandLine = "deploy '.#a'", Error = "Rolled back to generation 3 because b failed." },
-            new InfraDeployResult { Node = "b", ComputerName = "10.0.0.2", Status = InfraDeployStatus.Failed, PreviousGeneration = 3, NewGeneration = 3, CurrentGeneration = 3, Error = "deploy-rs exited with code 1: 100% sure\nsecond line" },
-            new InfraDeployResult { Node = "c", ComputerName = "10.0.0.3", Status = InfraDeployStatus.Succeeded, PreviousGeneration = 3, NewGeneration = 4, CurrentGeneration = 4 },
+            new InfraDeployResult { Node = "a", ComputerName = "10.0.0.1", Status = DeployStatus.RolledBack, PreviousGeneration = 3, NewGeneration = 4, CurrentGeneration = 3, CommandLine = "deploy '.#a'", Error = "Rolled back to generation 3 because b failed." },
+            new InfraDeployResult { Node = "b", ComputerName = "10.0.0.2", Status = DeployStatus.Failed, PreviousGeneration = 3, NewGeneration = 3, CurrentGeneration = 3, Error = "deploy-rs exited with code 1: 100% sure\nsecond line" },
+            new InfraDeployResult { Node = "c", ComputerName = "10.0.0.3", Status = DeployStatus.Succeeded, PreviousGeneration = 3, NewGeneration = 4, CurrentGeneration = 4 },
         ],
         new Dictionary<string, IReadOnlyList<string>> { ["a"] = ["[deploy] [INFO] Deployment confirmed.", "::error::not a command"], ["b"] = ["[deploy] [ERROR] x"] });
 
@@ -42,7 +43,7 @@ public sealed class InfraGitHubActionsTests : IDisposable
     public void Deploy_rs_output_is_cleaned_and_redacted_inside_its_fence_and_in_the_annotation()
     {
         var run = new InfraDeployRun(
-            [new InfraDeployResult { Node = "a", ComputerName = "h", Status = InfraDeployStatus.Failed, Error = "activation failed: API_TOKEN=hunter2secret\n::set-output name=a::b" }],
+            [new InfraDeployResult { Node = "a", ComputerName = "h", Status = DeployStatus.Failed, Error = "activation failed: API_TOKEN=hunter2secret\n::set-output name=a::b" }],
             new Dictionary<string, IReadOnlyList<string>> { ["a"] = ["\u001b[31m::stop-commands::abc\u001b[0m", "::abc::", "::add-mask::x", "\u001b]8;;http://evil\u0007link", "site-secret-1 used"] });
 
         var lines = InfraGitHubActions.LogLines(run, new HostText(Redaction.Parse(["site-secret-1"]))).ToList();
