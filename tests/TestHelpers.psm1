@@ -52,8 +52,10 @@ function Invoke-TestHostSsh {
 }
 
 function Get-ExtraTestHostStateDir([string] $Name) {
+    # Beside the main host's state dir and named after it (/tmp/atelier-testhost-<Name> for the default one), so that two
+    # runs against two main hosts never start, use or stop each other's extra hosts.
     if ($Name -notmatch '^[a-z0-9][a-z0-9-]{0,30}$') { throw "Invalid extra test host name '$Name': use lower-case letters, digits and '-'." }
-    "/tmp/atelier-testhost-$Name"
+    "$((Split-Path (Get-TestHostStateFile)).TrimEnd('/'))-$Name"
 }
 
 function Invoke-ExtraTestHostScript([string] $Name, [string] $Action) {
@@ -67,8 +69,8 @@ function Invoke-ExtraTestHostScript([string] $Name, [string] $Action) {
 
 function Start-ExtraTestHost {
     <#
-    Boots a second, independent test host (its own state dir /tmp/atelier-testhost-<Name>, ports, keys, machine name
-    atelier-test-<Name>, system profile) next to the main one; returns its testhost.json as an object.
+    Boots a second, independent test host (its own state dir <main state dir>-<Name>, /tmp/atelier-testhost-<Name> beside
+    the default one, its own ports, keys, machine name and system profile) next to the main one; returns its testhost.json as an object.
     #>
     param([Parameter(Mandatory)] [string] $Name)
     $stateDir = Invoke-ExtraTestHostScript $Name 'start'

@@ -45,8 +45,10 @@ Describe 'The state file' {
             $h.nixEnv | Should -Be '/run/current-system/sw/bin/nix-env'
             Test-Path $h.stateDir | Should -BeTrue
         }
-        $A.stateDir | Should -Be '/tmp/atelier-testhost-thtest-a'
-        $A.hostName | Should -Be 'atelier-test-thtest-a'
+        # Named after the main host's state dir: /tmp/atelier-testhost-thtest-a beside the default one.
+        $A.stateDir | Should -Be "$($Main.stateDir.TrimEnd('/'))-thtest-a"
+        $A.hostName | Should -BeLike 'atelier-test-*thtest-a'
+        $A.hostName | Should -Not -Be $Main.hostName
     }
 }
 
@@ -55,7 +57,7 @@ Describe 'The system profile at boot' {
         Get-ProfileLink $A | Should -Be 'system-3-link'
         foreach ($n in 1..3) {
             $target = Invoke-TestHostSsh "readlink /nix/var/nix/profiles/system-$n-link" -Host $A | Select-Object -Last 1
-            $target | Should -Match "^/nix/store/[0-9a-df-np-sv-z]{32}-nixos-system-atelier-test-thtest-a-$n$"
+            $target | Should -Match "^/nix/store/[0-9a-df-np-sv-z]{32}-nixos-system-$([regex]::Escape($A.hostName))-$n$"
             $kind = Invoke-AsDeploy "test -d $target && test ! -L $target && test -x $target/bin/switch-to-configuration && test -s $target/nixos-version"
             $kind.ExitCode | Should -Be 0 -Because "$target must be a real folder with bin/switch-to-configuration and nixos-version"
         }
@@ -123,7 +125,7 @@ Describe 'nix-env as root through sudo' {
     }
 
     It 'sets a new generation max+1 for a store path, deletes old ones, never the current one' {
-        $closure = '/nix/store/' + ('0123456789abcdfghijklmnpqrsvwxyz'.Substring(0, 32)) + '-nixos-system-atelier-test-thtest-a-set'
+        $closure = '/nix/store/' + ('0123456789abcdfghijklmnpqrsvwxyz'.Substring(0, 32)) + '-nixos-system-' + $A.hostName + '-set'
         Invoke-TestHostSsh "sudo -n mkdir -p $closure/bin && sudo -n cp /nix/var/nix/profiles/system/bin/switch-to-configuration $closure/bin/" -Host $A | Out-Null
         Invoke-AsDeploy "sudo -n $NixEnv -p $SysProfile --switch-generation 2" | Out-Null
         $r = Invoke-AsDeploy "sudo -n $NixEnv -p $SysProfile --set $closure"
@@ -243,7 +245,7 @@ Describe 'Two test hosts side by side' {
         Invoke-TestHostSsh "sudo -n $NixEnv -p $SysProfile --switch-generation 2" -Host $B | Out-Null
         Get-ProfileLink $A | Should -Be 'system-1-link'
         Get-ProfileLink $B | Should -Be 'system-2-link'
-        Invoke-TestHostSsh 'readlink /nix/var/nix/profiles/system-1-link' -Host $B | Should -Match '-nixos-system-atelier-test-thtest-b-1$'
+        Invoke-TestHostSsh 'readlink /nix/var/nix/profiles/system-1-link' -Host $B | Should -Match "-nixos-system-$([regex]::Escape($B.hostName))-1$"
         $aClosures = Invoke-TestHostSsh 'ls /nix/store' -Host $A
         $bClosures = Invoke-TestHostSsh 'ls /nix/store' -Host $B
         $aClosures | Where-Object { $bClosures -contains $_ } | Should -BeNullOrEmpty
