@@ -254,7 +254,7 @@ internal sealed class DeploySession
     private async Task AdoptGuardOutcomeAsync()
     {
         await Lease.StopHeartbeatAsync().ConfigureAwait(false);
-        _reporter.Warning($"{Result.Service}: the host's guard took over this {Result.Operation.ToLowerInvariant()} (this client was silent for more than {DeployLock.Seconds(Lease.GuardTimeout)} s); waiting for it to finish.");
+        _reporter.Warning($"{Result.Service} on {Result.ComputerName}: the host's guard took over this {Result.Operation.ToLowerInvariant()} (this client was silent for more than {DeployLock.Seconds(Lease.GuardTimeout)} s); waiting for it to finish.");
         var waited = Stopwatch.StartNew();
         while (waited.Elapsed < RollbackLimits.GuardWaitLimit)
         {

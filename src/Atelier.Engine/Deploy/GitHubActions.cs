@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Atelier.Output;
 
 namespace Atelier.Deploy;
@@ -10,7 +11,7 @@ namespace Atelier.Deploy;
 /// when it did not succeed, a Markdown summary appended to <c>$GITHUB_STEP_SUMMARY</c> (one table for a run of many),
 /// and its status and commits written to <c>$GITHUB_OUTPUT</c>.
 /// </summary>
-public sealed class GitHubActions
+public sealed partial class GitHubActions
 {
     private readonly GitHubActionsRenderer _actions;
 
@@ -100,9 +101,11 @@ public sealed class GitHubActions
             new("Duration", r => string.Create(CultureInfo.InvariantCulture, $"{r.Duration.TotalSeconds:0.0} s")),
             new("Failed step", r => r.FailedStep is null ? string.Empty : Markdown.Text(_actions.Text.Clean(r.FailedStep))),
         ]);
+        var onMany = OnManyHosts(results);
         foreach (var r in results.Where(r => r.Error is not null && !r.Succeeded))
         {
-            _actions.AppendDetails(text, $"Why {Markdown.Text(r.Service)} ended {Markdown.Text(r.Status)}", r.Error!);
+            var who = onMany.Contains(r.Service) ? $"{r.Service} on {r.ComputerName}" : r.Service;
+            _actions.AppendDetails(text, $"Why {Markdown.Text(who)} ended {Markdown.Text(r.Status)}", r.Error!);
         }
 
         return text.AppendLine().ToString();
@@ -111,22 +114,39 @@ public sealed class GitHubActions
     /// <summary>
     /// Appends a run of many services to the files Actions gave: the one table (<see cref="Summary(IReadOnlyList{ServiceDeployResult})"/>),
     /// and as outputs <c>status</c> (Succeeded when every service did, else Failed) and each service's
-    /// <c>&lt;service&gt;_status</c>, <c>_previous_commit</c> and <c>_new_commit</c>.
+    /// <c>&lt;service&gt;_status</c>, <c>_previous_commit</c> and <c>_new_commit</c>. A service the run deploys to more
+    /// than one host has its outputs per host, <c>&lt;service&gt;_&lt;host&gt;_status</c> and so on (each character of the
+    /// host that is not a letter, digit, '-' or '_' as '_'), so that none overwrites another.
     /// </summary>
     public void WriteFiles(IReadOnlyList<ServiceDeployResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
         _actions.AppendSummary(Summary(results));
+        var onMany = OnManyHosts(results);
         _actions.AppendOutputs([
             new("status", results.All(r => r.Succeeded) ? DeployStatus.Succeeded : DeployStatus.Failed),
-            .. results.SelectMany(r => new GitHubActionsOutput[]
+            .. results.SelectMany(r =>
             {
-                new($"{r.Service}_status", r.Status),
-                new($"{r.Service}_previous_commit", r.PreviousCommit),
-                new($"{r.Service}_new_commit", r.NewCommit),
+                var name = onMany.Contains(r.Service) ? $"{r.Service}_{OutputWord().Replace(r.ComputerName, "_")}" : r.Service;
+                return new GitHubActionsOutput[]
+                {
+                    new($"{name}_status", r.Status),
+                    new($"{name}_previous_commit", r.PreviousCommit),
+                    new($"{name}_new_commit", r.NewCommit),
+                };
             }),
         ]);
     }
+
+    /// <summary>The services that <paramref name="results"/> has on more than one host.</summary>
+    private static HashSet<string> OnManyHosts(IReadOnlyList<ServiceDeployResult> results) =>
+        results.GroupBy(r => r.Service, StringComparer.Ordinal)
+            .Where(g => g.Select(r => r.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Skip(1).Any())
+            .Select(g => g.Key)
+            .ToHashSet(StringComparer.Ordinal);
+
+    [GeneratedRegex("[^A-Za-z0-9_-]")]
+    private static partial Regex OutputWord();
 
     /// <summary>
     /// The Markdown summary: status, duration, host, commits (with the compare link), health, and why it failed. Host

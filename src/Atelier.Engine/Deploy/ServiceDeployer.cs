@@ -241,11 +241,11 @@ public sealed class ServiceDeployer
                     return;
                 }
 
-                _reporter.Warning($"{request.Service}: origin/{request.Branch} is already deployed but unhealthy ({result.Health.Detail}): deploying it again.");
+                _reporter.Warning($"{result.Service} on {result.ComputerName}: origin/{request.Branch} is already deployed but unhealthy ({result.Health.Detail}): deploying it again.");
             }
             else
             {
-                _reporter.Warning($"{request.Service}: origin/{request.Branch} ({result.NewCommit}) is checked out, but its last deploy ended {last.Status}: deploying it again.");
+                _reporter.Warning($"{result.Service} on {result.ComputerName}: origin/{request.Branch} ({result.NewCommit}) is checked out, but its last deploy ended {last.Status}: deploying it again.");
             }
         }
 
@@ -313,7 +313,7 @@ public sealed class ServiceDeployer
                 return;
             }
 
-            _reporter.Warning($"{request.Service}: the {result.FailedStep} step failed; rolling back to {result.PreviousCommit}.");
+            _reporter.Warning($"{result.Service} on {result.ComputerName}: the {result.FailedStep} step failed; rolling back to {result.PreviousCommit}.");
             await RollBackAsync(request, session).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (codeMoved && cancellationToken.IsCancellationRequested)
@@ -321,7 +321,7 @@ public sealed class ServiceDeployer
             // Stopped (Ctrl+C) after the code moved: put the service back before letting go.
             result.FailedStep = result.Steps.LastOrDefault()?.Name;
             result.Error = $"Stopped during the {result.FailedStep} step.";
-            _reporter.Warning($"{request.Service}: stopped during the {result.FailedStep} step; rolling back to {result.PreviousCommit} first.");
+            _reporter.Warning($"{result.Service} on {result.ComputerName}: stopped during the {result.FailedStep} step; rolling back to {result.PreviousCommit} first.");
             await RollBackAsync(request, session).ConfigureAwait(false);
             throw;
         }
@@ -341,16 +341,16 @@ public sealed class ServiceDeployer
             if (!run.Succeeded)
             {
                 var tail = _text.Tail(run, 10);
-                _reporter.Warning($"{request.Service}: the post-deploy hook failed (exit code {run.ExitCode}); the deploy stands{(tail.Length > 0 ? ":\n" + tail : ".")}");
+                _reporter.Warning($"{result.Service} on {result.ComputerName}: the post-deploy hook failed (exit code {run.ExitCode}); the deploy stands{(tail.Length > 0 ? ":\n" + tail : ".")}");
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _reporter.Warning($"{request.Service}: stopped during the post-deploy hook; the deploy stands.");
+            _reporter.Warning($"{result.Service} on {result.ComputerName}: stopped during the post-deploy hook; the deploy stands.");
         }
         catch (Exception ex) when (ex is not GuardTookOverException and not OperationCanceledException)
         {
-            _reporter.Warning($"{request.Service}: the post-deploy hook failed ({ex.Message}); the deploy stands.");
+            _reporter.Warning($"{result.Service} on {result.ComputerName}: the post-deploy hook failed ({ex.Message}); the deploy stands.");
         }
     }
 
@@ -493,13 +493,13 @@ public sealed class ServiceDeployer
     {
         if (head == unfinished.PreviousCommit || unfinished.PreviousCommit is null)
         {
-            _reporter.Warning($"{request.Service}: the {unfinished.Operation.ToLowerInvariant()} of {unfinished.NewCommit} by {unfinished.By} at {unfinished.StartedAt:u} never finished (lost at its {unfinished.Step} step), but its code had not moved: closing its record.");
+            _reporter.Warning($"{unfinished.Service} on {unfinished.ComputerName}: the {unfinished.Operation.ToLowerInvariant()} of {unfinished.NewCommit} by {unfinished.By} at {unfinished.StartedAt:u} never finished (lost at its {unfinished.Step} step), but its code had not moved: closing its record.");
             var untouched = Closed(unfinished, null) with { Status = DeployStatus.Failed };
             await RecordOnHostAsync(untouched).ConfigureAwait(false);
             return untouched;
         }
 
-        _reporter.Warning($"{request.Service}: the {unfinished.Operation.ToLowerInvariant()} of {unfinished.NewCommit} by {unfinished.By} at {unfinished.StartedAt:u} never finished (its client and guard were lost at its {unfinished.Step} step): putting back {unfinished.PreviousCommit} first, with its snapshot.");
+        _reporter.Warning($"{unfinished.Service} on {unfinished.ComputerName}: the {unfinished.Operation.ToLowerInvariant()} of {unfinished.NewCommit} by {unfinished.By} at {unfinished.StartedAt:u} never finished (its client and guard were lost at its {unfinished.Step} step): putting back {unfinished.PreviousCommit} first, with its snapshot.");
         var putBack = request with { DbPath = unfinished.SnapshotPath is null ? null : unfinished.DbPath ?? request.DbPath };
         var plan = DeployCommands.PutBack(putBack, unfinished.PreviousCommit, unfinished.SnapshotPath, session.Token, "recover: ");
         NoteGuard(putBack, session, unfinished.Id, unfinished.PreviousCommit, unfinished.SnapshotPath, putBack.DbPath);
@@ -661,7 +661,7 @@ public sealed class ServiceDeployer
         }
         catch (Exception ex)
         {
-            _reporter.Warning($"{record.Service}: the {record.Operation.ToLowerInvariant()} could not be recorded in {_localHistory?.Path}: {ex.Message}");
+            _reporter.Warning($"{record.Service} on {record.ComputerName}: the {record.Operation.ToLowerInvariant()} could not be recorded in {_localHistory?.Path}: {ex.Message}");
         }
     }
 }

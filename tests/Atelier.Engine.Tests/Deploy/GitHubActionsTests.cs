@@ -233,6 +233,23 @@ public sealed class GitHubActionsTests : IDisposable
     }
 
     [Fact]
+    public void A_service_deployed_to_two_hosts_in_one_run_has_outputs_and_a_why_per_host()
+    {
+        var actions = GitHubActions.FromEnvironment(Environment())!;
+        var failed = new ServiceDeployResult { Service = "web", ComputerName = "10.0.0.7", Status = DeployStatus.Failed, Error = "The fetch step failed." };
+
+        actions.WriteFiles([Succeeded("api", "prattle"), RolledBack(), failed]);
+
+        var summary = File.ReadAllText(Path.Combine(_folder, "summary.md"));
+        Assert.Contains("<details><summary>Why web on terebithia ended RolledBack</summary>", summary, StringComparison.Ordinal);
+        Assert.Contains("<details><summary>Why web on 10\\.0\\.0\\.7 ended Failed</summary>", summary, StringComparison.Ordinal);
+        var output = File.ReadAllLines(Path.Combine(_folder, "output.txt"));
+        Assert.Equal(["status=Failed", "api_status=Succeeded", "api_previous_commit=5555555555555555555555555555555555555555", "api_new_commit=6666666666666666666666666666666666666666",
+            "web_terebithia_status=RolledBack", "web_terebithia_previous_commit=1111111111111111111111111111111111111111", "web_terebithia_new_commit=2222222222222222222222222222222222222222",
+            "web_10_0_0_7_status=Failed", "web_10_0_0_7_previous_commit=", "web_10_0_0_7_new_commit="], output);
+    }
+
+    [Fact]
     public void The_summary_of_many_shows_host_text_as_code_that_nothing_breaks_out_of()
     {
         var actions = GitHubActions.FromEnvironment(Environment(), new HostText(Redaction.Parse(["site-value-42"])))!;
