@@ -191,14 +191,19 @@ finally { $results | Select-Object Service, ComputerName, Status, FailedStep | C
             elseif ($line -eq '::endgroup::') { $open | Should -BeTrue; $open = $false }
         }
         @($step.Lines | Where-Object { $_ -like '::error *' }) | Should -HaveCount 1
-        ($step.Lines | Where-Object { $_ -like '::error *' }) | Should -BeLike '::error title=Deploy of demo RolledBack::build step failed*'
+        ($step.Lines | Where-Object { $_ -like '::error *' }) | Should -BeLike '::error title=Deploy of demo on pa-a RolledBack::build step failed*'
 
         $summary = Get-Content -Raw $files.Summary
         @($summary -split "`n" | Where-Object { $_ -like '| Service |*' }) | Should -HaveCount 1 -Because 'one table for all of them'
         $summary | Should -Match '3 of 4 service\(s\) succeeded'
         $summary | Should -Match '\| `demo` \| `pa-a` \| ↩️ RolledBack \|'
         @($summary -split "`n" | Where-Object { $_ -match '^\| `(demo|notes)` \|' }) | Should -HaveCount 4
-        Get-Content $files.Outputs | Should -Contain 'status=Failed'
+        $outputs = Get-Content $files.Outputs
+        $outputs | Should -Contain 'status=Failed'
+        # demo and notes run on both hosts: each has its outputs per host, none overwriting another's.
+        $outputs | Should -Contain 'demo_pa-a_status=RolledBack'
+        foreach ($n in 'demo_pa-b', 'notes_pa-a', 'notes_pa-b') { $outputs | Should -Contain "$($n)_status=Succeeded" }
+        $summary | Should -Match 'Why demo on pa\\-a ended RolledBack'
     }
 
     It 'with -StopOnFailure, one at a time: the services after the failing one are Skipped, each with its error record, and not touched' {
@@ -206,7 +211,7 @@ finally { $results | Select-Object Service, ComputerName, Status, FailedStep | C
         $results = @(Get-Services | Invoke-ServiceDeploy @Common -ThrottleLimit 1 -StopOnFailure -ErrorVariable failed -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
 
         $results.Status | Should -Be @('RolledBack', 'Skipped', 'Skipped', 'Skipped')
-        $results[1].Error | Should -Be 'Not started: demo did not succeed, and the run stops at the first failure. That is -StopOnFailure: without it, the others go on.'
+        $results[1].Error | Should -Be 'Not started: demo on pa-a did not succeed, and the run stops at the first failure. That is -StopOnFailure: without it, the others go on.'
         @($failed) | Should -HaveCount 4 -Because 'every service that did not succeed has its error record'
         $failed[0].FullyQualifiedErrorId | Should -BeLike 'DeployRolledBack,*'
         $failed[1..3].FullyQualifiedErrorId | ForEach-Object { $_ | Should -BeLike 'DeploySkipped,*' }

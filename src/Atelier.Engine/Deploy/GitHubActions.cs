@@ -77,7 +77,7 @@ public sealed partial class GitHubActions
 
         if (!result.Succeeded)
         {
-            yield return GitHubActionsRenderer.Annotation($"{result.Operation} of {result.Service} {result.Status}", result.FailedStep is null ? result.Error ?? result.Status : $"{result.FailedStep} step failed: {result.Error}", text);
+            yield return GitHubActionsRenderer.Annotation($"{result.Operation} of {result.Service} on {result.ComputerName} {result.Status}", result.FailedStep is null ? result.Error ?? result.Status : $"{result.FailedStep} step failed: {result.Error}", text);
         }
     }
 

@@ -136,7 +136,7 @@ public static class ParallelDeploys
                     // Known before the next deploy of the same work tree may start (and so be skipped).
                     lock (gate)
                     {
-                        failed.Add(deploy.Request.Service);
+                        failed.Add($"{deploy.Request.Service} on {deploy.ComputerName}");
                     }
                 }
             }

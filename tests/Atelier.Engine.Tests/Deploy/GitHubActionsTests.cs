@@ -194,7 +194,7 @@ public sealed class GitHubActionsTests : IDisposable
         var token = lines[1]["::stop-commands::".Length..];
         Assert.Equal(["--- fetch (30 ms, exit 0)", "aaa", "bbb", "--- health (8000 ms)", $"::{token}::", "::endgroup::"], lines[2..8]);
         Assert.Single(lines, l => l.StartsWith("::group::", StringComparison.Ordinal));
-        Assert.Equal("::error title=Deploy of web RolledBack::health step failed: The health step failed: 500%0AThe app's last journal lines:%0Aboom", lines[^1]);
+        Assert.Equal("::error title=Deploy of web on terebithia RolledBack::health step failed: The health step failed: 500%0AThe app's last journal lines:%0Aboom", lines[^1]);
         Assert.DoesNotContain(GitHubActions.ServiceLogLines(Succeeded("api", "prattle")), l => l.StartsWith("::error", StringComparison.Ordinal));
     }
 

@@ -116,7 +116,7 @@ public sealed class ParallelDeploysTests
         Assert.False(gates[2].Ran);
         Assert.False(gates[3].Ran);
         Assert.Equal([DeployStatus.RolledBack, DeployStatus.Succeeded, DeployStatus.Skipped, DeployStatus.Skipped], outcomes.Select(o => o.Result!.Status));
-        Assert.Equal("Not started: svc0 did not succeed, and the run stops at the first failure.", outcomes[2].Result!.Error);
+        Assert.Equal("Not started: svc0 on web did not succeed, and the run stops at the first failure.", outcomes[2].Result!.Error);
         Assert.Equal([Hint.StoppedOnFailure], outcomes[2].Result!.Hints);
         Assert.Equal("svc2", outcomes[2].Result!.Service);
         Assert.False(outcomes[2].Succeeded);
