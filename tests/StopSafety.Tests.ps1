@@ -206,7 +206,7 @@ $first = Invoke-ServiceDeploy @p -Verbose 4>&1 | Where-Object { "$_" -match '\] 
         $text = $output -join "`n"
         $text | Should -Not -Match 'NonInteractive mode' -Because 'no write of the deploy may prompt'
         $text | Should -Match 'VERBOSE: \[demo\] rollback: build'
-        $text | Should -Match 'WARNING: demo: the build step failed; rolling back'
+        $text | Should -Match 'WARNING: demo on \S+: the build step failed; rolling back'
         $text | Should -Match 'failed and was rolled back at the build'
         Assert-PutBack $Old | Out-Null
     }
